@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make check` and CI run it:
+#   1. gcc build (-Werror) and the unit tests
+#   2. the unit tests again under ASan+UBSan
+#   3. clang build of the library with libFuzzer, and a short run of each target
+#   4. root-only integration tests (tests/interop) against wireguard-go and wg
+# Prints one line per stage and a final "N passed, N failed" line.
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+failures=()
+
+stage() {
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "--- PASS: $name"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "--- FAIL: $name"
+	fi
+}
+
+unit_tests() {
+	local dir=$1
+	meson test -C "$dir" --suite unit --print-errorlogs
+}
+
+stage "build (gcc, -Werror)" make --no-print-directory build
+stage "unit tests" unit_tests build
+stage "build (ASan+UBSan)" make --no-print-directory asan
+stage "unit tests (ASan+UBSan)" unit_tests build-asan
+stage "build (clang, libFuzzer)" make --no-print-directory fuzz-build
+stage "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-20}" scripts/fuzz.sh
+if [ "$(id -u)" -eq 0 ]; then
+	stage "integration tests (tests/interop)" tests/interop/run.sh
+else
+	echo "=== integration tests skipped: they need root (network namespaces)"
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	printf 'failed stage: %s\n' "${failures[@]}"
+fi
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages LANrage needs to build, test and demo.
+# Idempotent: does nothing (not even apt-get update) when every package is present.
+set -euo pipefail
+
+pkgs=(
+	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+	libsodium-dev libmnl-dev libcmocka-dev
+	wireguard-go wireguard-tools iperf3 iproute2 nftables iputils-ping
+	procps psmisc coreutils bc python3
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,36 @@
+/*
+ * ratelimiter: per-source token bucket applied to handshake messages while
+ * the device is under load (the paper's section 5.3; same rates as the kernel:
+ * 20 packets/s, burst 5). IPv4 sources are keyed by address, IPv6 by /64.
+ * The table is bounded; stale entries are collected as time passes.
+ */
+#ifndef LR_WG_RATELIMITER_H
+#define LR_WG_RATELIMITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum {
+	WG_RATELIMIT_PACKETS_PER_SECOND = 20,
+	WG_RATELIMIT_BURST = 5,
+	WG_RATELIMIT_MAX_ENTRIES = 8192,
+};
+
+struct wg_rl_entry;
+
+struct wg_ratelimiter {
+	struct wg_rl_entry **buckets;
+	size_t nbuckets;
+	size_t count;
+	uint64_t last_gc_ns;
+	uint8_t hash_key[16];
+};
+
+int wg_ratelimiter_init(struct wg_ratelimiter *rl);
+void wg_ratelimiter_free(struct wg_ratelimiter *rl);
+/* src is an AF_INET or AF_INET6 sockaddr (v4-mapped IPv6 is treated as IPv4). */
+bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct sockaddr *src, uint64_t now_ns);
+
+#endif
