@@ -3,7 +3,8 @@
 #   1. gcc build (-Werror) and the unit tests
 #   2. the unit tests again under ASan+UBSan
 #   3. clang build of the library with libFuzzer, and a short run of each target
-#   4. root-only integration tests (tests/interop) against wireguard-go and wg
+#   4. root-only integration tests (tests/interop) against wireguard-go and wg,
+#      then again with the sanitized lanrage-wg
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
@@ -37,8 +38,27 @@ stage "build (ASan+UBSan)" make --no-print-directory asan
 stage "unit tests (ASan+UBSan)" unit_tests build-asan
 stage "build (clang, libFuzzer)" make --no-print-directory fuzz-build
 stage "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-20}" scripts/fuzz.sh
+# The same scenarios with the ASan+UBSan lanrage-wg. The daemons write any
+# sanitizer report to files (their stderr is not the test's); any file fails it.
+interop_sanitized() {
+	local dir
+	dir=$(mktemp -d /tmp/lr-san.XXXXXX)
+	ASAN_OPTIONS="log_path=$dir/asan:detect_leaks=1" \
+		UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1:halt_on_error=1" \
+		LR_WG="$PWD/build-asan/lanrage-wg" tests/interop/run.sh
+	local rc=$?
+	if compgen -G "$dir/*" >/dev/null; then
+		echo "sanitizer reports from lanrage-wg:"
+		cat "$dir"/*
+		rc=1
+	fi
+	rm -rf "$dir"
+	return $rc
+}
+
 if [ "$(id -u)" -eq 0 ]; then
 	stage "integration tests (tests/interop)" tests/interop/run.sh
+	stage "integration tests, lanrage-wg under ASan+UBSan" interop_sanitized
 else
 	echo "=== integration tests skipped: they need root (network namespaces)"
 fi
