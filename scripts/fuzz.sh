@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-20}
 rc=0
 for t in fuzz_wg_rx fuzz_uapi; do
-	bin=build-fuzz/$t
+	bin=build-fuzz/fuzz/$t
 	work=$(mktemp -d)
 	cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true
 	echo "fuzz: $t for ${secs}s"
