@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void strbuf_init(struct strbuf *sb)
 {
@@ -21,10 +22,16 @@ static bool strbuf_reserve(struct strbuf *sb, size_t extra)
 		return true;
 	while (cap < sb->len + extra + 1)
 		cap *= 2;
-	n = realloc(sb->buf, cap);
+	/* Not realloc: replies carry private keys, so the old block is wiped. */
+	n = malloc(cap);
 	if (!n) {
 		sb->failed = true;
 		return false;
+	}
+	if (sb->buf) {
+		memcpy(n, sb->buf, sb->len);
+		explicit_bzero(sb->buf, sb->cap);
+		free(sb->buf);
 	}
 	sb->buf = n;
 	sb->cap = cap;
@@ -67,6 +74,8 @@ char *strbuf_take(struct strbuf *sb)
 
 void strbuf_free(struct strbuf *sb)
 {
+	if (sb->buf)
+		explicit_bzero(sb->buf, sb->cap);
 	free(sb->buf);
 	strbuf_init(sb);
 }

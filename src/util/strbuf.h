@@ -1,5 +1,6 @@
 /* strbuf: a growable NUL-terminated string for building replies. On allocation
- * failure the buffer records it (sb->failed) and further appends do nothing. */
+ * failure the buffer records it (sb->failed) and further appends do nothing.
+ * Memory it gives back (on growth and on free) is wiped first: it may hold keys. */
 #ifndef LR_UTIL_STRBUF_H
 #define LR_UTIL_STRBUF_H
 

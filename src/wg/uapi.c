@@ -102,9 +102,15 @@ static int add_peer(struct wg_uapi_config *cfg, const char *v)
 	if (cfg->npeers == cfg->peers_cap) {
 		size_t cap = cfg->peers_cap ? cfg->peers_cap * 2 : 8;
 
-		p = realloc(cfg->peers, cap * sizeof(*p));
+		/* Not realloc: peers hold preshared keys, so the old block is wiped. */
+		p = calloc(cap, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
+		if (cfg->peers) {
+			memcpy(p, cfg->peers, cfg->npeers * sizeof(*p));
+			crypto_wipe(cfg->peers, cfg->peers_cap * sizeof(*p));
+			free(cfg->peers);
+		}
 		cfg->peers = p;
 		cfg->peers_cap = cap;
 	}
