@@ -7,9 +7,10 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+CLANG_BUILD ?= build-clang
 FUZZ_SECONDS ?= 300
 
-.PHONY: all build deps check demo fuzz bench clean
+.PHONY: all build asan clang fuzz-build deps check demo fuzz bench clean
 
 all: build
 
@@ -27,6 +28,12 @@ $(ASAN_BUILD)/build.ninja:
 
 asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
+
+$(CLANG_BUILD)/build.ninja:
+	CC=clang meson setup $(CLANG_BUILD) --buildtype=debugoptimized
+
+clang: $(CLANG_BUILD)/build.ninja
+	ninja -C $(CLANG_BUILD)
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
@@ -48,4 +55,4 @@ bench: deps build
 	@bench/wg-vs-wireguard-go
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

@@ -2,7 +2,8 @@
 # The whole test suite, as `make check` and CI run it:
 #   1. gcc build (-Werror) and the unit tests
 #   2. the unit tests again under ASan+UBSan
-#   3. clang build of the library with libFuzzer, and a short run of each target
+#   3. clang build of everything (-Werror), clang build of the fuzz targets and a
+#      short run of each
 #   4. root-only integration tests (tests/interop) against wireguard-go and wg,
 #      then again with the sanitized lanrage-wg
 # Prints one line per stage and a final "N passed, N failed" line.
@@ -36,6 +37,7 @@ stage "build (gcc, -Werror)" make --no-print-directory build
 stage "unit tests" unit_tests build
 stage "build (ASan+UBSan)" make --no-print-directory asan
 stage "unit tests (ASan+UBSan)" unit_tests build-asan
+stage "build (clang, -Werror)" make --no-print-directory clang
 stage "build (clang, libFuzzer)" make --no-print-directory fuzz-build
 stage "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-20}" scripts/fuzz.sh
 # The same scenarios with the ASan+UBSan lanrage-wg. The daemons write any
