@@ -20,10 +20,13 @@ enum {
 
 struct wg_rl_entry;
 
+/* Single-threaded: owned by the device loop, no lock. */
 struct wg_ratelimiter {
-	struct wg_rl_entry **buckets;
+	struct wg_rl_entry **buckets; /* chains, indexed by a keyed hash of the source */
 	size_t nbuckets;
-	size_t count;
+	struct wg_rl_entry *pool; /* WG_RATELIMIT_MAX_ENTRIES entries, allocated at init */
+	struct wg_rl_entry *free_list; /* unused entries of pool */
+	size_t count; /* entries in use */
 	uint64_t last_gc_ns;
 	uint8_t hash_key[16];
 };

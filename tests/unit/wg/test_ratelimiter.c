@@ -1,7 +1,8 @@
 /*
  * test_ratelimiter: the per-source token bucket on an explicit clock: burst of
  * five, refill at twenty per second, sources keyed as the kernel keys them,
- * the bounded table failing closed, and idle entries being collected.
+ * the bounded table failing closed, idle entries being collected at most once
+ * a second, and a clock that stands still or steps back earning no credit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "crypto/crypto.h"
 #include "wg/ratelimiter.h"
 
 #define SEC 1000000000ULL
@@ -162,6 +164,91 @@ static void test_full_table_fails_closed_then_gc(void **state)
 	wg_ratelimiter_free(&rl);
 }
 
+/* Collection runs at most once per second of now_ns and takes only entries
+ * idle for more than a second. */
+static void test_gc_once_per_second(void **state)
+{
+	(void)state;
+	struct wg_ratelimiter rl;
+
+	assert_int_equal(wg_ratelimiter_init(&rl), 0);
+	assert_true(allow(&rl, v4("192.0.2.1"), T0)); /* a run here, on nothing */
+	assert_true(allow(&rl, v4("192.0.2.2"), T0 + SEC / 2));
+	assert_true(allow(&rl, v4("192.0.2.3"), T0 + SEC - 1));
+	/* A run at T0 + 1 s: .1, idle exactly one second, stays (it takes more). */
+	assert_true(allow(&rl, v4("192.0.2.4"), T0 + SEC));
+	assert_int_equal(rl.count, 4);
+	/* .1 is now idle past a second, but the last run was under a second ago. */
+	assert_true(allow(&rl, v4("192.0.2.5"), T0 + SEC + SEC / 2));
+	assert_true(allow(&rl, v4("192.0.2.6"), T0 + 2 * SEC - 1));
+	assert_int_equal(rl.count, 6);
+	/* The next run, at T0 + 2 s, takes .1, .2 and .3; .4 is idle exactly 1 s. */
+	assert_true(allow(&rl, v4("192.0.2.7"), T0 + 2 * SEC));
+	assert_int_equal(rl.count, 4);
+	/* A collected source starts again with a fresh bucket. */
+	assert_int_equal(passes(&rl, v4("192.0.2.1"), T0 + 2 * SEC, 10), WG_RATELIMIT_BURST);
+	assert_int_equal(rl.count, 5);
+	wg_ratelimiter_free(&rl);
+}
+
+static void test_clock_standing_still_or_back(void **state)
+{
+	(void)state;
+	struct wg_ratelimiter rl;
+
+	assert_int_equal(wg_ratelimiter_init(&rl), 0);
+	assert_int_equal(passes(&rl, v4("192.0.2.1"), T0, 10), WG_RATELIMIT_BURST);
+	assert_int_equal(passes(&rl, v4("192.0.2.1"), T0, 100), 0);
+	assert_false(allow(&rl, v4("192.0.2.1"), T0 - SEC));
+	assert_false(allow(&rl, v4("192.0.2.1"), T0 + 49 * 1000000ULL));
+	assert_true(allow(&rl, v4("192.0.2.1"), T0 + 50 * 1000000ULL));
+	assert_false(allow(&rl, v4("192.0.2.1"), T0 + 50 * 1000000ULL));
+	/* The entry that saw time step back is not collected as if long idle. */
+	assert_int_equal(rl.count, 1);
+	wg_ratelimiter_free(&rl);
+}
+
+/* The table bound counts IPv6 /64s and IPv4 addresses alike. */
+static void test_full_table_mixed_families(void **state)
+{
+	(void)state;
+	struct wg_ratelimiter rl;
+	struct sockaddr_storage ss = v6("2001:db8::1");
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+	assert_int_equal(wg_ratelimiter_init(&rl), 0);
+	for (uint32_t i = 0; i < WG_RATELIMIT_MAX_ENTRIES - 1; i++) {
+		uint32_t be = htonl(i);
+
+		memcpy(&a->sin6_addr.s6_addr[4], &be, 4);
+		assert_true(allow(&rl, ss, T0));
+	}
+	assert_true(allow(&rl, v4("192.0.2.1"), T0));
+	assert_false(allow(&rl, v4("192.0.2.2"), T0));
+	assert_false(allow(&rl, v6("2001:db9::1"), T0));
+	/* Another host in a known /64 is that /64's bucket, not a new entry. */
+	assert_true(allow(&rl, v6("2001:db8:0:5::77"), T0));
+	assert_int_equal(rl.count, WG_RATELIMIT_MAX_ENTRIES);
+	wg_ratelimiter_free(&rl);
+}
+
+/* free releases everything (ASan checks), leaves a struct that refuses, and a
+ * freed limiter can be initialised again. */
+static void test_free_and_reinit(void **state)
+{
+	(void)state;
+	struct wg_ratelimiter rl;
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(wg_ratelimiter_init(&rl), 0);
+		for (uint32_t j = 0; j < 1000; j++)
+			assert_true(allow(&rl, nth_source(j), T0));
+		wg_ratelimiter_free(&rl);
+		assert_false(allow(&rl, v4("192.0.2.1"), T0));
+		wg_ratelimiter_free(&rl);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +258,13 @@ int main(void)
 		cmocka_unit_test(test_v4_mapped_is_v4),
 		cmocka_unit_test(test_bad_family_refused),
 		cmocka_unit_test(test_full_table_fails_closed_then_gc),
+		cmocka_unit_test(test_gc_once_per_second),
+		cmocka_unit_test(test_clock_standing_still_or_back),
+		cmocka_unit_test(test_full_table_mixed_families),
+		cmocka_unit_test(test_free_and_reinit),
 	};
+
+	if (crypto_init())
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
