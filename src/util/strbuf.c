@@ -1,6 +1,8 @@
 /* strbuf: growable string; see strbuf.h. */
 #include "util/strbuf.h"
 
+#include "util/mem.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +24,11 @@ static bool strbuf_reserve(struct strbuf *sb, size_t extra)
 		return true;
 	while (cap < sb->len + extra + 1)
 		cap *= 2;
-	/* Not realloc: replies carry private keys, so the old block is wiped. */
-	n = malloc(cap);
+	/* Replies carry private keys, so the old block is wiped. */
+	n = mem_grow_wiped(sb->buf, sb->cap, sb->len, cap);
 	if (!n) {
 		sb->failed = true;
 		return false;
-	}
-	if (sb->buf) {
-		memcpy(n, sb->buf, sb->len);
-		explicit_bzero(sb->buf, sb->cap);
-		free(sb->buf);
 	}
 	sb->buf = n;
 	sb->cap = cap;

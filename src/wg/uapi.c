@@ -11,6 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "util/mem.h"
 #include "util/strbuf.h"
 #include "wg/uapi.h"
 
@@ -102,15 +103,11 @@ static int add_peer(struct wg_uapi_config *cfg, const char *v)
 	if (cfg->npeers == cfg->peers_cap) {
 		size_t cap = cfg->peers_cap ? cfg->peers_cap * 2 : 8;
 
-		/* Not realloc: peers hold preshared keys, so the old block is wiped. */
-		p = calloc(cap, sizeof(*p));
+		/* Peers hold preshared keys, so the old block is wiped. */
+		p = mem_grow_wiped(cfg->peers, cfg->peers_cap * sizeof(*p), cfg->npeers * sizeof(*p),
+				   cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		if (cfg->peers) {
-			memcpy(p, cfg->peers, cfg->npeers * sizeof(*p));
-			crypto_wipe(cfg->peers, cfg->peers_cap * sizeof(*p));
-			free(cfg->peers);
-		}
 		cfg->peers = p;
 		cfg->peers_cap = cap;
 	}

@@ -14,6 +14,7 @@
 
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "util/mem.h"
 #include "wg/uapi.h"
 
 static int make_dirs(const char *path)
@@ -188,14 +189,10 @@ static int client_grow(struct wg_uapi_client *c)
 
 	if (c->cap >= WG_UAPI_MAX_REQUEST)
 		return -EMSGSIZE;
-	n = malloc(cap);
+	/* Requests carry private keys, so the old block is wiped. */
+	n = mem_grow_wiped(c->buf, c->cap, c->len, cap);
 	if (!n)
 		return -ENOMEM;
-	if (c->buf) {
-		memcpy(n, c->buf, c->len);
-		crypto_wipe(c->buf, c->cap);
-		free(c->buf);
-	}
 	c->buf = n;
 	c->cap = cap;
 	return 0;
