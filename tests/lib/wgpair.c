@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
+#include "wg/internal.h"
 
 static int node_udp_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
 {
@@ -59,10 +60,25 @@ static const struct wgp_io_ops_holder {
 	struct wg_io_ops ops;
 } wgp_io = { { node_udp_send, node_tun_write, node_bind, NULL } };
 
-static void hexify(char out[65], const uint8_t k[32])
+void wgp_key_hex(char out[65], const uint8_t key[32])
 {
 	for (int i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", k[i]);
+		sprintf(out + 2 * i, "%02x", key[i]);
+}
+
+void wgp_hex_decode(uint8_t *out, const char *hex)
+{
+	for (size_t i = 0; hex[2 * i]; i++) {
+		unsigned v;
+
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+struct wg_peer *wgp_peer(struct wgp_net *net, int a, int b)
+{
+	return wg_peer_lookup(net->nodes[a].dev, net->nodes[b].pub);
 }
 
 void wgp_init(struct wgp_net *net, int n)
@@ -82,7 +98,7 @@ void wgp_init(struct wgp_net *net, int n)
 		node->addr.in4.sin_addr.s_addr = htonl(0xc0000201u + (uint32_t)i);
 		crypto_x25519_generate(node->priv, node->pub);
 		assert_int_equal(wg_device_new(&node->dev, &wgp_io.ops, node), 0);
-		hexify(hex, node->priv);
+		wgp_key_hex(hex, node->priv);
 		snprintf(req, sizeof(req), "set=1\nprivate_key=%s\nlisten_port=%d\n\n", hex,
 			 51820 + i);
 		assert_int_equal(wgp_uapi(net, i, req, NULL), 0);
@@ -139,7 +155,7 @@ void wgp_add_peer(struct wgp_net *net, int a, int b, const char *psk_hex)
 	char req[512], hex[65], psk[128] = "";
 	struct wgp_node *nb = &net->nodes[b];
 
-	hexify(hex, nb->pub);
+	wgp_key_hex(hex, nb->pub);
 	if (psk_hex)
 		snprintf(psk, sizeof(psk), "preshared_key=%s\n", psk_hex);
 	snprintf(req, sizeof(req),
@@ -248,7 +264,7 @@ bool wgp_get_peer_value(struct wgp_net *net, int a, int b, const char *key, char
 	bool found = false;
 
 	assert_int_equal(wgp_uapi(net, a, "get=1\n\n", &reply), 0);
-	hexify(hex, net->nodes[b].pub);
+	wgp_key_hex(hex, net->nodes[b].pub);
 	snprintf(want, sizeof(want), "public_key=%s\n", hex);
 	sec = strstr(reply, want);
 	if (sec) {

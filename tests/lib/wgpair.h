@@ -59,6 +59,12 @@ int wgp_uapi(struct wgp_net *net, int a, const char *req, char **out);
 /* Delivers queued datagrams (and whatever they cause) until the queue is empty or
  * max rounds passed. Returns how many were delivered. */
 size_t wgp_deliver(struct wgp_net *net);
+/* Node a's peer entry for node b (NULL if b is not a peer of a). */
+struct wg_peer *wgp_peer(struct wgp_net *net, int a, int b);
+/* A 32-byte key as the UAPI writes it: 64 lowercase hex digits. */
+void wgp_key_hex(char out[65], const uint8_t key[32]);
+/* Decodes a hex string into out (strlen(hex) / 2 bytes); asserts it is valid hex. */
+void wgp_hex_decode(uint8_t *out, const char *hex);
 /* Drops every queued datagram; returns how many. */
 size_t wgp_drop(struct wgp_net *net);
 /* Sends an IPv4 UDP packet with payload from node a's tunnel address to node b's. */

@@ -8,27 +8,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
 #include "vectors.h"
+#include "wgpair.h"
 
 static const uint8_t seq32[32] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
 				   11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
 				   22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
-
-static void hex(uint8_t *out, const char *h)
-{
-	for (size_t i = 0; h[2 * i]; i++) {
-		unsigned v;
-
-		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-}
 
 /* Published values, copied from the RFC and the BLAKE2 repository's KAT. */
 static void test_published_vectors(void **state)
@@ -36,19 +26,19 @@ static void test_published_vectors(void **state)
 	uint8_t out[32], want[32], in[255];
 
 	assert_int_equal(crypto_blake2s(out, 32, NULL, 0, (const uint8_t *)"abc", 3), 0);
-	hex(want, "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982");
+	wgp_hex_decode(want, "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982");
 	assert_memory_equal(out, want, 32);
 
 	for (int i = 0; i < 255; i++)
 		in[i] = (uint8_t)i;
 	assert_int_equal(crypto_blake2s(out, 32, seq32, 32, in, 0), 0);
-	hex(want, "48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49");
+	wgp_hex_decode(want, "48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49");
 	assert_memory_equal(out, want, 32);
 	assert_int_equal(crypto_blake2s(out, 32, seq32, 32, in, 1), 0);
-	hex(want, "40d15fee7c328830166ac3f918650f807e7e01e177258cdc0a39b11f598066f1");
+	wgp_hex_decode(want, "40d15fee7c328830166ac3f918650f807e7e01e177258cdc0a39b11f598066f1");
 	assert_memory_equal(out, want, 32);
 	assert_int_equal(crypto_blake2s(out, 32, seq32, 32, in, 255), 0);
-	hex(want, "3fb735061abc519dfe979e54c1ee5bfad0a9d858b3315bad34bde999efd724dd");
+	wgp_hex_decode(want, "3fb735061abc519dfe979e54c1ee5bfad0a9d858b3315bad34bde999efd724dd");
 	assert_memory_equal(out, want, 32);
 }
 

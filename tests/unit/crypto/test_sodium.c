@@ -11,23 +11,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
 #include "vectors.h"
-
-static void hex(uint8_t *out, const char *h)
-{
-	for (size_t i = 0; h[2 * i]; i++) {
-		unsigned v;
-
-		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-}
+#include "wgpair.h"
 
 static int setup(void **state)
 {
@@ -39,31 +29,31 @@ static void test_x25519_rfc7748(void **state)
 	uint8_t k[32], u[32], out[32], want[32];
 
 	/* Section 5.2, both vectors. */
-	hex(k, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
-	hex(u, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
-	hex(want, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+	wgp_hex_decode(k, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
+	wgp_hex_decode(u, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
+	wgp_hex_decode(want, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
 	assert_int_equal(crypto_x25519(out, k, u), 0);
 	assert_memory_equal(out, want, 32);
-	hex(k, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
-	hex(u, "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
-	hex(want, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
+	wgp_hex_decode(k, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
+	wgp_hex_decode(u, "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
+	wgp_hex_decode(want, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
 	assert_int_equal(crypto_x25519(out, k, u), 0);
 	assert_memory_equal(out, want, 32);
 
 	/* Section 6.1: Alice and Bob. */
 	uint8_t a[32], b[32], apub[32], bpub[32], s1[32], s2[32];
 
-	hex(a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-	hex(b, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	wgp_hex_decode(a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	wgp_hex_decode(b, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
 	crypto_x25519_public(apub, a);
 	crypto_x25519_public(bpub, b);
-	hex(want, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+	wgp_hex_decode(want, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
 	assert_memory_equal(apub, want, 32);
-	hex(want, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	wgp_hex_decode(want, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
 	assert_memory_equal(bpub, want, 32);
 	assert_int_equal(crypto_x25519(s1, a, bpub), 0);
 	assert_int_equal(crypto_x25519(s2, b, apub), 0);
-	hex(want, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	wgp_hex_decode(want, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
 	assert_memory_equal(s1, want, 32);
 	assert_memory_equal(s2, want, 32);
 }
@@ -99,7 +89,7 @@ static void test_x25519_low_order_refused(void **state)
 	for (size_t i = 0; i < sizeof(low_order) / sizeof(low_order[0]); i++) {
 		uint8_t p[32];
 
-		hex(p, low_order[i]);
+		wgp_hex_decode(p, low_order[i]);
 		memset(out, 0xAA, sizeof(out));
 		assert_int_equal(crypto_x25519(out, priv, p), -EINVAL);
 		assert_memory_equal(out, zero, 32);
@@ -134,11 +124,11 @@ static void test_chacha20poly1305_rfc8439(void **state)
 	const size_t len = sizeof(rfc8439_pt) - 1;
 
 	assert_int_equal(len, 114);
-	hex(nonce, "070000004041424344454647");
+	wgp_hex_decode(nonce, "070000004041424344454647");
 	crypto_aead_encrypt_nonce(buf, (const uint8_t *)rfc8439_pt, len, rfc8439_ad,
 				  sizeof(rfc8439_ad), nonce, rfc8439_key);
 	assert_memory_equal(buf, rfc8439_ct, sizeof(rfc8439_ct));
-	hex(tag, "1ae10b594f09e26a7e902ecbd0600691"); /* published tag */
+	wgp_hex_decode(tag, "1ae10b594f09e26a7e902ecbd0600691"); /* published tag */
 	assert_memory_equal(buf + len, tag, 16);
 	/* Decrypt in place. */
 	assert_int_equal(crypto_aead_decrypt_nonce(buf, buf, sizeof(buf), rfc8439_ad,
@@ -209,7 +199,7 @@ static void test_xchacha20poly1305_draft(void **state)
 	crypto_xaead_encrypt(buf, (const uint8_t *)rfc8439_pt, len, rfc8439_ad, sizeof(rfc8439_ad),
 			     nonce, rfc8439_key);
 	assert_memory_equal(buf, xchacha_a31_ct, sizeof(xchacha_a31_ct));
-	hex(tag, "c0875924c1c7987947deafd8780acf49"); /* published tag, A.3.1 */
+	wgp_hex_decode(tag, "c0875924c1c7987947deafd8780acf49"); /* published tag, A.3.1 */
 	assert_memory_equal(buf + len, tag, 16);
 	assert_int_equal(crypto_xaead_decrypt(buf, buf, sizeof(buf), rfc8439_ad,
 					      sizeof(rfc8439_ad), nonce, rfc8439_key),

@@ -19,11 +19,6 @@
 #include "wg/internal.h"
 #include "wgpair.h"
 
-static struct wg_peer *peer_of(struct wgp_net *net, int a, int b)
-{
-	return wg_peer_lookup(net->nodes[a].dev, net->nodes[b].pub);
-}
-
 /* Fires the initiator's retransmit timer (REKEY_TIMEOUT + jitter later). */
 static void retransmit(struct wgp_net *net, int a)
 {
@@ -41,7 +36,7 @@ static void test_cookie_dance_under_load(void **state)
 	wgp_init(&net, 2);
 	wgp_link(&net, 0, 1, NULL);
 	wg_device_force_under_load(net.nodes[1].dev, true);
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 
 	wgp_send_ip(&net, 0, 1, "x", 1);
 	assert_int_equal(wgp_count_type(&net, WG_MSG_INITIATION), 1);
@@ -74,16 +69,16 @@ static void test_bad_mac1_gets_nothing(void **state)
 	net.queue[0].buf[offsetof(struct wg_msg_initiation, macs)] ^= 1;
 	wgp_deliver(&net);
 	assert_int_equal(net.nqueue, 0);
-	assert_int_equal(peer_of(&net, 0, 1)->cookie.birth, 0);
+	assert_int_equal(wgp_peer(&net, 0, 1)->cookie.birth, 0);
 	/* Not under load, a bad mac1 is dropped too. */
 	wg_device_force_under_load(net.nodes[1].dev, false);
 	usleep(20000);
 	time_fake_set(200 * TIME_NS_PER_SEC);
-	wg_send_handshake_initiation(peer_of(&net, 0, 1), false);
+	wg_send_handshake_initiation(wgp_peer(&net, 0, 1), false);
 	net.queue[0].buf[20] ^= 1; /* body change invalidates mac1 */
 	wgp_deliver(&net);
 	assert_int_equal(net.nqueue, 0);
-	assert_null(peer_of(&net, 1, 0)->kp_next);
+	assert_null(wgp_peer(&net, 1, 0)->kp_next);
 	wgp_free(&net);
 	time_fake_set(0);
 }
@@ -97,7 +92,7 @@ static void test_cookie_bound_to_source(void **state)
 	wgp_init(&net, 2);
 	wgp_link(&net, 0, 1, NULL);
 	wg_device_force_under_load(net.nodes[1].dev, true);
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 	wgp_send_ip(&net, 0, 1, "x", 1);
 	wgp_deliver(&net);
 	assert_true(p->cookie.birth != 0);
@@ -123,7 +118,7 @@ static void test_cookie_reply_only_once(void **state)
 	wgp_init(&net, 2);
 	wgp_link(&net, 0, 1, NULL);
 	wg_device_force_under_load(net.nodes[1].dev, true);
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 	wgp_send_ip(&net, 0, 1, "x", 1);
 	/* Deliver the initiation by hand to catch the cookie reply. */
 	struct wgp_dgram init = net.queue[0];

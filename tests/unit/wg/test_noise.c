@@ -31,11 +31,6 @@ static void next_timestamp(void)
 	usleep(20000);
 }
 
-static struct wg_peer *peer_of(struct wgp_net *net, int a, int b)
-{
-	return wg_peer_lookup(net->nodes[a].dev, net->nodes[b].pub);
-}
-
 static void test_handshake_and_data_both_ways(void **state)
 {
 	struct wgp_net net;
@@ -51,10 +46,10 @@ static void test_handshake_and_data_both_ways(void **state)
 	wgp_send_ip(&net, 1, 0, "world", 5);
 	wgp_deliver(&net);
 	assert_true(wgp_tun_has(&net.nodes[0], "world", 5));
-	assert_non_null(peer_of(&net, 0, 1)->kp_cur);
-	assert_true(peer_of(&net, 0, 1)->kp_cur->initiator);
-	assert_false(peer_of(&net, 1, 0)->kp_cur->initiator);
-	assert_true(peer_of(&net, 0, 1)->last_handshake_sec > 0);
+	assert_non_null(wgp_peer(&net, 0, 1)->kp_cur);
+	assert_true(wgp_peer(&net, 0, 1)->kp_cur->initiator);
+	assert_false(wgp_peer(&net, 1, 0)->kp_cur->initiator);
+	assert_true(wgp_peer(&net, 0, 1)->last_handshake_sec > 0);
 	wgp_free(&net);
 }
 
@@ -75,9 +70,9 @@ static void test_psk_match_and_mismatch(void **state)
 	wgp_send_ip(&net, 0, 1, "psk", 3);
 	wgp_deliver(&net);
 	/* The responder answered (it cannot know), but the initiator rejects the response. */
-	assert_null(peer_of(&net, 0, 1)->kp_cur);
+	assert_null(wgp_peer(&net, 0, 1)->kp_cur);
 	assert_false(wgp_tun_has(&net.nodes[1], "psk", 3));
-	assert_int_equal(peer_of(&net, 0, 1)->last_handshake_sec, 0);
+	assert_int_equal(wgp_peer(&net, 0, 1)->last_handshake_sec, 0);
 	wgp_free(&net);
 }
 
@@ -93,7 +88,7 @@ static void test_unknown_initiator_dropped(void **state)
 	wgp_deliver(&net);
 	assert_int_equal(net.nodes[0].ntun, 0);
 	assert_null(net.nodes[0].dev->peers);
-	assert_null(peer_of(&net, 2, 0)->kp_cur);
+	assert_null(wgp_peer(&net, 2, 0)->kp_cur);
 	wgp_free(&net);
 }
 
@@ -111,7 +106,7 @@ static void test_replayed_initiation_rejected(void **state)
 	saved.buf = malloc(saved.len);
 	memcpy(saved.buf, net.queue[0].buf, saved.len);
 	wgp_deliver(&net);
-	resp = peer_of(&net, 1, 0);
+	resp = wgp_peer(&net, 1, 0);
 	assert_non_null(resp->kp_cur);
 	uint32_t idx = resp->kp_cur->entry.index;
 
@@ -136,7 +131,7 @@ static void test_initiation_flood_limited(void **state)
 	wgp_send_ip(&net, 0, 1, "a", 1);
 	wgp_deliver(&net);
 	/* A second initiation within 1/50 s of the last one consumed is refused. */
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 	p->last_sent_handshake = 0;
 	next_timestamp();
 	time_fake_advance(TIME_NS_PER_SEC / 100);
@@ -164,7 +159,7 @@ static void test_initiation_rate_limited_per_peer(void **state)
 	wgp_init(&net, 2);
 	wgp_link(&net, 0, 1, NULL);
 	time_fake_set(5000 * TIME_NS_PER_SEC);
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 	for (int i = 0; i < 10; i++) {
 		wg_send_handshake_initiation(p, false);
 		time_fake_advance(TIME_NS_PER_SEC / 2);
@@ -188,7 +183,7 @@ static void test_responder_waits_for_confirmation(void **state)
 	wgp_send_ip(&net, 0, 1, "a", 1);
 	/* Deliver the initiation only: the responder holds the new keys as "next". */
 	wgp_deliver(&net); /* delivers init, response, and the confirming data */
-	resp = peer_of(&net, 1, 0);
+	resp = wgp_peer(&net, 1, 0);
 	assert_non_null(resp->kp_cur);
 	assert_null(resp->kp_next);
 
@@ -201,7 +196,7 @@ static void test_responder_waits_for_confirmation(void **state)
 	net.nqueue = 0;
 	wg_device_rx(net.nodes[1].dev, init.buf, init.len, &init.src);
 	free(init.buf);
-	resp = peer_of(&net, 1, 0);
+	resp = wgp_peer(&net, 1, 0);
 	assert_null(resp->kp_cur);
 	assert_non_null(resp->kp_next);
 	/* The responder cannot send yet: its reply is staged, no data goes out. */
@@ -228,8 +223,8 @@ static void test_rotation_keeps_previous(void **state)
 	time_fake_set(10000 * TIME_NS_PER_SEC);
 	wgp_send_ip(&net, 0, 1, "1", 1);
 	wgp_deliver(&net);
-	p = peer_of(&net, 0, 1);
-	q = peer_of(&net, 1, 0);
+	p = wgp_peer(&net, 0, 1);
+	q = wgp_peer(&net, 1, 0);
 	first = p->kp_cur;
 	/* After REKEY_AFTER_TIME the initiator rekeys on its next send. */
 	time_fake_advance(WG_REKEY_AFTER_TIME + TIME_NS_PER_SEC);
@@ -267,7 +262,7 @@ static void test_staged_packets_in_order_and_bounded(void **state)
 		snprintf(msg, sizeof(msg), "pkt%04d", i);
 		wgp_send_ip(&net, 0, 1, msg, 7);
 	}
-	assert_int_equal(peer_of(&net, 0, 1)->staged.count, WG_MAX_STAGED_PACKETS);
+	assert_int_equal(wgp_peer(&net, 0, 1)->staged.count, WG_MAX_STAGED_PACKETS);
 	wgp_deliver(&net);
 	/* The oldest 10 made room; the rest arrive in order. */
 	assert_int_equal(net.nodes[1].ntun, WG_MAX_STAGED_PACKETS);
@@ -313,7 +308,7 @@ static void test_source_address_checked(void **state)
 	assert_true(wgp_tun_has(&net.nodes[0], "ok", 2));
 	/* Node 1 now claims node 2's tunnel address as source: node 0 must drop it.
 	 * Give node 1 a route for 10.0.0.1 and send a packet whose source is 10.0.0.3. */
-	p = peer_of(&net, 1, 0);
+	p = wgp_peer(&net, 1, 0);
 	assert_non_null(p);
 	uint8_t buf[WG_TX_HEADROOM + 64 + WG_TX_TAILROOM] = { 0 };
 	uint8_t *ip = buf + WG_TX_HEADROOM;
@@ -339,7 +334,7 @@ static void test_roaming_follows_authenticated_packets(void **state)
 	wgp_link(&net, 0, 1, NULL);
 	wgp_send_ip(&net, 0, 1, "a", 1);
 	wgp_deliver(&net);
-	p = peer_of(&net, 1, 0);
+	p = wgp_peer(&net, 1, 0);
 	/* Node 0 moves to a new address and port. */
 	net.nodes[0].addr.in4.sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
 	net.nodes[0].addr.in4.sin_port = htons(4242);

@@ -19,11 +19,6 @@
 #include "wg/internal.h"
 #include "wgpair.h"
 
-static struct wg_peer *peer_of(struct wgp_net *net, int a, int b)
-{
-	return wg_peer_lookup(net->nodes[a].dev, net->nodes[b].pub);
-}
-
 static void advance(struct wgp_net *net, uint64_t ns)
 {
 	time_fake_advance(ns);
@@ -69,7 +64,7 @@ static void test_retransmit_then_give_up(void **state)
 	time_fake_set(1000 * TIME_NS_PER_SEC);
 	wgp_init(&net, 2);
 	wgp_add_peer(&net, 0, 1, NULL); /* node 1 never answers: it does not know 0 */
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 	wgp_send_ip(&net, 0, 1, "x", 1);
 	for (int i = 0; i < 30; i++) {
 		inits += wgp_count_type(&net, WG_MSG_INITIATION);
@@ -152,7 +147,7 @@ static void test_zero_key_material(void **state)
 	struct wg_peer *p;
 
 	connect_pair(&net);
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 	assert_non_null(p->kp_cur);
 	wgp_drop(&net);
 	advance(&net, WG_REJECT_AFTER_TIME * 3 - TIME_NS_PER_SEC);
@@ -173,7 +168,7 @@ static void test_reject_after_time(void **state)
 	struct wg_peer *p;
 
 	connect_pair(&net);
-	p = peer_of(&net, 1, 0); /* the responder never rekeys on time by itself */
+	p = wgp_peer(&net, 1, 0); /* the responder never rekeys on time by itself */
 	wgp_deliver(&net);
 	wgp_drop(&net);
 	time_fake_advance(WG_REJECT_AFTER_TIME + TIME_NS_PER_SEC);
@@ -195,7 +190,7 @@ static void test_lastminute_rekey_on_receive(void **state)
 	struct wg_peer *p;
 
 	connect_pair(&net);
-	p = peer_of(&net, 0, 1);
+	p = wgp_peer(&net, 0, 1);
 	wgp_deliver(&net);
 	wgp_drop(&net);
 	/* The responder keeps sending; at 165 s the initiator rekeys once on receive. */
@@ -204,7 +199,7 @@ static void test_lastminute_rekey_on_receive(void **state)
 	usleep(20000);
 	p->kp_cur->birth = time_mono_ns() - (WG_REJECT_AFTER_TIME - WG_KEEPALIVE_TIMEOUT -
 					     WG_REKEY_TIMEOUT + TIME_NS_PER_SEC);
-	peer_of(&net, 1, 0)->kp_cur->birth = time_mono_ns() - TIME_NS_PER_SEC;
+	wgp_peer(&net, 1, 0)->kp_cur->birth = time_mono_ns() - TIME_NS_PER_SEC;
 	wgp_send_ip(&net, 1, 0, "a", 1);
 	wg_device_rx(net.nodes[0].dev, net.queue[0].buf, net.queue[0].len, &net.queue[0].src);
 	free(net.queue[0].buf);

@@ -300,10 +300,8 @@ static void test_own_key_ignored_and_zero_key_clears(void **state)
 	char privhex[65], pubhex[65], req[512], *g;
 
 	crypto_x25519_generate(priv, pub);
-	for (int i = 0; i < 32; i++) {
-		sprintf(privhex + 2 * i, "%02x", priv[i]);
-		sprintf(pubhex + 2 * i, "%02x", pub[i]);
-	}
+	wgp_key_hex(privhex, priv);
+	wgp_key_hex(pubhex, pub);
 	snprintf(req, sizeof(req), "set=1\nprivate_key=%s\npublic_key=%s\nallowed_ip=10.0.0.1/32\n\n",
 		 privhex, pubhex);
 	assert_int_equal(uapi(f, req, NULL), 0);
