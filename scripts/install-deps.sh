@@ -5,8 +5,8 @@ set -euo pipefail
 
 pkgs=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-	libsodium-dev libmnl-dev libcmocka-dev
-	wireguard-go wireguard-tools iperf3 iproute2 nftables iputils-ping
+	libsodium-dev libmnl-dev libcmocka-dev libjansson-dev zlib1g-dev
+	wireguard-go wireguard-tools coturn iperf3 iproute2 nftables iputils-ping
 	procps psmisc coreutils bc python3
 )
 

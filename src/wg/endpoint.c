@@ -92,3 +92,37 @@ bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
 		       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
 	return true;
 }
+
+bool wg_endpoint_same_addr(const struct wg_endpoint *a, const struct wg_endpoint *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	return a->sa.sa_family == AF_INET6 && !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16);
+}
+
+void wg_endpoint_unmap(struct wg_endpoint *ep)
+{
+	struct sockaddr_in in4 = { .sin_family = AF_INET };
+
+	if (ep->sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&ep->in6.sin6_addr))
+		return;
+	in4.sin_port = ep->in6.sin6_port;
+	memcpy(&in4.sin_addr, &ep->in6.sin6_addr.s6_addr[12], 4);
+	memset(ep, 0, sizeof(*ep));
+	ep->in4 = in4;
+}
+
+uint16_t wg_endpoint_port(const struct wg_endpoint *ep)
+{
+	return ntohs(ep->sa.sa_family == AF_INET ? ep->in4.sin_port : ep->in6.sin6_port);
+}
+
+void wg_endpoint_set_port(struct wg_endpoint *ep, uint16_t port)
+{
+	if (ep->sa.sa_family == AF_INET)
+		ep->in4.sin_port = htons(port);
+	else
+		ep->in6.sin6_port = htons(port);
+}

@@ -103,5 +103,11 @@ int wg_endpoint_parse(struct wg_endpoint *ep, const char *s);
 /* "1.2.3.4:51820" or "[::1]:51820"; v4-mapped addresses print as IPv4. */
 void wg_endpoint_format(const struct wg_endpoint *ep, char *buf, size_t buflen);
 bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b);
+/* Same address family and IP, any port. */
+bool wg_endpoint_same_addr(const struct wg_endpoint *a, const struct wg_endpoint *b);
+/* Turns a v4-mapped IPv6 endpoint into AF_INET; others are left alone. */
+void wg_endpoint_unmap(struct wg_endpoint *ep);
+uint16_t wg_endpoint_port(const struct wg_endpoint *ep);
+void wg_endpoint_set_port(struct wg_endpoint *ep, uint16_t port);
 
 #endif
