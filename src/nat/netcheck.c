@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log/log.h"
@@ -36,7 +37,7 @@ struct probe {
 	uint8_t txid[STUN_TXID_LEN];
 	struct wg_endpoint dst;
 	uint32_t change; /* CHANGE-REQUEST flags, 0 = none */
-	bool hairpin; /* a request to our own mapping: success = we receive it */
+	bool hairpin; /* sent from hair_fd to our own mapping: success = we receive it */
 	uint64_t deadline_ns, next_ns, last_sent_ns;
 	unsigned rto_ms;
 	bool done, ok;
@@ -48,6 +49,7 @@ struct probe {
 
 struct nc {
 	const struct netcheck_io *io;
+	int hair_fd; /* a second local socket for the hairpin test, or -1 */
 	struct netcheck_report *rep;
 	uint64_t deadline_ns;
 };
@@ -162,7 +164,11 @@ static int probe_send(struct nc *nc, struct probe *p, uint64_t now)
 	len = stun_build_finish(&b, true);
 	if (len < 0)
 		return len;
-	ret = nc->io->send(nc->io->ctx, &p->dst, buf, (size_t)len);
+	if (p->hairpin)
+		ret = sendto(nc->hair_fd, buf, (size_t)len, MSG_DONTWAIT, &p->dst.sa,
+			     sizeof(p->dst.in4)) < 0 ? -errno : 0;
+	else
+		ret = nc->io->send(nc->io->ctx, &p->dst, buf, (size_t)len);
 	p->last_sent_ns = now;
 	p->next_ns = now + (uint64_t)p->rto_ms * 1000000u;
 	p->rto_ms = p->rto_ms * 2 > NC_RTO_MAX_MS ? NC_RTO_MAX_MS : p->rto_ms * 2;
@@ -406,6 +412,12 @@ static void phase_mapping(struct nc *nc, const struct netcheck_server *pri, bool
 	wg_endpoint_set_port(&alt_ip, wg_endpoint_port(&pri->addr));
 	probe_init(&ps[n++], &alt_ip, 0, budget, now);
 	probe_init(&ps[n++], &pri->other, 0, budget, now);
+	/* Hairpinning is tested from a second socket of ours: a NAT cannot hairpin
+	 * a socket to itself (both directions of the flow would be one tuple). */
+	if (test_hairpin && pri->mapped.sa.sa_family == AF_INET)
+		nc->hair_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (nc->hair_fd < 0)
+		test_hairpin = false;
 	if (test_hairpin) {
 		unsigned hb = (unsigned)(pri->rtt_ms * 4) + 500;
 
@@ -413,8 +425,11 @@ static void phase_mapping(struct nc *nc, const struct netcheck_server *pri, bool
 		ps[n++].hairpin = true;
 	}
 	run_probes(nc, ps, n);
-	if (test_hairpin)
+	if (test_hairpin) {
 		rep->hairpinning = ps[2].ok ? NC_YES : NC_NO;
+		close(nc->hair_fd);
+		nc->hair_fd = -1;
+	}
 	if (ps[0].ok)
 		add_public(rep, stun_msg_mapped(&ps[0].resp));
 	if (ps[1].ok)
@@ -569,7 +584,7 @@ int netcheck_run(const struct netcheck_config *cfg, const struct netcheck_io *io
 	struct probe ps[NETCHECK_MAX_SERVERS];
 	size_t idx[NETCHECK_MAX_SERVERS], i, resolved = 0;
 	uint64_t start = time_mono_ns();
-	struct nc nc = { .io = io, .rep = rep };
+	struct nc nc = { .io = io, .rep = rep, .hair_fd = -1 };
 
 	memset(rep, 0, sizeof(*rep));
 	rep->behind_nat = rep->mapping_varies = rep->hairpinning = NC_UNKNOWN;
