@@ -6,6 +6,8 @@
 #      short run of each
 #   4. root-only integration tests (tests/interop) against wireguard-go and wg,
 #      then again with the sanitized lanrage-wg
+#   5. root-only natlab tests (tests/natlab): NAT lab, netcheck against
+#      lanrage-relay and coturn, STUN on the WireGuard socket; then sanitized
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
@@ -40,17 +42,16 @@ stage "unit tests (ASan+UBSan)" unit_tests build-asan
 stage "build (clang, -Werror)" make --no-print-directory clang
 stage "build (clang, libFuzzer)" make --no-print-directory fuzz-build
 stage "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-20}" scripts/fuzz.sh
-# The same scenarios with the ASan+UBSan lanrage-wg. The daemons write any
-# sanitizer report to files (their stderr is not the test's); any file fails it.
-interop_sanitized() {
-	local dir
+# Runs a test command with the sanitizers writing any report to files (the
+# daemons' stderr is not the test's); any report file fails the stage.
+sanitized() {
+	local dir rc
 	dir=$(mktemp -d /tmp/lr-san.XXXXXX)
 	ASAN_OPTIONS="log_path=$dir/asan:detect_leaks=1" \
-		UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1:halt_on_error=1" \
-		LR_WG="$PWD/build-asan/lanrage-wg" tests/interop/run.sh
-	local rc=$?
+		UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1:halt_on_error=1" "$@"
+	rc=$?
 	if compgen -G "$dir/*" >/dev/null; then
-		echo "sanitizer reports from lanrage-wg:"
+		echo "sanitizer reports:"
 		cat "$dir"/*
 		rc=1
 	fi
@@ -60,7 +61,10 @@ interop_sanitized() {
 
 if [ "$(id -u)" -eq 0 ]; then
 	stage "integration tests (tests/interop)" tests/interop/run.sh
-	stage "integration tests, lanrage-wg under ASan+UBSan" interop_sanitized
+	stage "integration tests, lanrage-wg under ASan+UBSan" \
+		sanitized env LR_WG="$PWD/build-asan/lanrage-wg" tests/interop/run.sh
+	stage "natlab tests (tests/natlab)" env BUILD="$PWD/build" tests/natlab/run.sh
+	stage "natlab tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/natlab/run.sh
 else
 	echo "=== integration tests skipped: they need root (network namespaces)"
 fi

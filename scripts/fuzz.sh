@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-20}
 rc=0
-for t in fuzz_wg_rx fuzz_uapi; do
+for t in fuzz_wg_rx fuzz_uapi fuzz_stun; do
 	bin=build-fuzz/fuzz/$t
 	work=$(mktemp -d)
 	cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true

@@ -342,7 +342,7 @@ static void phase_binding(struct nc *nc, struct probe *ps, size_t *idx)
 		s->mapped = *stun_msg_mapped(&p->resp);
 		s->has_other = p->resp.has & STUN_HAS_OTHER_ADDRESS;
 		s->other = p->resp.other_address;
-		snprintf(s->software, sizeof(s->software), "%s", p->resp.software);
+		snprintf(s->software, sizeof(s->software), "%.63s", p->resp.software);
 		add_public(rep, &s->mapped);
 	}
 }
