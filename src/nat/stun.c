@@ -122,9 +122,11 @@ static int parse_error_code(struct stun_msg *m, const uint8_t *v, size_t vlen)
 	return 0;
 }
 
-/* Handles one attribute. The first occurrence of each wins (RFC 8489 section 14). */
+/* Handles one attribute. The first occurrence of each wins (RFC 8489 section 14).
+ * *xor_std records that xor_mapped came from the standard 0x0020 code, which
+ * beats the old 0x8020 form but not an earlier 0x0020. */
 static int parse_attr(struct stun_msg *m, uint16_t type, const uint8_t *v, size_t vlen,
-		      const uint8_t *hdr)
+		      const uint8_t *hdr, bool *xor_std)
 {
 	switch (type) {
 	case STUN_ATTR_MAPPED_ADDRESS:
@@ -134,9 +136,12 @@ static int parse_attr(struct stun_msg *m, uint16_t type, const uint8_t *v, size_
 		return parse_addr(&m->mapped, v, vlen, hdr, false);
 	case STUN_ATTR_XOR_MAPPED_ADDRESS:
 	case STUN_ATTR_XOR_MAPPED_ADDRESS_OLD:
-		/* The standard code beats the old one whatever the order. */
-		if ((m->has & STUN_HAS_XOR_MAPPED) && type == STUN_ATTR_XOR_MAPPED_ADDRESS_OLD)
+		/* The standard code beats the old one whatever the order; among
+		 * attributes of the same code the first wins. */
+		if (*xor_std ||
+		    ((m->has & STUN_HAS_XOR_MAPPED) && type == STUN_ATTR_XOR_MAPPED_ADDRESS_OLD))
 			return 0;
+		*xor_std = type == STUN_ATTR_XOR_MAPPED_ADDRESS;
 		m->has |= STUN_HAS_XOR_MAPPED;
 		return parse_addr(&m->xor_mapped, v, vlen, hdr, true);
 	case STUN_ATTR_RESPONSE_ORIGIN:
@@ -150,6 +155,8 @@ static int parse_attr(struct stun_msg *m, uint16_t type, const uint8_t *v, size_
 		m->has |= STUN_HAS_OTHER_ADDRESS;
 		return parse_addr(&m->other_address, v, vlen, hdr, false);
 	case STUN_ATTR_CHANGE_REQUEST:
+		if (m->has & STUN_HAS_CHANGE_REQUEST)
+			return 0;
 		if (vlen != 4)
 			return -EBADMSG;
 		m->has |= STUN_HAS_CHANGE_REQUEST;
@@ -161,6 +168,8 @@ static int parse_attr(struct stun_msg *m, uint16_t type, const uint8_t *v, size_
 		m->has |= STUN_HAS_ERROR;
 		return parse_error_code(m, v, vlen);
 	case STUN_ATTR_SOFTWARE:
+		if (m->has & STUN_HAS_SOFTWARE)
+			return 0;
 		m->has |= STUN_HAS_SOFTWARE;
 		copy_text(m->software, v, vlen);
 		return 0;
@@ -193,6 +202,7 @@ static int parse_header(struct stun_msg *m, const uint8_t *buf, size_t len, size
 int stun_parse(struct stun_msg *m, const uint8_t *buf, size_t len)
 {
 	size_t mlen, off = STUN_HEADER_LEN, end;
+	bool xor_std = false;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
@@ -222,7 +232,7 @@ int stun_parse(struct stun_msg *m, const uint8_t *buf, size_t len)
 			if (type == STUN_ATTR_MESSAGE_INTEGRITY ||
 			    type == STUN_ATTR_MESSAGE_INTEGRITY_SHA256)
 				m->has |= STUN_HAS_INTEGRITY;
-			else if ((ret = parse_attr(m, type, buf + off + 4, vlen, buf)))
+			else if ((ret = parse_attr(m, type, buf + off + 4, vlen, buf, &xor_std)))
 				return ret;
 		}
 		off += 4 + padded;
@@ -265,7 +275,9 @@ static uint8_t *attr_reserve(struct stun_builder *b, uint16_t type, size_t vlen)
 
 	if (b->err)
 		return NULL;
-	if (vlen > 0xFFFF || padded + 4 > b->cap - b->len) {
+	/* The header's 16-bit length must still count the whole message. */
+	if (vlen > 0xFFFF || padded + 4 > b->cap - b->len ||
+	    b->len - STUN_HEADER_LEN + 4 + padded > 0xFFFF) {
 		b->err = -ENOSPC;
 		return NULL;
 	}
