@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-20}
 rc=0
-for t in fuzz_wg_rx fuzz_uapi fuzz_stun; do
+# Every fuzz/fuzz_*.c is a target, unless FUZZ_TARGETS names some.
+targets=${FUZZ_TARGETS:-$(cd fuzz && ls fuzz_*.c | sed 's/\.c$//')}
+for t in $targets; do
 	bin=build-fuzz/fuzz/$t
 	work=$(mktemp -d)
 	cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true
