@@ -1,0 +1,574 @@
+/*
+ * ctl_core: the control core's lifecycle, sessions, liveness and batching
+ * (docs/CONTROL.md); request handlers are in ctl_handlers.c, REST in
+ * ctl_rest.c, persistence in ctl_store.c.
+ *
+ * Liveness is an LRU list: every message from a member moves it to the tail
+ * of live_members, so the members to expire are always at the head and a
+ * tick costs O(expired), not O(members). Relays work the same way.
+ *
+ * last_seen is kept in memory and written to SQLite only when it moved by
+ * CTL_SEEN_PERSIST_S: with 5,000 members heartbeating every 25 s, writing
+ * each heartbeat would be 200 row updates a second for a value nothing needs
+ * exactly after a restart (every member gets a fresh timeout then anyway).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/ctl_core.h"
+#include "control/ctl_handlers.h"
+#include "control/ctl_proto.h"
+#include "control/ctl_state.h"
+#include "control/ctl_store.h"
+#include "crypto/crypto.h"
+#include "log/log.h"
+#include "util/time.h"
+
+#define MOD "ctl"
+
+enum { CTL_SEEN_PERSIST_S = 300 };
+
+void ctl_core_opts_default(struct ctl_core_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->db_path = ":memory:";
+	o->subnet = 0x0a420000; /* 10.66.0.0 */
+	o->prefix = 16;
+	o->peer_timeout_ms = 90000;
+	o->relay_timeout_ms = 90000;
+	o->batch_window_ms = 20;
+	o->rate_per_sec = 20;
+	o->rate_burst = 40;
+	o->server_name = "lanrage-control/0.1.0";
+}
+
+int64_t ctl_core_unix(void)
+{
+	uint64_t sec;
+	uint32_t nsec;
+
+	time_wall(&sec, &nsec);
+	return (int64_t)sec;
+}
+
+int ctl_core_peer_index(struct ctl_core *c, struct ctl_peer_rec *p)
+{
+	int ret = ctl_map_put(&c->peers_by_id, p->id, CTL_HEXID_LEN, p);
+
+	if (ret)
+		return ret;
+	ret = ctl_map_put(&c->peers_by_key, p->public_key, 32, p);
+	if (ret) {
+		ctl_map_del(&c->peers_by_id, p->id, CTL_HEXID_LEN);
+		return ret;
+	}
+	ctl_list_init(&p->live);
+	c->stats.peers++;
+	return 0;
+}
+
+int ctl_core_relay_index(struct ctl_core *c, struct ctl_relay_rec *r)
+{
+	int ret = ctl_map_put(&c->relays, r->id, CTL_HEXID_LEN, r);
+
+	if (ret)
+		return ret;
+	r->last_mono_ns = time_mono_ns();
+	ctl_list_init(&r->live);
+	ctl_list_add_tail(&c->live_relays, &r->live);
+	c->stats.relays++;
+	return 0;
+}
+
+void ctl_core_relay_touch(struct ctl_core *c, struct ctl_relay_rec *r)
+{
+	r->last_mono_ns = time_mono_ns();
+	r->last_seen = ctl_core_unix();
+	ctl_list_del(&r->live);
+	ctl_list_add_tail(&c->live_relays, &r->live);
+}
+
+static void ctl_relay_drop(struct ctl_core *c, struct ctl_relay_rec *r)
+{
+	ctl_map_del(&c->relays, r->id, CTL_HEXID_LEN);
+	ctl_list_del(&r->live);
+	c->stats.relays--;
+	free(r);
+}
+
+struct ctl_party_rec *ctl_party_new(struct ctl_core *c, const char *id)
+{
+	struct ctl_party_rec *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	memcpy(p->id, id, CTL_CODE_SYMBOLS);
+	ctl_ipam_init(&p->ipam, c->opts.subnet, c->prefix);
+	if (ctl_map_put(&c->parties, p->id, CTL_CODE_SYMBOLS, p)) {
+		ctl_ipam_free(&p->ipam);
+		free(p);
+		return NULL;
+	}
+	c->stats.parties++;
+	return p;
+}
+
+void ctl_party_free(struct ctl_core *c, struct ctl_party_rec *p)
+{
+	ctl_map_del(&c->parties, p->id, CTL_CODE_SYMBOLS);
+	for (size_t i = 0; i < p->n_members; i++) {
+		p->members[i]->party = NULL;
+		ctl_list_del(&p->members[i]->live);
+		c->stats.members--;
+	}
+	ctl_ipam_free(&p->ipam);
+	free(p->members);
+	free(p);
+	c->stats.parties--;
+}
+
+int ctl_party_add_member(struct ctl_core *c, struct ctl_party_rec *p, struct ctl_peer_rec *peer,
+			 uint32_t vip, int64_t joined_at)
+{
+	int ret;
+
+	if (p->n_members == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 4;
+		struct ctl_peer_rec **m = realloc(p->members, cap * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		p->members = m;
+		p->cap = cap;
+	}
+	ret = ctl_ipam_take(&p->ipam, peer->public_key, vip, peer);
+	if (ret)
+		return ret;
+	peer->member_idx = p->n_members;
+	p->members[p->n_members++] = peer;
+	peer->party = p;
+	peer->vip = vip;
+	peer->joined_at = joined_at;
+	peer->last_mono_ns = time_mono_ns();
+	ctl_list_del(&peer->live);
+	ctl_list_add_tail(&c->live_members, &peer->live);
+	c->stats.members++;
+	return 0;
+}
+
+void ctl_party_remove_member(struct ctl_core *c, struct ctl_peer_rec *peer)
+{
+	struct ctl_party_rec *p = peer->party;
+	size_t i = peer->member_idx;
+
+	/* memmove keeps join order, which party listings show; O(party size). */
+	memmove(&p->members[i], &p->members[i + 1], (p->n_members - i - 1) * sizeof(*p->members));
+	p->n_members--;
+	for (; i < p->n_members; i++)
+		p->members[i]->member_idx = i;
+	ctl_ipam_release(&p->ipam, peer->vip);
+	ctl_list_del(&peer->live);
+	peer->party = NULL;
+	peer->vip = 0;
+	c->stats.members--;
+	if (!p->n_members)
+		ctl_party_free(c, p);
+}
+
+void ctl_core_send(struct ctl_core *c, struct ctl_session *s, char *msg)
+{
+	if (!msg) {
+		log_error(MOD, "out of memory building a message; dropped");
+		return;
+	}
+	if (s && !s->dead) {
+		s->ops.send(s->ops.arg, msg, strlen(msg));
+		c->stats.messages_out++;
+	}
+	free(msg);
+}
+
+void ctl_core_event(struct ctl_core *c, const struct ctl_party_rec *p,
+		    const struct ctl_peer_rec *except, const struct ctl_peer_rec *only, json_t *ev)
+{
+	char *msg = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	size_t len;
+
+	json_decref(ev);
+	if (!msg) {
+		log_error(MOD, "out of memory building an event; dropped");
+		return;
+	}
+	len = strlen(msg);
+	for (size_t i = 0; i < p->n_members; i++) {
+		struct ctl_session *s = p->members[i]->session;
+
+		if (p->members[i] == except || (only && p->members[i] != only) || !s || s->dead)
+			continue;
+		s->ops.send(s->ops.arg, msg, len);
+		c->stats.messages_out++;
+		c->stats.events_out++;
+	}
+	free(msg);
+}
+
+int ctl_core_member_leave(struct ctl_core *c, struct ctl_peer_rec *peer, const char *reason)
+{
+	struct ctl_party_rec *p = peer->party;
+	char party_text[CTL_CODE_TEXT + 1];
+	bool last = p->n_members == 1;
+	int ret;
+
+	ret = ctl_store_req_begin(c->store);
+	if (ret)
+		return ret;
+	ret = last ? ctl_store_party_del(c->store, p->id) : ctl_store_member_del(c->store, peer->id);
+	if (ctl_store_req_end(c->store, !ret) || ret)
+		return -EIO;
+	log_info(MOD, "peer %s left party %s (%s)", peer->id, p->id, reason);
+	ctl_code_format(p->id, party_text);
+	ctl_party_remove_member(c, peer);
+	if (!last)
+		ctl_core_event(c, p, NULL, NULL,
+			       json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "event", "event",
+					 "peer_left", "party_id", party_text, "peer_id", peer->id,
+					 "reason", reason));
+	return 0;
+}
+
+void ctl_core_touch(struct ctl_core *c, struct ctl_peer_rec *peer)
+{
+	int64_t now = ctl_core_unix();
+
+	peer->last_seen = now;
+	if (peer->party) {
+		peer->last_mono_ns = time_mono_ns();
+		ctl_list_del(&peer->live);
+		ctl_list_add_tail(&c->live_members, &peer->live);
+	}
+	if (now - peer->last_seen_stored >= CTL_SEEN_PERSIST_S) {
+		if (!ctl_store_req_begin(c->store)) {
+			int ret = ctl_store_peer_seen(c->store, peer->id, now);
+
+			if (!ctl_store_req_end(c->store, !ret) && !ret)
+				peer->last_seen_stored = now;
+		}
+	}
+}
+
+static int ctl_core_check_opts(const struct ctl_core_opts *o)
+{
+	if (!o->db_path || ctl_ipam_check(o->subnet, o->prefix) || !o->peer_timeout_ms ||
+	    !o->relay_timeout_ms || !o->rate_per_sec || !o->rate_burst ||
+	    o->rate_per_sec > 1000000 || o->rate_burst > 1000000)
+		return -EINVAL;
+	return 0;
+}
+
+/* Parties left without members by a load (rows dropped as stale). */
+static int ctl_core_drop_empty(struct ctl_core *c)
+{
+	struct ctl_map_iter it;
+	struct ctl_party_rec *p;
+	int ret = 0;
+
+	ctl_map_iter_init(&it, &c->parties);
+	while ((p = ctl_map_next(&it))) {
+		if (p->n_members)
+			continue;
+		if (!ret && !(ret = ctl_store_req_begin(c->store)))
+			ret = ctl_store_req_end(c->store, !ctl_store_party_del(c->store, p->id));
+		ctl_party_free(c, p);
+	}
+	return ret;
+}
+
+int ctl_core_open(const struct ctl_core_opts *o, struct ctl_core **out)
+{
+	struct ctl_core *c;
+	int ret;
+
+	*out = NULL;
+	if (ctl_core_check_opts(o)) {
+		log_error(MOD, "invalid control options");
+		return -EINVAL;
+	}
+	if (crypto_init())
+		return -EIO;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->opts = *o;
+	c->prefix = o->prefix;
+	c->db_path = strdup(o->db_path);
+	c->relay_secret = strdup(o->relay_secret ? o->relay_secret : "");
+	c->server_name = strdup(o->server_name ? o->server_name : "lanrage-control");
+	ctl_map_init(&c->peers_by_id);
+	ctl_map_init(&c->peers_by_key);
+	ctl_map_init(&c->parties);
+	ctl_map_init(&c->relays);
+	ctl_list_init(&c->live_members);
+	ctl_list_init(&c->live_relays);
+	ctl_list_init(&c->sessions);
+	if (!c->db_path || !c->relay_secret || !c->server_name) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	c->opts.db_path = c->db_path;
+	c->opts.relay_secret = c->relay_secret;
+	c->opts.server_name = c->server_name;
+	ret = ctl_store_open(c->db_path, &c->store);
+	if (ret)
+		goto err;
+	ret = ctl_store_load(c->store, c);
+	if (!ret)
+		ret = ctl_core_drop_empty(c);
+	if (!ret)
+		ret = ctl_store_commit(c->store);
+	if (ret)
+		goto err;
+	log_info(MOD, "state loaded: %llu peers, %llu parties, %llu relays",
+		 (unsigned long long)c->stats.peers, (unsigned long long)c->stats.parties,
+		 (unsigned long long)c->stats.relays);
+	*out = c;
+	return 0;
+err:
+	ctl_core_close(c);
+	return ret == -ENOMEM ? ret : -EIO;
+}
+
+void ctl_core_close(struct ctl_core *c)
+{
+	struct ctl_map_iter it;
+	void *v;
+
+	if (!c)
+		return;
+	if (c->store && ctl_store_commit(c->store))
+		log_error(MOD, "last batch lost at close");
+	while (!ctl_list_empty(&c->sessions)) {
+		struct ctl_session *s = ctl_container_of(c->sessions.next, struct ctl_session, link);
+
+		ctl_list_del(&s->link);
+		crypto_wipe(s, sizeof(*s));
+		free(s);
+	}
+	ctl_map_iter_init(&it, &c->parties);
+	while ((v = ctl_map_next(&it)))
+		ctl_party_free(c, v);
+	ctl_map_iter_init(&it, &c->peers_by_id);
+	while ((v = ctl_map_next(&it))) {
+		crypto_wipe(v, sizeof(struct ctl_peer_rec));
+		free(v);
+	}
+	ctl_map_iter_init(&it, &c->relays);
+	while ((v = ctl_map_next(&it)))
+		free(v);
+	ctl_map_free(&c->peers_by_id);
+	ctl_map_free(&c->peers_by_key);
+	ctl_map_free(&c->parties);
+	ctl_map_free(&c->relays);
+	ctl_store_close(c->store);
+	free(c->db_path);
+	if (c->relay_secret)
+		crypto_wipe(c->relay_secret, strlen(c->relay_secret));
+	free(c->relay_secret);
+	free(c->server_name);
+	free(c);
+}
+
+static uint64_t ctl_ms_until(uint64_t deadline_ns, uint64_t now)
+{
+	return deadline_ns > now ? (deadline_ns - now + TIME_NS_PER_MS - 1) / TIME_NS_PER_MS : 0;
+}
+
+uint64_t ctl_core_tick(struct ctl_core *c)
+{
+	uint64_t now = time_mono_ns(), peer_to = c->opts.peer_timeout_ms * TIME_NS_PER_MS;
+	uint64_t relay_to = c->opts.relay_timeout_ms * TIME_NS_PER_MS;
+	uint64_t window = c->opts.batch_window_ms * TIME_NS_PER_MS, next = peer_to / TIME_NS_PER_MS;
+
+	while (!ctl_list_empty(&c->live_members)) {
+		struct ctl_peer_rec *p =
+			ctl_container_of(c->live_members.next, struct ctl_peer_rec, live);
+
+		if (p->last_mono_ns + peer_to > now) {
+			next = ctl_ms_until(p->last_mono_ns + peer_to, now);
+			break;
+		}
+		if (ctl_core_member_leave(c, p, "timeout")) {
+			next = 1000; /* storage failed: try again in a second */
+			break;
+		}
+	}
+	while (!ctl_list_empty(&c->live_relays)) {
+		struct ctl_relay_rec *r =
+			ctl_container_of(c->live_relays.next, struct ctl_relay_rec, live);
+		int ret;
+
+		if (r->last_mono_ns + relay_to > now) {
+			uint64_t ms = ctl_ms_until(r->last_mono_ns + relay_to, now);
+
+			next = ms < next ? ms : next;
+			break;
+		}
+		ret = ctl_store_req_begin(c->store);
+		if (!ret)
+			ret = ctl_store_req_end(c->store, !ctl_store_relay_del(c->store, r->id));
+		if (ret)
+			break;
+		log_info(MOD, "relay %s (%s) timed out", r->id, r->endpoint);
+		ctl_relay_drop(c, r);
+	}
+	if (ctl_store_pending(c->store)) {
+		uint64_t start = ctl_store_batch_start(c->store);
+
+		if (now - start >= window) {
+			if (!ctl_store_commit(c->store))
+				c->stats.commits++;
+		} else {
+			uint64_t ms = ctl_ms_until(start + window, now);
+
+			next = ms < next ? ms : next;
+		}
+	}
+	return next;
+}
+
+int ctl_core_flush(struct ctl_core *c)
+{
+	bool pending = ctl_store_pending(c->store);
+	int ret = ctl_store_commit(c->store);
+
+	if (pending && !ret)
+		c->stats.commits++;
+	return ret;
+}
+
+void ctl_core_stats(const struct ctl_core *c, struct ctl_core_stats *out)
+{
+	*out = c->stats;
+}
+
+struct ctl_session *ctl_session_open(struct ctl_core *c, const struct ctl_session_ops *ops)
+{
+	struct ctl_session *s = calloc(1, sizeof(*s));
+	char key[CTL_KEY_B64 + 1], chal[CTL_KEY_B64 + 1];
+
+	if (!s)
+		return NULL;
+	s->core = c;
+	s->ops = *ops;
+	crypto_x25519_generate(s->server_priv, s->server_pub);
+	crypto_random(s->challenge, sizeof(s->challenge));
+	s->rate_credit_ns = (uint64_t)c->opts.rate_burst * (TIME_NS_PER_SEC / c->opts.rate_per_sec);
+	s->rate_last_ns = time_mono_ns();
+	ctl_list_add_tail(&c->sessions, &s->link);
+	c->stats.sessions++;
+	ctl_key_to_b64(s->server_pub, key);
+	ctl_key_to_b64(s->challenge, chal);
+	ctl_core_send(c, s,
+		      ctl_msg_dump(json_pack("{s:s, s:i, s:s, s:s, s:s}", "type", "hello", "v", 1,
+						 "server", c->server_name, "challenge", chal,
+						 "server_key", key)));
+	return s;
+}
+
+/* Forgets s (the core side of a close); the memory stays until
+ * ctl_session_close. */
+static void ctl_session_kill(struct ctl_session *s)
+{
+	if (s->dead)
+		return;
+	if (s->peer)
+		s->peer->session = NULL;
+	s->peer = NULL;
+	s->dead = true;
+	s->core->stats.sessions--;
+}
+
+void ctl_session_close(struct ctl_session *s)
+{
+	if (!s)
+		return;
+	ctl_session_kill(s);
+	ctl_list_del(&s->link);
+	crypto_wipe(s, sizeof(*s));
+	free(s);
+}
+
+void ctl_session_bind(struct ctl_session *s, struct ctl_peer_rec *peer)
+{
+	struct ctl_session *old = peer->session;
+
+	if (old && old != s) {
+		log_info(MOD, "peer %s: a new session replaces the old one", peer->id);
+		ctl_session_kill(old);
+		old->ops.close(old->ops.arg);
+	}
+	if (s->peer && s->peer != peer)
+		s->peer->session = NULL;
+	s->peer = peer;
+	peer->session = s;
+}
+
+/* Token bucket in nanoseconds of credit: a message costs 1 s / rate, the
+ * bucket holds burst messages' worth. */
+static bool ctl_session_rate_ok(struct ctl_session *s)
+{
+	const struct ctl_core_opts *o = &s->core->opts;
+	uint64_t cost = TIME_NS_PER_SEC / o->rate_per_sec, max = cost * o->rate_burst;
+	uint64_t now = time_mono_ns(), el = now > s->rate_last_ns ? now - s->rate_last_ns : 0;
+
+	s->rate_last_ns = now;
+	s->rate_credit_ns = el >= max - s->rate_credit_ns ? max : s->rate_credit_ns + el;
+	if (s->rate_credit_ns < cost)
+		return false;
+	s->rate_credit_ns -= cost;
+	return true;
+}
+
+static void ctl_session_error(struct ctl_session *s, int64_t id, enum ctl_err code,
+			      const char *message)
+{
+	s->core->stats.errors_out++;
+	ctl_core_send(s->core, s, ctl_msg_error(id, code, message));
+}
+
+int ctl_session_input(struct ctl_session *s, const char *msg, size_t len)
+{
+	struct ctl_core *c = s->core;
+	struct ctl_req req;
+	struct ctl_perr err;
+	json_t *data = NULL;
+	int parsed;
+
+	if (s->dead)
+		return -ENOTCONN;
+	c->stats.messages_in++;
+	if (s->peer)
+		ctl_core_touch(c, s->peer);
+	if (len > CTL_MAX_MESSAGE) {
+		ctl_session_error(s, 0, CTL_E_TOO_LARGE, "message over 16384 bytes");
+		return -EMSGSIZE;
+	}
+	/* Parsed before the rate check so a refusal can echo the request's id
+	 * (a client waits for that id); parsing is bounded by the size limit. */
+	parsed = ctl_proto_parse(msg, len, &req, &err);
+	if (!ctl_session_rate_ok(s)) {
+		ctl_session_error(s, req.id, CTL_E_RATE_LIMITED, "over the session's message rate");
+		goto out;
+	}
+	if (parsed) {
+		ctl_session_error(s, req.id, err.code, err.message);
+		goto out;
+	}
+	if (ctl_handle_request(s, &req, &data, &err))
+		ctl_session_error(s, req.id, err.code, err.message);
+	else
+		ctl_core_send(c, s, ctl_msg_result(req.id, data));
+out:
+	ctl_req_free(&req);
+	return 0;
+}
