@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 enum {
-	CTL_MAX_MESSAGE = 16384,     /* bytes per message, either direction */
+	CTL_MAX_MESSAGE = 16384,     /* bytes per client message (docs/CONTROL.md) */
 	CTL_MAX_SIGNAL_PAYLOAD = 4096,
 	CTL_MAX_ENDPOINTS = 16,
 	CTL_MAX_NAME = 64,
