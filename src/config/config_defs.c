@@ -1,0 +1,91 @@
+/*
+ * config_defs: every setting the daemon has, declared once. docs/SETTINGS.md
+ * mirrors this table; test_config checks every key's boundaries.
+ *
+ * Invariants: each default passes its own validation (tested), and resetting
+ * any one of a pair of related thresholds (punch_interval_ms <= punch_timeout_ms,
+ * reconnect_backoff_min_ms <= reconnect_backoff_max_ms) can never break the
+ * pair: each range stops at the other's default.
+ */
+#include <string.h>
+
+#include "config/config_internal.h"
+
+static const char *const config_log_levels[] = { "silent", "error", "warn", "info", "debug", NULL };
+static const char *const config_log_formats[] = { "text", "json", NULL };
+
+#define INT_DEF(k, d, lo, hi, allowed_, desc) \
+	{ .key = (k), .type = CONFIG_INT, .def = (d), .min = (lo), .max = (hi), \
+	  .allowed = (allowed_), .description = (desc) }
+
+const struct config_def config_defs[] = {
+	{ .key = "interface", .type = CONFIG_STRING, .def = "lanrage0",
+	  .allowed = "1-15 characters of A-Z a-z 0-9 _ . -", .check = config_check_ifname,
+	  .description = "Name of the virtual LAN interface" },
+	INT_DEF("mtu", "1420", 1280, 9000, "1280..9000",
+		"MTU of the virtual interface (IPv6 needs at least 1280)"),
+	{ .key = "subnet", .type = CONFIG_CIDR, .def = "10.66.0.0/16", .min = 8, .max = 30,
+	  .allowed = "IPv4 network ADDR/8..30, host bits zero",
+	  .description = "Virtual subnet; each peer gets one /32 from it" },
+	INT_DEF("listen_port", "51820", 0, 65535, "0..65535",
+		"WireGuard UDP listen port (0 = any free port)"),
+	INT_DEF("keepalive", "25", 0, 65535, "0..65535",
+		"Persistent keepalive interval in seconds (0 = off)"),
+	{ .key = "api_listen", .type = CONFIG_ENDPOINT, .def = "127.0.0.1:8666", .min = 1,
+	  .max = 65535, .flags = CONFIG_F_LOOPBACK,
+	  .allowed = "loopback IP:PORT (127.0.0.0/8 or [::1])",
+	  .description = "Address of the local HTTP API and web UI" },
+	{ .key = "control_server", .type = CONFIG_URL, .def = "", .flags = CONFIG_F_EMPTY_OK,
+	  .allowed = "empty, or a ws://, wss://, http:// or https:// URL",
+	  .description = "Control server URL; empty = embedded local mode" },
+	{ .key = "control_listen", .type = CONFIG_ENDPOINT, .def = "0.0.0.0:8667", .min = 1,
+	  .max = 65535, .allowed = "IPv4:PORT or [IPv6]:PORT",
+	  .description = "Listen address of lanrage-control (HTTP REST + WebSocket)" },
+	{ .key = "relay_listen", .type = CONFIG_ENDPOINT, .def = "0.0.0.0:51821", .min = 1,
+	  .max = 65535, .allowed = "IPv4:PORT or [IPv6]:PORT",
+	  .description = "UDP listen address of lanrage-relay" },
+	{ .key = "log_level", .type = CONFIG_ENUM, .def = "info", .words = config_log_levels,
+	  .allowed = "silent|error|warn|info|debug", .description = "Lowest level logged" },
+	{ .key = "log_format", .type = CONFIG_ENUM, .def = "text", .words = config_log_formats,
+	  .allowed = "text|json", .description = "Log line format: text or JSON lines" },
+	INT_DEF("peer_timeout", "90", 10, 3600, "10..3600",
+		"Seconds without traffic or handshake before a peer counts as disconnected"),
+	{ .key = "punch_timeout_ms", .type = CONFIG_INT, .def = "5000", .min = 500, .max = 60000,
+	  .not_below = "punch_interval_ms", .allowed = "500..60000, >= punch_interval_ms",
+	  .description = "How long hole punching tries before falling back to a relay" },
+	{ .key = "punch_interval_ms", .type = CONFIG_INT, .def = "200", .min = 20, .max = 5000,
+	  .not_above = "punch_timeout_ms", .allowed = "20..5000, <= punch_timeout_ms",
+	  .description = "Interval between hole-punching probes" },
+	INT_DEF("monitor_interval_ms", "2000", 100, 60000, "100..60000",
+		"Interval between latency and liveness checks of each peer"),
+	INT_DEF("relay_switch_rtt_ms", "30", 0, 1000, "0..1000",
+		"Extra latency over the best relay before switching to it"),
+	{ .key = "reconnect_backoff_min_ms", .type = CONFIG_INT, .def = "500", .min = 50,
+	  .max = 30000, .not_above = "reconnect_backoff_max_ms",
+	  .allowed = "50..30000, <= reconnect_backoff_max_ms",
+	  .description = "First delay before reconnecting a lost peer (doubles each try)" },
+	{ .key = "reconnect_backoff_max_ms", .type = CONFIG_INT, .def = "30000", .min = 1000,
+	  .max = 3600000, .not_below = "reconnect_backoff_min_ms",
+	  .allowed = "1000..3600000, >= reconnect_backoff_min_ms",
+	  .description = "Longest delay between reconnection tries" },
+	INT_DEF("upgrade_interval_s", "30", 0, 3600, "0..3600",
+		"Seconds between tries to upgrade a relayed peer to direct (0 = never)"),
+	{ .key = "stun_servers", .type = CONFIG_STRING, .def = "", .flags = CONFIG_F_EMPTY_OK,
+	  .check = config_check_hostlist,
+	  .allowed = "comma list of up to 16 HOST[:PORT], may be empty",
+	  .description = "STUN servers for NAT discovery (empty = the control plane's)" },
+	{ .key = "broadcast_forward", .type = CONFIG_BOOL, .def = "true", .allowed = "true|false",
+	  .description = "Forward LAN broadcast discovery packets to party members" },
+};
+
+const size_t config_ndefs = sizeof(config_defs) / sizeof(config_defs[0]);
+
+const struct config_def *config_def_find(const char *key)
+{
+	if (!key)
+		return NULL;
+	for (size_t i = 0; i < config_ndefs; i++)
+		if (!strcmp(config_defs[i].key, key))
+			return &config_defs[i];
+	return NULL;
+}
