@@ -60,10 +60,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct config *open_cfg(struct fixture *f)
+static void close_cfg(struct fixture *f)
 {
 	config_close(f->cfg);
 	f->cfg = NULL;
+}
+
+static struct config *open_cfg(struct fixture *f)
+{
+	close_cfg(f);
 	assert_int_equal(config_open(f->dir, &f->cfg), 0);
 	return f->cfg;
 }
@@ -120,6 +125,26 @@ static char *db_value(const char *path, const char *key, long long *updated_at)
 	return v;
 }
 
+static void assert_stored(const struct fixture *f, const char *key, const char *want)
+{
+	char *stored = db_value(f->db, key, NULL);
+
+	assert_string_equal(stored, want);
+	free(stored);
+}
+
+/* The file still holds exactly before[0..len); frees before. */
+static void assert_file_is(const char *path, char *before, size_t len)
+{
+	size_t now_len;
+	char *now = slurp(path, &now_len);
+
+	assert_int_equal(now_len, len);
+	assert_memory_equal(now, before, len);
+	free(now);
+	free(before);
+}
+
 static int db_int(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -143,11 +168,8 @@ static void test_fresh_defaults(void **state)
 	assert_int_equal(db_int(f->db, "PRAGMA user_version"), CONFIG_SCHEMA_VERSION);
 	assert_int_equal(db_int(f->db, "SELECT count(*) FROM settings"), (int)config_ndefs);
 	for (size_t i = 0; i < config_ndefs; i++) {
-		char *stored = db_value(f->db, config_defs[i].key, NULL);
-
 		assert_string_equal(config_get(cfg, config_defs[i].key), config_defs[i].def);
-		assert_string_equal(stored, config_defs[i].def);
-		free(stored);
+		assert_stored(f, config_defs[i].key, config_defs[i].def);
 	}
 	/* The DESIGN.md defaults, spelled out. */
 	assert_string_equal(config_get(cfg, "interface"), "lanrage0");
@@ -401,8 +423,8 @@ static void test_refused_value_changes_nothing(void **state)
 	struct fixture *f = *state;
 	struct config *cfg = open_cfg(f);
 	char err[CONFIG_ERR_MAX], big[CONFIG_VALUE_MAX + 10];
-	size_t len_before, len_after;
-	char *before, *after;
+	size_t len_before;
+	char *before;
 
 	assert_int_equal(config_set(cfg, "mtu", "1380", err, sizeof(err)), 0);
 	before = slurp(f->db, &len_before);
@@ -419,14 +441,10 @@ static void test_refused_value_changes_nothing(void **state)
 	assert_int_equal(config_set(cfg, "mtu", "1", NULL, 0), -EINVAL); /* err is optional */
 	/* Same value again: accepted, nothing written either. */
 	assert_int_equal(config_set(cfg, "mtu", "1380", err, sizeof(err)), 0);
-	after = slurp(f->db, &len_after);
-	assert_int_equal(len_before, len_after);
-	assert_memory_equal(before, after, len_before);
+	assert_file_is(f->db, before, len_before);
 	assert_string_equal(config_get(cfg, "mtu"), "1380");
 	cfg = open_cfg(f);
 	assert_string_equal(config_get(cfg, "mtu"), "1380");
-	free(before);
-	free(after);
 }
 
 static void test_persistence(void **state)
@@ -459,14 +477,12 @@ static void test_reset(void **state)
 {
 	struct fixture *f = *state;
 	struct config *cfg = open_cfg(f);
-	char err[CONFIG_ERR_MAX], *stored;
+	char err[CONFIG_ERR_MAX];
 
 	assert_int_equal(config_set(cfg, "log_level", "debug", err, sizeof(err)), 0);
 	assert_int_equal(config_reset(cfg, "log_level", err, sizeof(err)), 0);
 	assert_string_equal(config_get(cfg, "log_level"), "info");
-	stored = db_value(f->db, "log_level", NULL);
-	assert_string_equal(stored, "info");
-	free(stored);
+	assert_stored(f, "log_level", "info");
 	assert_int_equal(config_reset(cfg, "bogus", err, sizeof(err)), -ENOENT);
 }
 
@@ -559,21 +575,16 @@ static void test_newer_schema_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct config *cfg = NULL;
-	size_t len_before, len_after;
-	char *before, *after;
+	size_t len_before;
+	char *before;
 
 	open_cfg(f);
-	config_close(f->cfg);
-	f->cfg = NULL;
+	close_cfg(f);
 	db_exec(f->db, "PRAGMA user_version = 99");
 	before = slurp(f->db, &len_before);
 	assert_int_equal(config_open(f->dir, &cfg), -ENOTSUP);
 	assert_null(cfg);
-	after = slurp(f->db, &len_after);
-	assert_int_equal(len_before, len_after);
-	assert_memory_equal(before, after, len_before);
-	free(before);
-	free(after);
+	assert_file_is(f->db, before, len_before);
 }
 
 /* An empty (version 0) database is migrated; missing rows are filled, others kept. */
@@ -581,7 +592,6 @@ static void test_migrate_and_fill(void **state)
 {
 	struct fixture *f = *state;
 	struct config *cfg;
-	char *stored;
 	char parent[160];
 
 	snprintf(parent, sizeof(parent), "%s/state", f->base);
@@ -592,20 +602,15 @@ static void test_migrate_and_fill(void **state)
 	cfg = open_cfg(f);
 	assert_int_equal(db_int(f->db, "PRAGMA user_version"), CONFIG_SCHEMA_VERSION);
 	assert_int_equal(db_int(f->db, "SELECT x FROM other"), 42);
-	config_close(cfg);
-	f->cfg = NULL;
+	close_cfg(f);
 	db_exec(f->db, "DELETE FROM settings WHERE key = 'mtu'; "
 		       "UPDATE settings SET value = '1300' WHERE key = 'keepalive'; "
 		       "INSERT INTO settings VALUES ('from_the_future', 'x', 0)");
 	cfg = open_cfg(f);
 	assert_string_equal(config_get(cfg, "mtu"), "1420");
 	assert_string_equal(config_get(cfg, "keepalive"), "1300");
-	stored = db_value(f->db, "mtu", NULL);
-	assert_string_equal(stored, "1420");
-	free(stored);
-	stored = db_value(f->db, "from_the_future", NULL);
-	assert_string_equal(stored, "x"); /* unknown keys are not ours to delete */
-	free(stored);
+	assert_stored(f, "mtu", "1420");
+	assert_stored(f, "from_the_future", "x"); /* unknown keys are not ours to delete */
 }
 
 /* A value edited by hand into something invalid: default used, row kept for the user. */
@@ -613,19 +618,15 @@ static void test_bad_stored_value(void **state)
 {
 	struct fixture *f = *state;
 	struct config *cfg;
-	char *stored;
 
 	open_cfg(f);
-	config_close(f->cfg);
-	f->cfg = NULL;
+	close_cfg(f);
 	db_exec(f->db, "UPDATE settings SET value = 'abc' WHERE key = 'mtu';"
 		       "UPDATE settings SET value = '0.0.0.0:1' WHERE key = 'api_listen'");
 	cfg = open_cfg(f);
 	assert_string_equal(config_get(cfg, "mtu"), "1420");
 	assert_string_equal(config_get(cfg, "api_listen"), "127.0.0.1:8666");
-	stored = db_value(f->db, "mtu", NULL);
-	assert_string_equal(stored, "abc");
-	free(stored);
+	assert_stored(f, "mtu", "abc");
 }
 
 static void test_not_a_database(void **state)
@@ -633,8 +634,6 @@ static void test_not_a_database(void **state)
 	struct fixture *f = *state;
 	struct config *cfg = NULL;
 	static const char junk[] = "this is not a SQLite database, just some text in a file\n";
-	size_t len;
-	char *after;
 	FILE *fp;
 
 	snprintf(f->dir, sizeof(f->dir), "%s", f->base);
@@ -645,10 +644,7 @@ static void test_not_a_database(void **state)
 	fclose(fp);
 	assert_int_equal(config_open(f->dir, &cfg), -EIO);
 	assert_null(cfg);
-	after = slurp(f->db, &len);
-	assert_int_equal(len, strlen(junk));
-	assert_memory_equal(after, junk, len);
-	free(after);
+	assert_file_is(f->db, strdup(junk), strlen(junk));
 	assert_int_equal(config_open("", &cfg), -EINVAL);
 }
 
@@ -670,15 +666,13 @@ static void test_file_modes(void **state)
 	assert_int_equal(stat(f->db, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* A file left readable by others is tightened at open. */
-	config_close(f->cfg);
-	f->cfg = NULL;
+	close_cfg(f);
 	assert_int_equal(chmod(f->db, 0644), 0);
 	open_cfg(f);
 	assert_int_equal(stat(f->db, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* A state "directory" that is a file is refused. */
-	config_close(f->cfg);
-	f->cfg = NULL;
+	close_cfg(f);
 	assert_int_equal(config_open(f->db, &f->cfg), -ENOTDIR);
 }
 
