@@ -1,0 +1,514 @@
+/*
+ * lanrage-control: the control server (docs/CONTROL.md). A libwebsockets
+ * server on one thread: every WebSocket connection on /v1/ws is one
+ * ctl_session of the core, plain HTTP GETs are the core's REST queries.
+ *
+ *   lanrage-control [--listen ADDR:PORT] [--db PATH] [--peer-timeout S]
+ *                   [--relay-timeout S] [--relay-secret S] [--log-level L]
+ *
+ * Invariants: the core is only touched from the lws service thread; nothing
+ * is written to a socket outside its WRITEABLE callback (outgoing messages
+ * wait in a per-connection queue whose size is capped, so a client that
+ * does not read is dropped instead of growing the server); a connection's
+ * session is closed exactly once, in LWS_CALLBACK_CLOSED.
+ * SIGINT/SIGTERM end the loop; the core is closed (pending writes flushed).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "control/ctl_core.h"
+#include "control/ctl_wsq.h"
+#include "crypto/crypto.h"
+#include "log/log.h"
+#include "util/time.h"
+
+#define SRV_NAME "lanrage-control/0.1.0"
+#define SRV_TAG "control"
+
+enum {
+	SRV_DEFAULT_PORT = 8667,
+	SRV_MAX_QUEUED = 512 * 1024, /* bytes queued to one client before it is dropped */
+	SRV_TICK_MAX_MS = 1000,
+	SRV_HTTP_CHUNK = 16384,
+	SRV_RX_KEEP = 4096, /* a bigger receive buffer is freed after each message */
+};
+
+/* One per wsi (lws allocates it zeroed): a WebSocket session or an HTTP
+ * request, depending on how the connection is used. */
+struct srv_conn {
+	struct lws *wsi;
+	struct ctl_session *session;
+	struct ctl_wsq out;
+	bool closing; /* send what is queued, then close */
+	bool dropped; /* queue over its cap: nothing more is queued */
+	char *rx;
+	size_t rx_len, rx_cap;
+	bool rx_skip; /* rest of an oversized message: ignored */
+	/* HTTP */
+	char *body;
+	size_t body_len, body_off;
+	int status;
+	bool headers_sent;
+};
+
+struct srv {
+	struct ctl_core *core;
+	struct ctl_core_opts opts;
+	struct lws_context *ctx;
+	lws_sorted_usec_list_t tick;
+	uint64_t tick_due_ns;
+};
+
+static struct srv srv;
+static volatile sig_atomic_t srv_stop;
+
+static void srv_on_signal(int sig)
+{
+	(void)sig;
+	srv_stop = 1;
+	if (srv.ctx)
+		lws_cancel_service(srv.ctx);
+}
+
+static void srv_tick_at(uint64_t delay_ms)
+{
+	srv.tick_due_ns = time_mono_ns() + delay_ms * TIME_NS_PER_MS;
+	lws_sul_schedule(srv.ctx, 0, &srv.tick, srv.tick.cb, (lws_usec_t)delay_ms * 1000);
+}
+
+static void srv_tick(lws_sorted_usec_list_t *sul)
+{
+	uint64_t delay = ctl_core_tick(srv.core);
+
+	srv_tick_at(delay < SRV_TICK_MAX_MS ? delay : SRV_TICK_MAX_MS);
+}
+
+/* A message may have opened a write batch: make sure the tick that commits
+ * it comes within the batch window, whatever the last tick asked for. */
+static void srv_tick_soon(void)
+{
+	if (srv.tick_due_ns > time_mono_ns() + srv.opts.batch_window_ms * TIME_NS_PER_MS)
+		srv_tick_at(srv.opts.batch_window_ms);
+}
+
+/* ops->send: runs inside a core call, possibly for another connection. */
+static void conn_send(void *arg, const char *msg, size_t len)
+{
+	struct srv_conn *c = arg;
+
+	if (c->dropped)
+		return;
+	if (c->out.bytes + len > SRV_MAX_QUEUED || ctl_wsq_push(&c->out, msg, len)) {
+		log_warn(SRV_TAG, "client does not read (%zu bytes queued): dropping it",
+			 c->out.bytes);
+		ctl_wsq_clear(&c->out);
+		c->dropped = c->closing = true;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* ops->close: the core has forgotten the session; LWS_CALLBACK_CLOSED still
+ * calls ctl_session_close. What is queued (the reason) goes out first. */
+static void conn_close(void *arg)
+{
+	struct srv_conn *c = arg;
+
+	c->closing = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+static int conn_writeable(struct srv_conn *c)
+{
+	if (ctl_wsq_empty(&c->out)) {
+		if (c->closing) {
+			lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
+	if (ctl_wsq_write(&c->out, c->wsi))
+		return -1;
+	if (!ctl_wsq_empty(&c->out) || c->closing)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static int conn_rx_append(struct srv_conn *c, const void *in, size_t len)
+{
+	size_t want = c->rx_len + len + 1;
+
+	if (want > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 1024;
+		char *p;
+
+		while (cap < want)
+			cap *= 2;
+		p = realloc(c->rx, cap);
+		if (!p)
+			return -ENOMEM;
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	c->rx[c->rx_len] = '\0';
+	return 0;
+}
+
+static void conn_rx_reset(struct srv_conn *c)
+{
+	c->rx_len = 0;
+	if (c->rx_cap > SRV_RX_KEEP) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_cap = 0;
+	}
+}
+
+/* Reassembles fragments into one message of at most CTL_MAX_MESSAGE bytes.
+ * A longer one is handed to the core cut at CTL_MAX_MESSAGE + 1 bytes as
+ * soon as it is known to be too long, so the core answers too_large; then
+ * the connection closes. */
+static int conn_receive(struct srv_conn *c, const void *in, size_t len)
+{
+	bool final = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
+	size_t room = CTL_MAX_MESSAGE + 1 - c->rx_len;
+	int r;
+
+	if (c->rx_skip || c->closing || !c->session)
+		return 0;
+	if (conn_rx_append(c, in, len < room ? len : room))
+		return -1;
+	if (c->rx_len <= CTL_MAX_MESSAGE && !final)
+		return 0;
+	r = ctl_session_input(c->session, c->rx, c->rx_len);
+	srv_tick_soon();
+	conn_rx_reset(c);
+	if (r == -EMSGSIZE) {
+		c->rx_skip = true;
+		c->closing = true;
+		lws_callback_on_writable(c->wsi);
+	}
+	return 0;
+}
+
+static void conn_closed(struct srv_conn *c)
+{
+	if (c->session)
+		ctl_session_close(c->session);
+	c->session = NULL;
+	ctl_wsq_clear(&c->out);
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+	srv_tick_soon();
+}
+
+static void http_reset(struct srv_conn *c)
+{
+	free(c->body);
+	c->body = NULL;
+	c->body_len = c->body_off = 0;
+	c->headers_sent = false;
+}
+
+static int http_request(struct srv_conn *c, const char *path)
+{
+	char auth[256];
+	const char *authz = NULL;
+	int status;
+
+	http_reset(c);
+	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0) {
+		status = 405;
+		c->body = strdup("{\"code\":\"bad_request\",\"message\":\"only GET is served\"}");
+	} else {
+		if (lws_hdr_copy(c->wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+			authz = auth;
+		status = ctl_core_rest(srv.core, path, authz, &c->body);
+		crypto_wipe(auth, sizeof(auth));
+	}
+	if (status < 0 || !c->body)
+		return -1;
+	c->status = status;
+	c->body_len = strlen(c->body);
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static int http_writeable(struct srv_conn *c)
+{
+	unsigned char buf[LWS_PRE + SRV_HTTP_CHUNK];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
+	size_t n;
+	bool final;
+
+	if (!c->body)
+		return 0;
+	if (!c->headers_sent) {
+		if (lws_add_http_common_headers(c->wsi, (unsigned)c->status, "application/json",
+						c->body_len, &p, end) ||
+		    lws_add_http_header_by_token(c->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+						 (const unsigned char *)"no-store", 8, &p, end) ||
+		    lws_finalize_write_http_header(c->wsi, start, &p, end))
+			return -1;
+		c->headers_sent = true;
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	n = c->body_len - c->body_off;
+	if (n > SRV_HTTP_CHUNK)
+		n = SRV_HTTP_CHUNK;
+	final = c->body_off + n == c->body_len;
+	memcpy(start, c->body + c->body_off, n);
+	if (lws_write(c->wsi, start, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	c->body_off += n;
+	if (!final) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	http_reset(c);
+	return lws_http_transaction_completed(c->wsi) ? -1 : 0;
+}
+
+static bool ws_path_ok(struct lws *wsi)
+{
+	char uri[64];
+
+	return lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
+	       !strcmp(uri, "/v1/ws");
+}
+
+static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			size_t len)
+{
+	struct srv_conn *c = user;
+	struct ctl_session_ops ops = { .send = conn_send, .close = conn_close, .arg = c };
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return ws_path_ok(wsi) ? 0 : 1;
+	case LWS_CALLBACK_ESTABLISHED:
+		http_reset(c);
+		memset(c, 0, sizeof(*c));
+		c->wsi = wsi;
+		c->session = ctl_session_open(srv.core, &ops);
+		return c->session ? 0 : -1;
+	case LWS_CALLBACK_RECEIVE:
+		return conn_receive(c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return conn_writeable(c);
+	case LWS_CALLBACK_CLOSED:
+		conn_closed(c);
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		c->wsi = wsi;
+		return http_request(c, in);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(c);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c)
+			http_reset(c);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols srv_protocols[] = {
+	/* First: it serves HTTP and WebSocket upgrades without a subprotocol. */
+	{ "lanrage-control", srv_callback, sizeof(struct srv_conn), 4096, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+/* "ADDR:PORT", "[V6]:PORT" or ":PORT"; ADDR 0.0.0.0, :: or empty is any. */
+static int parse_listen(const char *s, char *addr, size_t addr_len, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	const char *a = s;
+	size_t n;
+	char *end;
+	long p;
+
+	if (!colon)
+		return -EINVAL;
+	n = (size_t)(colon - s);
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		a = s + 1;
+		n -= 2;
+	}
+	if (n >= addr_len)
+		return -EINVAL;
+	memcpy(addr, a, n);
+	addr[n] = '\0';
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p < 1 || p > 65535)
+		return -EINVAL;
+	*port = (int)p;
+	return 0;
+}
+
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || v == 0 || v > 7 * 86400)
+		return -EINVAL;
+	*ms = (uint64_t)v * 1000;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lanrage-control [options]\n"
+		"  --listen ADDR:PORT       listen address (default 0.0.0.0:%d)\n"
+		"  --db PATH                SQLite database (default ./lanrage-control.db)\n"
+		"  --peer-timeout SECONDS   drop silent party members (default 90)\n"
+		"  --relay-timeout SECONDS  drop silent relays (default 90)\n"
+		"  --relay-secret SECRET    allow relay registration (or LANRAGE_RELAY_SECRET)\n"
+		"  --log-level LEVEL        silent, error, warn, info, debug (default info)\n"
+		"  -h, --help               this text\n",
+		SRV_DEFAULT_PORT);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* lws sizes its fd table from this limit: raise it before the context. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			log_warn(SRV_TAG, "cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
+static int srv_run(const char *addr, int port)
+{
+	struct lws_context_creation_info info;
+	struct sigaction sa;
+	struct rlimit rl;
+	bool any = !addr[0] || !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
+	int r = 0;
+
+	memset(&info, 0, sizeof(info));
+	info.port = port;
+	info.iface = any ? NULL : addr;
+	info.protocols = srv_protocols;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.timeout_secs = 20;
+	srv.ctx = lws_create_context(&info);
+	if (!srv.ctx) {
+		log_error(SRV_TAG, "cannot listen on %s:%d", addr[0] ? addr : "0.0.0.0", port);
+		return -EADDRINUSE;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = srv_on_signal; /* no SA_RESTART: the poll must return */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	log_info(SRV_TAG, "listening on %s:%d (ws /v1/ws, REST /v1/...), up to %llu files",
+		 addr[0] ? addr : "0.0.0.0", port, (unsigned long long)rl.rlim_cur);
+	srv.tick.cb = srv_tick;
+	srv_tick_at(0);
+	while (!srv_stop)
+		if (lws_service(srv.ctx, 0) < 0) {
+			log_error(SRV_TAG, "service loop failed");
+			r = -EIO;
+			break;
+		}
+	log_info(SRV_TAG, "stopping");
+	lws_sul_cancel(&srv.tick);
+	lws_context_destroy(srv.ctx);
+	srv.ctx = NULL;
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "peer-timeout", required_argument, NULL, 'p' },
+		{ "relay-timeout", required_argument, NULL, 'r' },
+		{ "relay-secret", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char addr[64] = "0.0.0.0";
+	int port = SRV_DEFAULT_PORT, opt, idx = 0, r;
+	enum log_level level = LOG_INFO;
+
+	ctl_core_opts_default(&srv.opts);
+	srv.opts.db_path = "./lanrage-control.db";
+	srv.opts.server_name = SRV_NAME;
+	srv.opts.relay_secret = getenv("LANRAGE_RELAY_SECRET");
+	while ((opt = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+		switch (opt) {
+		case 'l':
+			if (parse_listen(optarg, addr, sizeof(addr), &port))
+				goto bad;
+			break;
+		case 'd':
+			srv.opts.db_path = optarg;
+			break;
+		case 'p':
+			if (parse_seconds(optarg, &srv.opts.peer_timeout_ms))
+				goto bad;
+			break;
+		case 'r':
+			if (parse_seconds(optarg, &srv.opts.relay_timeout_ms))
+				goto bad;
+			break;
+		case 's':
+			srv.opts.relay_secret = optarg;
+			break;
+		case 'v':
+			if (log_level_parse(optarg, &level))
+				goto bad;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc)
+		goto bad_args;
+	log_set_level(level);
+	lws_set_log_level(level >= LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	raise_nofile();
+	r = ctl_core_open(&srv.opts, &srv.core);
+	if (r) {
+		log_error(SRV_TAG, "cannot open the database %s: %s", srv.opts.db_path,
+			  strerror(-r));
+		return 1;
+	}
+	r = srv_run(addr, port);
+	ctl_core_close(srv.core);
+	return r ? 1 : 0;
+bad:
+	fprintf(stderr, "lanrage-control: bad value for --%s: %s\n", longopts[idx].name, optarg);
+	return 2;
+bad_args:
+	usage(stderr);
+	return 2;
+}
