@@ -49,7 +49,7 @@ static int teardown(void **state)
 static char *snapshot(void)
 {
 	struct ctl_core_stats st;
-	json_t *p, *pa, *pb, *rel;
+	json_t *p, *pa, *pb, *rel, *all;
 	char *text;
 
 	ctl_core_stats(core, &st);
@@ -57,12 +57,13 @@ static char *snapshot(void)
 	pa = th_ok(th_req(a, "peer_get", "\"peer_id\":\"%s\"", a->peer_id));
 	pb = th_ok(th_req(b, "peer_get", "\"peer_id\":\"%s\"", b->peer_id));
 	rel = th_ok(th_req0(a, "relays_list"));
-	text = json_dumps(json_pack("{s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:O}", "parties",
+	all = json_pack("{s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:O}", "parties",
 				    (json_int_t)st.parties, "peers", (json_int_t)st.peers,
 				    "members", (json_int_t)st.members, "relays",
 				    (json_int_t)st.relays, "party", p, "a", pa, "b", pb, "relays",
-				    rel),
-			  JSON_SORT_KEYS);
+				    rel);
+	text = json_dumps(all, JSON_SORT_KEYS);
+	json_decref(all);
 	th_clear(a);
 	return text;
 }
