@@ -1,0 +1,29 @@
+/*
+ * relay_ctl: registration with the control server. Control requests block
+ * (src/control/control.h), so they run on their own thread and never stall
+ * forwarding: the thread registers (retrying with backoff), then heartbeats
+ * every RELAY_CTL_HEARTBEAT_S with the binding count the loop publishes, and
+ * registers again when a heartbeat is refused (the server lost its state).
+ */
+#ifndef LR_RELAY_CTL_H
+#define LR_RELAY_CTL_H
+
+#include <stdint.h>
+
+#define RELAY_CTL_HEARTBEAT_S 20
+
+struct relay_ctl;
+
+struct relay_ctl_opts {
+	const char *url, *secret, *name, *endpoint; /* copied */
+	uint8_t public_key[32];
+};
+
+/* Starts the thread. 0 or a negative errno. */
+int relay_ctl_start(const struct relay_ctl_opts *o, struct relay_ctl **out);
+/* The load reported by the next heartbeat. */
+void relay_ctl_set_bindings(struct relay_ctl *r, uint64_t bindings);
+/* Stops the thread (waits for a request under way) and frees; NULL is fine. */
+void relay_ctl_stop(struct relay_ctl *r);
+
+#endif

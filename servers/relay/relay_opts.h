@@ -1,0 +1,33 @@
+/*
+ * relay_opts: lanrage-relay's command line and its static key file.
+ */
+#ifndef LR_RELAY_OPTS_H
+#define LR_RELAY_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wg/wg.h"
+
+struct relay_opts {
+	struct wg_endpoint listen; /* relay frames; default 0.0.0.0:51821 */
+	struct wg_endpoint stun[2];
+	size_t n_stun; /* 0 with --no-stun */
+	uint64_t stun_alt_port; /* 0: port + 1 */
+	const char *key_file; /* NULL: ephemeral key */
+	uint32_t lifetime_s;
+	uint64_t rate_pps, rate_bytes;
+	uint32_t max_bindings;
+	const char *control_url, *secret, *public_endpoint, *name;
+};
+
+/* 0 to run, 1 when --help was printed, 2 on bad usage (message printed). */
+int relay_opts_parse(int argc, char **argv, struct relay_opts *o);
+
+/* Reads the base64 X25519 private key at path, or creates it (0600) with a
+ * new key when path does not exist; path NULL makes an ephemeral key.
+ * *created says which. 0 or a negative errno (logged here). */
+int relay_key_load(const char *path, uint8_t priv[32], bool *created);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * relay_table: bindings by key and by address (see relay_table.h). Chains
+ * hold pool indexes (+1) rather than pointers so the two links of an entry
+ * stay small; the bucket count is the next power of two of twice the pool.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "relay_table.h"
+
+#define TABLE_MAX (1U << 24)
+
+int relay_table_init(struct relay_table *t, uint32_t cap)
+{
+	uint32_t i;
+
+	memset(t, 0, sizeof(*t));
+	if (cap == 0 || cap > TABLE_MAX)
+		return -EINVAL;
+	t->nbuckets = 1;
+	while (t->nbuckets < 2 * cap)
+		t->nbuckets <<= 1;
+	t->pool = calloc(cap, sizeof(*t->pool));
+	t->by_key = calloc(t->nbuckets, sizeof(*t->by_key));
+	t->by_addr = calloc(t->nbuckets, sizeof(*t->by_addr));
+	if (!t->pool || !t->by_key || !t->by_addr) {
+		relay_table_free(t);
+		return -ENOMEM;
+	}
+	t->cap = cap;
+	for (i = cap; i-- > 0;) {
+		t->pool[i].next_key = t->free_head;
+		t->free_head = i + 1;
+	}
+	crypto_random(t->hash_key, sizeof(t->hash_key));
+	return 0;
+}
+
+void relay_table_free(struct relay_table *t)
+{
+	free(t->pool);
+	free(t->by_key);
+	free(t->by_addr);
+	crypto_wipe(t->hash_key, sizeof(t->hash_key));
+	memset(t, 0, sizeof(*t));
+}
+
+static uint32_t bucket_of(const struct relay_table *t, const uint8_t *in, size_t len)
+{
+	uint8_t h[4];
+
+	crypto_blake2s(h, sizeof(h), t->hash_key, sizeof(t->hash_key), in, len);
+	return ((uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+		(uint32_t)h[3] << 24) & (t->nbuckets - 1);
+}
+
+/* Family, port and address: what wg_endpoint_equal compares (bar the v6 scope,
+ * which only narrows a chain). */
+static uint32_t addr_bucket(const struct relay_table *t, const struct wg_endpoint *a)
+{
+	uint8_t k[19] = { 0 };
+
+	if (a->sa.sa_family == AF_INET) {
+		k[0] = 4;
+		memcpy(k + 1, &a->in4.sin_port, 2);
+		memcpy(k + 3, &a->in4.sin_addr, 4);
+	} else if (a->sa.sa_family == AF_INET6) {
+		k[0] = 6;
+		memcpy(k + 1, &a->in6.sin6_port, 2);
+		memcpy(k + 3, &a->in6.sin6_addr, 16);
+	}
+	return bucket_of(t, k, sizeof(k));
+}
+
+struct relay_binding *relay_table_find_key(const struct relay_table *t, const uint8_t key[32])
+{
+	uint32_t i;
+
+	if (!t->count)
+		return NULL;
+	for (i = t->by_key[bucket_of(t, key, 32)]; i; i = t->pool[i - 1].next_key)
+		if (!memcmp(t->pool[i - 1].key, key, 32))
+			return &t->pool[i - 1];
+	return NULL;
+}
+
+struct relay_binding *relay_table_find_addr(const struct relay_table *t,
+					    const struct wg_endpoint *addr)
+{
+	uint32_t i;
+
+	if (!t->count)
+		return NULL;
+	for (i = t->by_addr[addr_bucket(t, addr)]; i; i = t->pool[i - 1].next_addr)
+		if (wg_endpoint_equal(&t->pool[i - 1].addr, addr))
+			return &t->pool[i - 1];
+	return NULL;
+}
+
+static uint32_t index_of(const struct relay_table *t, const struct relay_binding *b)
+{
+	return (uint32_t)(b - t->pool) + 1;
+}
+
+/* Unlinks entry idx from the chain starting at *head, following the key or
+ * the address links. */
+static void unlink_from(struct relay_table *t, uint32_t *head, uint32_t idx, bool by_key)
+{
+	uint32_t *pp = head;
+
+	while (*pp && *pp != idx)
+		pp = by_key ? &t->pool[*pp - 1].next_key : &t->pool[*pp - 1].next_addr;
+	if (*pp)
+		*pp = by_key ? t->pool[idx - 1].next_key : t->pool[idx - 1].next_addr;
+}
+
+static void link_addr(struct relay_table *t, struct relay_binding *b)
+{
+	uint32_t *head = &t->by_addr[addr_bucket(t, &b->addr)];
+
+	b->next_addr = *head;
+	*head = index_of(t, b);
+}
+
+struct relay_binding *relay_table_add(struct relay_table *t, const uint8_t key[32],
+				      const struct wg_endpoint *addr)
+{
+	struct relay_binding *b;
+	uint32_t *head;
+
+	if (!t->free_head)
+		return NULL;
+	b = &t->pool[t->free_head - 1];
+	t->free_head = b->next_key;
+	memset(b, 0, sizeof(*b));
+	memcpy(b->key, key, 32);
+	b->addr = *addr;
+	b->used = true;
+	head = &t->by_key[bucket_of(t, key, 32)];
+	b->next_key = *head;
+	*head = index_of(t, b);
+	link_addr(t, b);
+	t->count++;
+	return b;
+}
+
+void relay_table_move(struct relay_table *t, struct relay_binding *b,
+		      const struct wg_endpoint *addr)
+{
+	unlink_from(t, &t->by_addr[addr_bucket(t, &b->addr)], index_of(t, b), false);
+	b->addr = *addr;
+	link_addr(t, b);
+}
+
+void relay_table_remove(struct relay_table *t, struct relay_binding *b)
+{
+	uint32_t idx = index_of(t, b);
+
+	unlink_from(t, &t->by_key[bucket_of(t, b->key, 32)], idx, true);
+	unlink_from(t, &t->by_addr[addr_bucket(t, &b->addr)], idx, false);
+	memset(b, 0, sizeof(*b));
+	b->next_key = t->free_head;
+	t->free_head = idx;
+	t->count--;
+}

@@ -1,0 +1,301 @@
+/*
+ * relay_proto: relay frames v1 (docs/RELAY.md) - parse, build, and the two
+ * MACs that prove the WireGuard key (BIND) and the relay's key (BOUND).
+ *
+ * Invariants: the parser reads nothing before checking the length it needs;
+ * shared keys derived here are wiped before returning; MACs are compared in
+ * constant time (crypto_equal).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "nat/relay_proto.h"
+
+static const char bind_label[] = "lanrage-relay-bind-v1";
+static const char bound_label[] = "lanrage-relay-bound-v1";
+
+#define LABEL_LEN(l) (sizeof(l) - 1)
+
+_Static_assert(RELAY_BIND_LEN == 92, "BIND is 92 bytes");
+_Static_assert(RELAY_BOUND_LEN == 56, "BOUND is 56 bytes");
+_Static_assert(RELAY_REFUSED_LEN == 21, "REFUSED is 21 bytes");
+_Static_assert(RELAY_PING_LEN == 12, "PING is 12 bytes");
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+static void put_header(uint8_t *out, enum relay_type type)
+{
+	out[0] = RELAY_MAGIC0;
+	out[1] = RELAY_MAGIC1;
+	out[2] = RELAY_VERSION;
+	out[3] = (uint8_t)type;
+}
+
+/* The frame length each fixed-size type must have; 0 for SEND/DELIVER. */
+static size_t fixed_len(unsigned type)
+{
+	switch (type) {
+	case RELAY_BIND:
+		return RELAY_BIND_LEN;
+	case RELAY_BOUND:
+		return RELAY_BOUND_LEN;
+	case RELAY_REFUSED:
+		return RELAY_REFUSED_LEN;
+	case RELAY_UNREACHABLE:
+		return RELAY_UNREACHABLE_LEN;
+	case RELAY_PING:
+	case RELAY_PONG:
+		return RELAY_PING_LEN;
+	default:
+		return 0;
+	}
+}
+
+bool relay_is_frame(const uint8_t *buf, size_t len)
+{
+	return len >= 2 && buf[0] == RELAY_MAGIC0 && buf[1] == RELAY_MAGIC1;
+}
+
+int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f)
+{
+	const uint8_t *body = buf + RELAY_HDR_LEN;
+
+	memset(f, 0, sizeof(*f));
+	if (len < RELAY_HDR_LEN || !relay_is_frame(buf, len) || buf[2] != RELAY_VERSION ||
+	    buf[3] < RELAY_BIND || buf[3] > RELAY_PONG || len > RELAY_MAX_FRAME)
+		return -EINVAL;
+	f->type = buf[3];
+	if (f->type == RELAY_SEND || f->type == RELAY_DELIVER) {
+		if (len <= RELAY_KEYED_HDR_LEN)
+			goto bad;
+		f->key = body;
+		f->payload = body + RELAY_KEY_LEN;
+		f->payload_len = len - RELAY_KEYED_HDR_LEN;
+	} else if (len != fixed_len(f->type)) {
+		goto bad;
+	}
+	switch (f->type) {
+	case RELAY_BIND:
+		f->key = body;
+		f->timestamp_ms = get_be64(body + RELAY_KEY_LEN);
+		f->nonce = body + RELAY_KEY_LEN + 8;
+		f->mac = buf + RELAY_BIND_SIGNED_LEN;
+		break;
+	case RELAY_BOUND:
+		f->nonce = body;
+		f->lifetime_s = get_be32(body + RELAY_NONCE_LEN);
+		f->mac = buf + RELAY_BOUND_SIGNED_LEN;
+		break;
+	case RELAY_REFUSED:
+		f->nonce = body;
+		f->code = body[RELAY_NONCE_LEN];
+		break;
+	case RELAY_UNREACHABLE:
+		f->key = body;
+		break;
+	case RELAY_PING:
+	case RELAY_PONG:
+		f->nonce = body;
+		break;
+	default:
+		break;
+	}
+	f->raw = buf;
+	f->raw_len = len;
+	return 0;
+bad:
+	memset(f, 0, sizeof(*f));
+	return -EINVAL;
+}
+
+/* HMAC-BLAKE2s(k, label || signed part) into mac; label <= 32 bytes, part <= BIND's. */
+static void relay_mac(uint8_t mac[RELAY_MAC_LEN], const uint8_t k[32], const char *label,
+		      size_t label_len, const uint8_t *signed_part, size_t signed_len)
+{
+	uint8_t in[32 + RELAY_BIND_SIGNED_LEN];
+
+	memcpy(in, label, label_len);
+	memcpy(in + label_len, signed_part, signed_len);
+	crypto_hmac_blake2s(mac, k, 32, in, label_len + signed_len);
+	crypto_wipe(in, sizeof(in));
+}
+
+int relay_build_bind(uint8_t *out, size_t cap, const uint8_t client_priv[32],
+		     const uint8_t relay_pub[32], uint64_t timestamp_ms,
+		     const uint8_t nonce[RELAY_NONCE_LEN])
+{
+	uint8_t k[32];
+	int ret;
+
+	if (cap < RELAY_BIND_LEN)
+		return -ENOSPC;
+	ret = crypto_x25519(k, client_priv, relay_pub);
+	if (ret)
+		goto out;
+	put_header(out, RELAY_BIND);
+	crypto_x25519_public(out + RELAY_HDR_LEN, client_priv);
+	put_be64(out + RELAY_HDR_LEN + RELAY_KEY_LEN, timestamp_ms);
+	memcpy(out + RELAY_HDR_LEN + RELAY_KEY_LEN + 8, nonce, RELAY_NONCE_LEN);
+	relay_mac(out + RELAY_BIND_SIGNED_LEN, k, bind_label, LABEL_LEN(bind_label), out,
+		  RELAY_BIND_SIGNED_LEN);
+	ret = RELAY_BIND_LEN;
+out:
+	crypto_wipe(k, sizeof(k));
+	return ret;
+}
+
+int relay_build_bound(uint8_t *out, size_t cap, const uint8_t k[32],
+		      const uint8_t nonce[RELAY_NONCE_LEN], uint32_t lifetime_s)
+{
+	if (cap < RELAY_BOUND_LEN)
+		return -ENOSPC;
+	put_header(out, RELAY_BOUND);
+	memcpy(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
+	put_be32(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, lifetime_s);
+	relay_mac(out + RELAY_BOUND_SIGNED_LEN, k, bound_label, LABEL_LEN(bound_label), out,
+		  RELAY_BOUND_SIGNED_LEN);
+	return RELAY_BOUND_LEN;
+}
+
+int relay_build_refused(uint8_t *out, size_t cap, const uint8_t *nonce, uint8_t code)
+{
+	if (cap < RELAY_REFUSED_LEN)
+		return -ENOSPC;
+	put_header(out, RELAY_REFUSED);
+	if (nonce)
+		memcpy(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
+	else
+		memset(out + RELAY_HDR_LEN, 0, RELAY_NONCE_LEN);
+	out[RELAY_HDR_LEN + RELAY_NONCE_LEN] = code;
+	return RELAY_REFUSED_LEN;
+}
+
+int relay_build_keyed(uint8_t *out, size_t cap, enum relay_type type, const uint8_t key[32],
+		      const uint8_t *payload, size_t len)
+{
+	if ((type != RELAY_SEND && type != RELAY_DELIVER) || len == 0 ||
+	    len > RELAY_MAX_DATAGRAM)
+		return -EINVAL;
+	if (cap < RELAY_KEYED_HDR_LEN + len)
+		return -ENOSPC;
+	/* The payload may already sit in out (in-place SEND -> DELIVER). */
+	if (payload != out + RELAY_KEYED_HDR_LEN)
+		memmove(out + RELAY_KEYED_HDR_LEN, payload, len);
+	memmove(out + RELAY_HDR_LEN, key, RELAY_KEY_LEN);
+	put_header(out, type);
+	return (int)(RELAY_KEYED_HDR_LEN + len);
+}
+
+int relay_build_unreachable(uint8_t *out, size_t cap, const uint8_t dst_key[32])
+{
+	if (cap < RELAY_UNREACHABLE_LEN)
+		return -ENOSPC;
+	memmove(out + RELAY_HDR_LEN, dst_key, RELAY_KEY_LEN);
+	put_header(out, RELAY_UNREACHABLE);
+	return RELAY_UNREACHABLE_LEN;
+}
+
+int relay_build_ping(uint8_t *out, size_t cap, enum relay_type type,
+		     const uint8_t nonce[RELAY_PING_NONCE_LEN])
+{
+	if (type != RELAY_PING && type != RELAY_PONG)
+		return -EINVAL;
+	if (cap < RELAY_PING_LEN)
+		return -ENOSPC;
+	memmove(out + RELAY_HDR_LEN, nonce, RELAY_PING_NONCE_LEN);
+	put_header(out, type);
+	return RELAY_PING_LEN;
+}
+
+/* |a - b| > window, without overflow. */
+static bool outside_window(uint64_t a, uint64_t b, uint64_t window)
+{
+	return a > b ? a - b > window : b - a > window;
+}
+
+int relay_verify_bind(const struct relay_frame *f, const uint8_t relay_priv[32], uint64_t now_ms,
+		      uint64_t last_ms, uint8_t k_out[32])
+{
+	uint8_t k[32], mac[RELAY_MAC_LEN];
+	int ret = -EBADMSG;
+
+	if (f->type != RELAY_BIND || f->raw_len != RELAY_BIND_LEN)
+		return -EINVAL;
+	if (outside_window(f->timestamp_ms, now_ms, RELAY_BIND_WINDOW_MS))
+		return -ESTALE;
+	if (crypto_x25519(k, relay_priv, f->key))
+		goto out;
+	relay_mac(mac, k, bind_label, LABEL_LEN(bind_label), f->raw, RELAY_BIND_SIGNED_LEN);
+	if (!crypto_equal(mac, f->mac, RELAY_MAC_LEN))
+		goto out;
+	/* Only after the MAC: an unauthenticated frame learns nothing of last_ms. */
+	if (f->timestamp_ms <= last_ms) {
+		ret = -ESTALE;
+		goto out;
+	}
+	if (k_out)
+		memcpy(k_out, k, sizeof(k));
+	ret = 0;
+out:
+	crypto_wipe(k, sizeof(k));
+	crypto_wipe(mac, sizeof(mac));
+	return ret;
+}
+
+int relay_verify_bound(const struct relay_frame *f, const uint8_t client_priv[32],
+		       const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN])
+{
+	uint8_t k[32], mac[RELAY_MAC_LEN];
+	bool mac_ok, nonce_ok;
+	int ret = -EBADMSG;
+
+	if (f->type != RELAY_BOUND || f->raw_len != RELAY_BOUND_LEN)
+		return -EINVAL;
+	if (crypto_x25519(k, client_priv, relay_pub))
+		goto out;
+	relay_mac(mac, k, bound_label, LABEL_LEN(bound_label), f->raw, RELAY_BOUND_SIGNED_LEN);
+	/* Both compares always run: no early exit on which part differed. */
+	mac_ok = crypto_equal(mac, f->mac, RELAY_MAC_LEN);
+	nonce_ok = crypto_equal(nonce, f->nonce, RELAY_NONCE_LEN);
+	if (mac_ok && nonce_ok)
+		ret = 0;
+out:
+	crypto_wipe(k, sizeof(k));
+	crypto_wipe(mac, sizeof(mac));
+	return ret;
+}
+
+const char *relay_type_name(unsigned type)
+{
+	static const char *const all[] = {
+		[RELAY_BIND] = "BIND", [RELAY_BOUND] = "BOUND",
+		[RELAY_REFUSED] = "REFUSED", [RELAY_SEND] = "SEND",
+		[RELAY_DELIVER] = "DELIVER", [RELAY_UNREACHABLE] = "UNREACHABLE",
+		[RELAY_PING] = "PING", [RELAY_PONG] = "PONG",
+	};
+
+	return type >= RELAY_BIND && type <= RELAY_PONG ? all[type] : "?";
+}
