@@ -394,9 +394,7 @@ static int client_wait_ready(struct ctl_client *c, uint64_t deadline)
 	return 0;
 }
 
-/* Sends req (consumed) and hands the answer's data to *data (caller
- * decrefs; may be NULL when the caller does not need it). */
-static int client_call(struct ctl_client *c, json_t *req, json_t **data)
+int ctl_client_call(struct ctl_client *c, json_t *req, json_t **data)
 {
 	uint64_t deadline = client_deadline(c), gen;
 	struct ctl_pending p = { 0 };
@@ -450,7 +448,7 @@ out:
 	return r;
 }
 
-static void client_set_party(struct ctl_client *c, const char *party_id)
+void ctl_client_set_party(struct ctl_client *c, const char *party_id)
 {
 	pthread_mutex_lock(&c->lock);
 	snprintf(c->party_id, sizeof(c->party_id), "%s", party_id);
@@ -614,7 +612,7 @@ int ctl_register(struct ctl_client *c, const uint8_t private_key[32], const char
 	pthread_mutex_unlock(&c->lock);
 	if (r)
 		return r;
-	r = client_call(c, ctl_client_register_req(c), &data);
+	r = ctl_client_call(c, ctl_client_register_req(c), &data);
 	if (!r)
 		r = ctl_client_store_creds(c, data, NULL);
 	json_decref(data);
@@ -627,7 +625,7 @@ int ctl_auth(struct ctl_client *c, const char *peer_id, const char *token)
 	const char *id;
 	int r;
 
-	r = client_call(c, json_pack("{s:s, s:s, s:s}", "type", "auth", "peer_id", peer_id,
+	r = ctl_client_call(c, json_pack("{s:s, s:s, s:s}", "type", "auth", "peer_id", peer_id,
 				     "token", token),
 			&data);
 	if (r)
@@ -636,7 +634,7 @@ int ctl_auth(struct ctl_client *c, const char *peer_id, const char *token)
 	party = json_object_get(data, "party");
 	id = json_string_value(json_object_get(party, "party_id"));
 	if (!r)
-		client_set_party(c, id ? id : "");
+		ctl_client_set_party(c, id ? id : "");
 	json_decref(data);
 	return r;
 }
@@ -649,206 +647,6 @@ const char *ctl_client_peer_id(const struct ctl_client *c)
 const char *ctl_client_token(const struct ctl_client *c)
 {
 	return c->token;
-}
-
-/* Runs a request whose answer's data holds a party under "party". */
-static int call_party(struct ctl_client *c, json_t *req, struct ctl_party *out, bool track)
-{
-	json_t *data = NULL;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = client_call(c, req, &data);
-	if (!r)
-		r = ctl_party_from_json(json_object_get(data, "party"), out);
-	if (!r && track)
-		client_set_party(c, out->party_id);
-	json_decref(data);
-	return r;
-}
-
-int ctl_party_create(struct ctl_client *c, const char *name, uint32_t max_members,
-		     struct ctl_party *out)
-{
-	json_t *req = json_pack("{s:s, s:s}", "type", "party_create", "name", name);
-
-	if (req && max_members)
-		json_object_set_new(req, "max_members", json_integer(max_members));
-	return call_party(c, req, out, true);
-}
-
-int ctl_party_join(struct ctl_client *c, const char *party_id, struct ctl_party *out)
-{
-	return call_party(c, json_pack("{s:s, s:s}", "type", "party_join", "party_id", party_id),
-			  out, true);
-}
-
-int ctl_party_leave(struct ctl_client *c)
-{
-	int r = client_call(c, json_pack("{s:s}", "type", "party_leave"), NULL);
-
-	if (!r)
-		client_set_party(c, "");
-	return r;
-}
-
-int ctl_party_get(struct ctl_client *c, const char *party_id, struct ctl_party *out)
-{
-	return call_party(c, json_pack("{s:s, s:s}", "type", "party_get", "party_id", party_id),
-			  out, false);
-}
-
-int ctl_peers_list(struct ctl_client *c, const char *party_id, struct ctl_party *out)
-{
-	json_t *data = NULL;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = client_call(c, json_pack("{s:s, s:s}", "type", "peers_list", "party_id", party_id),
-			&data);
-	if (!r)
-		r = ctl_peers_from_json(json_object_get(data, "peers"), &out->peers, &out->n_peers);
-	if (!r) {
-		snprintf(out->party_id, sizeof(out->party_id), "%s", party_id);
-		out->member_count = (uint32_t)out->n_peers;
-	}
-	json_decref(data);
-	return r;
-}
-
-int ctl_peer_get(struct ctl_client *c, const char *peer_id, struct ctl_peer *out)
-{
-	json_t *data = NULL;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = client_call(c, json_pack("{s:s, s:s}", "type", "peer_get", "peer_id", peer_id), &data);
-	if (!r)
-		r = ctl_peer_from_json(json_object_get(data, "peer"), out);
-	json_decref(data);
-	return r;
-}
-
-static json_t *update_req(const struct ctl_peer_update *u)
-{
-	json_t *req = json_pack("{s:s}", "type", "peer_update"), *eps;
-	size_t i;
-
-	if (!req)
-		return NULL;
-	if (u->endpoints) {
-		eps = json_array();
-		for (i = 0; eps && i < u->n_endpoints; i++)
-			json_array_append_new(eps, json_string(u->endpoints[i]));
-		json_object_set_new(req, "endpoints", eps);
-	}
-	if (u->nat)
-		json_object_set_new(req, "nat",
-				    json_pack("{s:s, s:s, s:s}", "type", u->nat->type, "mapping",
-					      u->nat->mapping, "filtering", u->nat->filtering));
-	if (u->relay)
-		json_object_set_new(req, "relay", json_string(u->relay));
-	return req;
-}
-
-int ctl_peer_update(struct ctl_client *c, const struct ctl_peer_update *u, struct ctl_peer *out)
-{
-	json_t *data = NULL;
-	struct ctl_peer tmp;
-	int r;
-
-	r = client_call(c, update_req(u), &data);
-	if (!r)
-		r = ctl_peer_from_json(json_object_get(data, "peer"), out ? out : &tmp);
-	json_decref(data);
-	return r;
-}
-
-int ctl_heartbeat(struct ctl_client *c)
-{
-	return client_call(c, json_pack("{s:s}", "type", "heartbeat"), NULL);
-}
-
-int ctl_signal(struct ctl_client *c, const char *to_peer_id, const char *payload_json)
-{
-	json_t *payload = json_loads(payload_json, 0, NULL);
-
-	if (!json_is_object(payload)) {
-		json_decref(payload);
-		return -EINVAL;
-	}
-	return client_call(c, json_pack("{s:s, s:s, s:o}", "type", "signal", "to", to_peer_id,
-					"payload", payload),
-			   NULL);
-}
-
-/* The array is the caller's (free()). */
-int ctl_relays_list(struct ctl_client *c, struct ctl_relay **out, size_t *n)
-{
-	json_t *data = NULL, *arr, *v;
-	size_t i;
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	r = client_call(c, json_pack("{s:s}", "type", "relays_list"), &data);
-	if (r)
-		return r;
-	arr = json_object_get(data, "relays");
-	if (!json_is_array(arr)) {
-		r = -EBADMSG;
-		goto out;
-	}
-	if (json_array_size(arr) && !(*out = calloc(json_array_size(arr), sizeof(**out)))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	json_array_foreach(arr, i, v)
-		if ((r = ctl_relay_from_json(v, &(*out)[i])))
-			break;
-	if (r) {
-		free(*out);
-		*out = NULL;
-	} else {
-		*n = json_array_size(arr);
-	}
-out:
-	json_decref(data);
-	return r;
-}
-
-int ctl_relay_register(struct ctl_client *c, const char *secret, const char *name,
-		       const char *endpoint, const uint8_t *public_key,
-		       char relay_id[CTL_ID_LEN + 1])
-{
-	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "type", "relay_register", "secret", secret,
-				"name", name, "endpoint", endpoint);
-	char key64[CTL_KEY_B64 + 1];
-	json_t *data = NULL;
-	const char *id;
-	int r;
-
-	if (req && public_key) {
-		ctl_key_to_b64(public_key, key64);
-		json_object_set_new(req, "public_key", json_string(key64));
-	}
-	r = client_call(c, req, &data);
-	id = json_string_value(json_object_get(data, "relay_id"));
-	if (!r && (!id || strlen(id) != CTL_ID_LEN))
-		r = -EBADMSG;
-	if (!r)
-		memcpy(relay_id, id, CTL_ID_LEN + 1);
-	json_decref(data);
-	return r;
-}
-
-int ctl_relay_heartbeat(struct ctl_client *c, const char *secret, const char *relay_id,
-			uint64_t clients)
-{
-	return client_call(c, json_pack("{s:s, s:s, s:s, s:I}", "type", "relay_heartbeat",
-					"relay_id", relay_id, "secret", secret, "clients",
-					(json_int_t)clients),
-			   NULL);
 }
 
 int ctl_client_send_raw(struct ctl_client *c, const char *msg, size_t len, char **reply)

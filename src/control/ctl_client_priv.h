@@ -89,6 +89,12 @@ json_t *ctl_client_register_req(struct ctl_client *c);
 /* Stores peer_id and token from a register/auth result's data. */
 int ctl_client_store_creds(struct ctl_client *c, const json_t *data, const char *token);
 
+/* Sends req (consumed), waits for its answer and hands the answer's data
+ * to *data (caller decrefs; data may be NULL). A refusal is stored for
+ * ctl_client_error and returned as an errno (ctl_client.c lists them). */
+int ctl_client_call(struct ctl_client *c, json_t *req, json_t **data);
+/* Remembers the party we are in ("" for none). */
+void ctl_client_set_party(struct ctl_client *c, const char *party_id);
 /* The auth request for the stored credentials; NULL when there are none. */
 json_t *ctl_client_auth_req(struct ctl_client *c);
 bool ctl_client_has_creds(struct ctl_client *c);

@@ -129,8 +129,8 @@ int th_server_stop(struct th_server *s, int sig)
 
 void th_server_cleanup(struct th_server *s)
 {
-	static const char *const files[] = { "control.db", "control.db-wal", "control.db-shm",
-					     "control.db-journal" };
+	static const char *const files[] = { "control.db",  "control.db-wal",  "control.db-shm",
+					     "control2.db", "control2.db-wal", "control2.db-shm" };
 	char path[128];
 	size_t i;
 

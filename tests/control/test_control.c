@@ -277,6 +277,58 @@ static void test_restart(void **state)
 	assert_non_null(th_wait(a, CTL_EV_SIGNAL, pid_of(b), WAIT_MS));
 }
 
+/* A member that timed out while connected is put back by its own client
+ * after the next reconnect: auth says "no party", the client joins again. */
+static void test_rejoin_after_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct th_client *a = client(f, "alive", 300), *b = client(f, "silent", 0);
+	char party_id[CTL_PARTY_ID_LEN + 1];
+	struct th_event *e;
+
+	make_party(a, b, NULL, 8, party_id);
+	assert_non_null(th_wait(a, CTL_EV_PEER_LEFT, pid_of(b), 15000));
+	assert_int_equal(th_server_stop(&f->srv, SIGTERM), 0);
+	assert_int_equal(th_server_run(&f->srv, (const char *const[]){ "--peer-timeout", "2",
+									 NULL }),
+			 0);
+	e = th_wait(b, CTL_EV_RESYNC, NULL, WAIT_MS);
+	assert_non_null(e);
+	assert_true(e->has_party);
+	assert_string_equal(e->party_id, party_id);
+	assert_int_equal(e->party_peers, 2);
+	/* A sees B back: in its own RESYNC if it reconnected after B, else as an event. */
+	e = th_wait(a, CTL_EV_RESYNC, NULL, WAIT_MS);
+	assert_non_null(e);
+	if (e->party_peers != 2)
+		assert_non_null(th_wait(a, CTL_EV_PEER_JOINED, pid_of(b), WAIT_MS));
+}
+
+/* A server that lost its database: the clients register their keys again
+ * (new credentials), find no party and say so in RESYNC. */
+static void test_server_forgot(void **state)
+{
+	struct fixture *f = *state;
+	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
+	char party_id[CTL_PARTY_ID_LEN + 1], token[64];
+	struct th_event *e;
+	struct ctl_peer me;
+
+	make_party(a, b, NULL, 8, party_id);
+	snprintf(token, sizeof(token), "%s", ctl_client_token(a->c));
+	assert_int_equal(th_server_stop(&f->srv, SIGTERM), 0);
+	snprintf(f->srv.db, sizeof(f->srv.db), "%s/control2.db", f->srv.dir);
+	assert_int_equal(th_server_run(&f->srv, NULL), 0);
+	assert_non_null(th_wait(a, CTL_EV_CONNECTED, NULL, WAIT_MS));
+	e = th_wait(a, CTL_EV_RESYNC, NULL, WAIT_MS);
+	assert_non_null(e);
+	assert_false(e->has_party);
+	assert_string_not_equal(ctl_client_token(a->c), token);
+	assert_int_equal(ctl_peer_get(a->c, pid_of(a), &me), 0);
+	assert_memory_equal(me.public_key, a->pub, 32);
+	assert_non_null(th_wait(b, CTL_EV_RESYNC, NULL, WAIT_MS));
+}
+
 struct joiner {
 	const char *url;
 	const char *party_id;
@@ -497,6 +549,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_heartbeat_timeout, setup_short_timeout,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejoin_after_timeout, setup_short_timeout,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_server_forgot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_joins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rest, setup, teardown),

@@ -1,0 +1,265 @@
+/*
+ * net: the interface lifecycle around a backend. net_up = privilege check,
+ * stale cleanup, backend up, then MTU, address, link up and the subnet route
+ * over rtnetlink (platform/); net_down undoes all of it.
+ *
+ * Invariants: net->state is non-NULL exactly while the backend is up; every
+ * failure inside net_up undoes what it did, so the caller never cleans up
+ * after a failed net_up; net_down may be called any number of times.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log/log.h"
+#include "net/net.h"
+#include "platform/platform.h"
+
+enum { NET_MTU_MIN = 576, NET_MTU_MAX = 65535 };
+
+struct net {
+	char ifname[IFNAMSIZ];
+	char uapi_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" = none */
+	const struct net_backend_ops *ops;
+	void *state;
+};
+
+void net_config_init(struct net_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ifname = NET_DEFAULT_IFNAME;
+	cfg->prefix = 16;
+	cfg->mtu = NET_DEFAULT_MTU;
+	cfg->listen_port = NET_DEFAULT_LISTEN_PORT;
+}
+
+static int check_config(const struct net_config *cfg)
+{
+	const char *name = cfg->ifname ? cfg->ifname : NET_DEFAULT_IFNAME;
+
+	if (!cfg->keys || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/') ||
+	    cfg->prefix > 32 || cfg->mtu < NET_MTU_MIN || cfg->mtu > NET_MTU_MAX) {
+		log_error("net", "bad interface configuration (name \"%s\", prefix /%u, MTU %u)",
+			  name, cfg->prefix, cfg->mtu);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* True when a process accepts connections on the UNIX socket at path. */
+static bool socket_answers(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool answers;
+
+	if (fd < 0)
+		return false;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	answers = !connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return answers;
+}
+
+/* A crashed run can leave its interface (a kernel or persistent device) and
+ * its UAPI socket file behind. Both block the next start, so they go; but an
+ * interface whose daemon still answers is someone's live device. */
+static int remove_stale(const struct net *net)
+{
+	struct stat st;
+	int exists, ret;
+
+	if (*net->uapi_path && socket_answers(net->uapi_path)) {
+		log_error("net", "%s is in use: a running daemon answers on %s; stop it first",
+			  net->ifname, net->uapi_path);
+		return -EBUSY;
+	}
+	exists = platform_link_exists(net->ifname);
+	if (exists < 0) {
+		log_error("net", "cannot look up interface %s: %s", net->ifname, strerror(-exists));
+		return exists;
+	}
+	if (exists) {
+		log_warn("net", "removing stale interface %s left by an earlier run", net->ifname);
+		ret = platform_link_delete(net->ifname);
+		if (ret && ret != -ENODEV) {
+			log_error("net", "cannot remove stale interface %s: %s", net->ifname,
+				  strerror(-ret));
+			return ret;
+		}
+	}
+	if (*net->uapi_path && !lstat(net->uapi_path, &st) && S_ISSOCK(st.st_mode) &&
+	    !unlink(net->uapi_path))
+		log_warn("net", "removed stale UAPI socket %s", net->uapi_path);
+	return 0;
+}
+
+/* Address, MTU, link up, route: the interface exists and is ours. */
+static int configure_link(const struct net *net, const struct net_config *cfg)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *step;
+	int ret;
+
+	step = "set the MTU";
+	ret = platform_link_set_mtu(net->ifname, cfg->mtu);
+	if (!ret) {
+		step = "set the address";
+		ret = platform_addr_flush4(net->ifname);
+	}
+	if (!ret)
+		ret = platform_addr_add4(net->ifname, cfg->addr, cfg->prefix);
+	if (!ret) {
+		step = "bring the link up";
+		ret = platform_link_set_up(net->ifname, true);
+	}
+	if (!ret) {
+		step = "add the route";
+		ret = platform_route_add4(net->ifname, cfg->addr, cfg->prefix);
+	}
+	if (ret) {
+		inet_ntop(AF_INET, &cfg->addr, addr, sizeof(addr));
+		log_error("net", "%s (%s/%u, MTU %u): cannot %s: %s", net->ifname, addr,
+			  cfg->prefix, cfg->mtu, step, strerror(-ret));
+	}
+	return ret;
+}
+
+int net_up(struct net **out, const struct net_config *cfg)
+{
+	struct net_backend_config bc = { 0 };
+	struct net *net = NULL;
+	char addr[INET_ADDRSTRLEN];
+	int ret;
+
+	*out = NULL;
+	ret = check_config(cfg);
+	if (!ret)
+		ret = platform_check_privileges();
+	if (ret)
+		return ret;
+	net = calloc(1, sizeof(*net));
+	if (!net)
+		return -ENOMEM;
+	snprintf(net->ifname, sizeof(net->ifname), "%s", cfg->ifname ? cfg->ifname
+								 : NET_DEFAULT_IFNAME);
+	net->ops = cfg->backend ? cfg->backend : &net_backend_userspace;
+	if (cfg->uapi_path)
+		snprintf(net->uapi_path, sizeof(net->uapi_path), "%s", cfg->uapi_path);
+	else
+		snprintf(net->uapi_path, sizeof(net->uapi_path), "/var/run/wireguard/%s.sock",
+			 net->ifname);
+	ret = remove_stale(net);
+	if (ret)
+		goto err;
+	bc.ifname = net->ifname;
+	bc.private_key = cfg->keys->private_key;
+	bc.listen_port = cfg->listen_port;
+	bc.uapi_path = net->uapi_path;
+	ret = net->ops->up(&net->state, &bc);
+	if (ret)
+		goto err;
+	ret = configure_link(net, cfg);
+	if (ret)
+		goto err;
+	inet_ntop(AF_INET, &cfg->addr, addr, sizeof(addr));
+	log_info("net", "%s up (%s backend): %s/%u, MTU %u", net->ifname, net->ops->name, addr,
+		 cfg->prefix, cfg->mtu);
+	*out = net;
+	return 0;
+err:
+	net_free(net);
+	return ret;
+}
+
+int net_down(struct net *net)
+{
+	int ret;
+
+	if (!net || !net->state)
+		return 0;
+	net->ops->down(net->state);
+	net->state = NULL;
+	/* A userspace device's interface goes with its fd; a kernel one must be
+	 * deleted. Either way, nothing of ours stays. */
+	ret = platform_link_delete(net->ifname);
+	if (ret == -ENODEV)
+		ret = 0;
+	if (ret)
+		log_error("net", "cannot remove interface %s: %s", net->ifname, strerror(-ret));
+	else
+		log_info("net", "%s removed", net->ifname);
+	return ret;
+}
+
+void net_free(struct net *net)
+{
+	if (!net)
+		return;
+	net_down(net);
+	free(net);
+}
+
+const char *net_ifname(const struct net *net)
+{
+	return net->ifname;
+}
+
+int net_peer_set(struct net *net, const struct net_peer_config *peer)
+{
+	char label[16];
+	int ret;
+
+	if (!net->state)
+		return -ENODEV;
+	ret = net->ops->set_peer(net->state, peer);
+	if (ret)
+		log_error("net", "cannot set peer %s on %s: %s", log_key(label, peer->public_key),
+			  net->ifname, strerror(-ret));
+	return ret;
+}
+
+int net_peer_remove(struct net *net, const uint8_t public_key[NET_KEY_LEN])
+{
+	char label[16];
+	int ret;
+
+	if (!net->state)
+		return -ENODEV;
+	ret = net->ops->remove_peer(net->state, public_key);
+	if (ret && ret != -ENOENT)
+		log_error("net", "cannot remove peer %s from %s: %s", log_key(label, public_key),
+			  net->ifname, strerror(-ret));
+	return ret;
+}
+
+int net_status(struct net *net, struct net_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	snprintf(st->ifname, sizeof(st->ifname), "%s", net->ifname);
+	st->backend = net->ops->name;
+	if (!net->state)
+		return -ENODEV;
+	return net->ops->status(net->state, st);
+}
+
+int net_listen_port(struct net *net, uint16_t *port)
+{
+	return net->state ? net->ops->listen_port(net->state, port) : -ENODEV;
+}
+
+int net_send_raw(struct net *net, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
+{
+	return net->state ? net->ops->send_raw(net->state, dst, buf, len) : -ENODEV;
+}
+
+int net_set_rx_hook(struct net *net, wg_rx_hook hook, void *ctx)
+{
+	return net->state ? net->ops->set_rx_hook(net->state, hook, ctx) : -ENODEV;
+}
