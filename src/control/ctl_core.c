@@ -70,7 +70,7 @@ int ctl_core_peer_index(struct ctl_core *c, struct ctl_peer_rec *p)
 
 int ctl_core_relay_index(struct ctl_core *c, struct ctl_relay_rec *r)
 {
-	int ret = ctl_map_put(&c->relays, r->id, CTL_HEXID_LEN, r);
+	int ret = ctl_map_put(&c->relays, r->info.relay_id, CTL_HEXID_LEN, r);
 
 	if (ret)
 		return ret;
@@ -84,14 +84,14 @@ int ctl_core_relay_index(struct ctl_core *c, struct ctl_relay_rec *r)
 void ctl_core_relay_touch(struct ctl_core *c, struct ctl_relay_rec *r)
 {
 	r->last_mono_ns = time_mono_ns();
-	r->last_seen = ctl_core_unix();
+	r->info.last_seen = ctl_core_unix();
 	ctl_list_del(&r->live);
 	ctl_list_add_tail(&c->live_relays, &r->live);
 }
 
 static void ctl_relay_drop(struct ctl_core *c, struct ctl_relay_rec *r)
 {
-	ctl_map_del(&c->relays, r->id, CTL_HEXID_LEN);
+	ctl_map_del(&c->relays, r->info.relay_id, CTL_HEXID_LEN);
 	ctl_list_del(&r->live);
 	c->stats.relays--;
 	free(r);
@@ -415,10 +415,10 @@ uint64_t ctl_core_tick(struct ctl_core *c)
 		}
 		ret = ctl_store_req_begin(c->store);
 		if (!ret)
-			ret = ctl_store_req_end(c->store, !ctl_store_relay_del(c->store, r->id));
+			ret = ctl_store_req_end(c->store, !ctl_store_relay_del(c->store, r->info.relay_id));
 		if (ret)
 			break;
-		log_info(MOD, "relay %s (%s) timed out", r->id, r->endpoint);
+		log_info(MOD, "relay %s (%s) timed out", r->info.relay_id, r->info.endpoint);
 		ctl_relay_drop(c, r);
 	}
 	if (ctl_store_pending(c->store)) {

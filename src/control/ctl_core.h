@@ -76,7 +76,8 @@ void ctl_core_stats(const struct ctl_core *c, struct ctl_core_stats *out);
 struct ctl_session *ctl_session_open(struct ctl_core *c, const struct ctl_session_ops *ops);
 /* Handles one message; answers and events go out through ops->send. Returns
  * 0, or -EMSGSIZE when the message was too large (an error was sent; the
- * transport should close the connection). */
+ * transport should close the connection), or -ENOTCONN when the core has
+ * already closed this session (ops->close was called; nothing is done). */
 int ctl_session_input(struct ctl_session *s, const char *msg, size_t len);
 /* Forgets the session. A member stays in its party until its timeout. */
 void ctl_session_close(struct ctl_session *s);

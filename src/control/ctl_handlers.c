@@ -434,7 +434,7 @@ static struct ctl_relay_rec *ctl_relay_by_endpoint(struct ctl_core *c, const cha
 	for (struct ctl_list *e = c->live_relays.next; e != &c->live_relays; e = e->next) {
 		struct ctl_relay_rec *r = ctl_container_of(e, struct ctl_relay_rec, live);
 
-		if (!strcmp(r->endpoint, endpoint))
+		if (!strcmp(r->info.endpoint, endpoint))
 			return r;
 	}
 	return NULL;
@@ -451,18 +451,18 @@ static int ctl_h_relay_register(struct ctl_session *s, const struct ctl_req *r, 
 		return -1;
 	old = ctl_relay_by_endpoint(c, r->endpoint);
 	if (old) {
-		memcpy(tmp.id, old->id, sizeof(tmp.id));
-		tmp.clients = old->clients;
+		memcpy(tmp.info.relay_id, old->info.relay_id, sizeof(tmp.info.relay_id));
+		tmp.info.clients = old->info.clients;
 	} else {
 		do
-			ctl_hexid_new(tmp.id);
-		while (ctl_map_get(&c->relays, tmp.id, CTL_HEXID_LEN));
+			ctl_hexid_new(tmp.info.relay_id);
+		while (ctl_map_get(&c->relays, tmp.info.relay_id, CTL_HEXID_LEN));
 	}
-	snprintf(tmp.name, sizeof(tmp.name), "%s", r->name);
-	snprintf(tmp.endpoint, sizeof(tmp.endpoint), "%s", r->endpoint);
-	tmp.has_public_key = r->has_public_key;
-	memcpy(tmp.public_key, r->public_key, 32);
-	tmp.last_seen = ctl_core_unix();
+	snprintf(tmp.info.name, sizeof(tmp.info.name), "%s", r->name);
+	snprintf(tmp.info.endpoint, sizeof(tmp.info.endpoint), "%s", r->endpoint);
+	tmp.info.has_public_key = r->has_public_key;
+	memcpy(tmp.info.public_key, r->public_key, 32);
+	tmp.info.last_seen = ctl_core_unix();
 	rel = old ? old : malloc(sizeof(*rel));
 	if (!rel || ctl_store_one(c->store, ctl_store_relay_put(c->store, &tmp)))
 		goto err;
@@ -471,13 +471,13 @@ static int ctl_h_relay_register(struct ctl_session *s, const struct ctl_req *r, 
 		if (ctl_core_relay_index(c, rel))
 			goto err; /* the row stays in the batch; it times out on reload */
 	} else {
-		memcpy(rel->name, tmp.name, sizeof(rel->name));
-		rel->has_public_key = tmp.has_public_key;
-		memcpy(rel->public_key, tmp.public_key, 32);
+		memcpy(rel->info.name, tmp.info.name, sizeof(rel->info.name));
+		rel->info.has_public_key = tmp.info.has_public_key;
+		memcpy(rel->info.public_key, tmp.info.public_key, 32);
 		ctl_core_relay_touch(c, rel);
 	}
-	log_info(MOD, "relay %s registered at %s", rel->id, rel->endpoint);
-	*data = json_pack("{s:s}", "relay_id", rel->id);
+	log_info(MOD, "relay %s registered at %s", rel->info.relay_id, rel->info.endpoint);
+	*data = json_pack("{s:s}", "relay_id", rel->info.relay_id);
 	return 0;
 err:
 	if (!old)
@@ -498,11 +498,11 @@ static int ctl_h_relay_heartbeat(struct ctl_session *s, const struct ctl_req *r,
 		return ctl_refuse(err, CTL_E_NOT_FOUND, "no relay %s", r->relay_id);
 	tmp = *rel;
 	if (r->has_clients)
-		tmp.clients = r->clients;
-	tmp.last_seen = ctl_core_unix();
+		tmp.info.clients = r->clients;
+	tmp.info.last_seen = ctl_core_unix();
 	if (ctl_store_one(c->store, ctl_store_relay_put(c->store, &tmp)))
 		return ctl_internal(err);
-	rel->clients = tmp.clients;
+	rel->info.clients = tmp.info.clients;
 	ctl_core_relay_touch(c, rel);
 	*data = json_object();
 	return 0;

@@ -57,11 +57,11 @@ json_t *ctl_json_relay(const struct ctl_relay_rec *r)
 {
 	char key[CTL_KEY_B64 + 1] = "";
 
-	if (r->has_public_key)
-		ctl_key_to_b64(r->public_key, key);
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "relay_id", r->id, "name", r->name,
-			 "endpoint", r->endpoint, "public_key", key, "clients",
-			 (json_int_t)r->clients, "last_seen", (json_int_t)r->last_seen);
+	if (r->info.has_public_key)
+		ctl_key_to_b64(r->info.public_key, key);
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "relay_id", r->info.relay_id, "name", r->info.name,
+			 "endpoint", r->info.endpoint, "public_key", key, "clients",
+			 (json_int_t)r->info.clients, "last_seen", (json_int_t)r->info.last_seen);
 }
 
 /* Oldest heartbeat first (the live list's order). */

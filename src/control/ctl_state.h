@@ -101,13 +101,7 @@ struct ctl_party_rec {
 };
 
 struct ctl_relay_rec {
-	char id[CTL_HEXID_LEN + 1];
-	char name[CTL_MAX_NAME + 1];
-	char endpoint[CTL_ENDPOINT_LEN];
-	uint8_t public_key[32];
-	bool has_public_key;
-	uint64_t clients;
-	int64_t last_seen;
+	struct ctl_relay info; /* as relays_list shows it */
 	uint64_t last_mono_ns;
 	struct ctl_list live;
 };

@@ -321,9 +321,9 @@ int ctl_store_address_put(struct ctl_store *st, const char *party_id, const uint
 
 int ctl_store_relay_put(struct ctl_store *st, const struct ctl_relay_rec *r)
 {
-	return ctl_store_run(st, S_RELAY_PUT, "sssKii", r->id, r->name, r->endpoint,
-			     r->has_public_key ? r->public_key : NULL, (int64_t)r->clients,
-			     r->last_seen);
+	return ctl_store_run(st, S_RELAY_PUT, "sssKii", r->info.relay_id, r->info.name, r->info.endpoint,
+			     r->info.has_public_key ? r->info.public_key : NULL, (int64_t)r->info.clients,
+			     r->info.last_seen);
 }
 
 int ctl_store_relay_del(struct ctl_store *st, const char *relay_id)
@@ -467,17 +467,17 @@ static int ctl_load_relay(sqlite3_stmt *s, struct ctl_core *c)
 
 	if (!r)
 		return -ENOMEM;
-	if (ctl_col_text(s, 0, r->id, sizeof(r->id)) ||
-	    ctl_col_text(s, 1, r->name, sizeof(r->name)) ||
-	    ctl_col_text(s, 2, r->endpoint, sizeof(r->endpoint)))
+	if (ctl_col_text(s, 0, r->info.relay_id, sizeof(r->info.relay_id)) ||
+	    ctl_col_text(s, 1, r->info.name, sizeof(r->info.name)) ||
+	    ctl_col_text(s, 2, r->info.endpoint, sizeof(r->info.endpoint)))
 		goto err;
 	if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-		if (ctl_col_key(s, 3, r->public_key))
+		if (ctl_col_key(s, 3, r->info.public_key))
 			goto err;
-		r->has_public_key = true;
+		r->info.has_public_key = true;
 	}
-	r->clients = (uint64_t)sqlite3_column_int64(s, 4);
-	r->last_seen = sqlite3_column_int64(s, 5);
+	r->info.clients = (uint64_t)sqlite3_column_int64(s, 4);
+	r->info.last_seen = sqlite3_column_int64(s, 5);
 	ret = ctl_core_relay_index(c, r);
 	if (ret)
 		goto err;

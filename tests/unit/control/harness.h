@@ -230,4 +230,20 @@ static inline void th_opts(struct ctl_core_opts *o)
 	o->db_path = ":memory:";
 }
 
+/* Freezes the clock at 1000 s and opens a core with o. */
+static inline int th_core_open(const struct ctl_core_opts *o, struct ctl_core **c)
+{
+	time_fake_set(1000 * TIME_NS_PER_SEC);
+	return ctl_core_open(o, c);
+}
+
+/* Closes the core and releases the clock. */
+static inline int th_core_close(struct ctl_core **c)
+{
+	ctl_core_close(*c);
+	*c = NULL;
+	time_fake_set(0);
+	return 0;
+}
+
 #endif

@@ -20,21 +20,17 @@ static int setup(void **state)
 {
 	struct ctl_core_opts o;
 
-	time_fake_set(1000 * TIME_NS_PER_SEC);
 	th_opts(&o);
 	o.peer_timeout_ms = 90000;
 	o.relay_timeout_ms = 60000;
 	o.relay_secret = "relay-pw";
 	o.rate_burst = 10000;
-	return ctl_core_open(&o, &core);
+	return th_core_open(&o, &core);
 }
 
 static int teardown(void **state)
 {
-	ctl_core_close(core);
-	core = NULL;
-	time_fake_set(0);
-	return 0;
+	return th_core_close(&core);
 }
 
 static void advance_s(uint64_t s)

@@ -20,12 +20,11 @@ static int open_core(unsigned prefix)
 {
 	struct ctl_core_opts o;
 
-	time_fake_set(1000 * TIME_NS_PER_SEC);
 	th_opts(&o);
 	o.prefix = prefix;
 	o.subnet = prefix == 29 ? 0x0a420008 : 0x0a420000; /* 10.66.0.8/29 */
 	o.rate_burst = 1000;
-	return ctl_core_open(&o, &core);
+	return th_core_open(&o, &core);
 }
 
 static int setup(void **state)
@@ -40,10 +39,7 @@ static int setup29(void **state)
 
 static int teardown(void **state)
 {
-	ctl_core_close(core);
-	core = NULL;
-	time_fake_set(0);
-	return 0;
+	return th_core_close(&core);
 }
 
 static json_t *party_of(json_t *r)

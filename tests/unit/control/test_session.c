@@ -20,17 +20,13 @@ static int setup(void **state)
 {
 	struct ctl_core_opts o;
 
-	time_fake_set(1000 * TIME_NS_PER_SEC);
 	th_opts(&o);
-	return ctl_core_open(&o, &core);
+	return th_core_open(&o, &core);
 }
 
 static int teardown(void **state)
 {
-	ctl_core_close(core);
-	core = NULL;
-	time_fake_set(0);
-	return 0;
+	return th_core_close(&core);
 }
 
 /* Captures the hello itself (th_open consumes it). */
