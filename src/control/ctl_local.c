@@ -87,8 +87,14 @@ static int local_send(struct ctl_client *c, const char *msg, size_t len, uint64_
 	pthread_mutex_lock(&k->l->lock);
 	if (k->dead || !k->s)
 		r = link_revive(k);
-	if (!r && ctl_session_input(k->s, msg, len) == -EMSGSIZE)
+	if (!r)
+		r = ctl_session_input(k->s, msg, len);
+	if (r == -ENOTCONN && !(r = link_revive(k))) /* closed without our noticing */
+		r = ctl_session_input(k->s, msg, len);
+	if (r == -EMSGSIZE) { /* answered; the core wants the session gone */
 		k->dead = true;
+		r = 0;
+	}
 	pthread_mutex_unlock(&k->l->lock);
 	return r;
 }
