@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make check` and CI run it:
 #   1. gcc build (-Werror) and the unit tests
-#   2. the unit tests again under ASan+UBSan
+#   2. the unit tests again under ASan+UBSan; the control-plane tests (suite
+#      'control': lanrage-control and clients on loopback), plain and sanitized
 #   3. clang build of everything (-Werror), clang build of the fuzz targets and a
 #      short run of each
 #   4. root-only integration tests (tests/interop) against wireguard-go and wg,
@@ -35,10 +36,18 @@ unit_tests() {
 	meson test -C "$dir" --suite unit --print-errorlogs
 }
 
+# The control plane against the real lanrage-control on loopback, and local mode.
+control_tests() {
+	local dir=$1
+	meson test -C "$dir" --suite control --print-errorlogs
+}
+
 stage "build (gcc, -Werror)" make --no-print-directory build
 stage "unit tests" unit_tests build
 stage "build (ASan+UBSan)" make --no-print-directory asan
 stage "unit tests (ASan+UBSan)" unit_tests build-asan
+stage "control tests" control_tests build
+stage "control tests (ASan+UBSan)" control_tests build-asan
 stage "build (clang, -Werror)" make --no-print-directory clang
 stage "build (clang, libFuzzer)" make --no-print-directory fuzz-build
 stage "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-20}" scripts/fuzz.sh
