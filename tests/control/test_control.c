@@ -91,6 +91,10 @@ static struct th_client *client(struct fixture *f, const char *name, uint64_t he
 	f->cl[f->n++] = t;
 	if (name)
 		assert_int_equal(th_client_register(t, name), 0);
+	else
+		assert_int_equal(ctl_heartbeat(t->c), -EACCES); /* waits for the connection */
+	/* The first connection's; later ones must come from reconnects. */
+	assert_non_null(th_wait(t, CTL_EV_CONNECTED, NULL, WAIT_MS));
 	return t;
 }
 
