@@ -129,7 +129,7 @@ static int link_index(struct nl *nl, const char *name)
 
 	if (strlen(name) >= IFNAMSIZ)
 		return -EINVAL;
-	nlh = nl_msg(nl, buf, RTM_GETLINK, 0);
+	nlh = nl_msg(nl, buf, RTM_GETLINK, NLM_F_ACK); /* the ACK ends the answer */
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
