@@ -1,16 +1,25 @@
 /*
  * tun: Linux TUN devices (IFF_TUN | IFF_NO_PI: every read or write is exactly
- * one IP packet) and the few link settings the device needs. The interface
+ * one IP packet, optionally after a virtio_net_hdr) and the few link settings
+ * the device needs. The interface
  * is not persistent: closing the fd removes it.
  */
 #ifndef LR_TUN_H
 #define LR_TUN_H
 
 #include <net/if.h>
+#include <stdbool.h>
 
-/* Creates (or attaches to) ifname; name gets the kernel's name. Returns the
- * non-blocking fd or a negative errno. */
-int tun_open(const char *ifname, char name[IFNAMSIZ]);
+/* In *offloads from tun_open: every read and write starts with a struct
+ * virtio_net_hdr (tun/offload.h). The other bits are the kernel's TUN_F_ flags
+ * (linux/if_tun.h) it accepted: TUN_F_TSO4 means reads may be TCP super-packets. */
+#define TUN_OFFLOAD_VNET 0x10000u
+
+/* Creates (or attaches to) ifname; name gets the kernel's name. With vnet,
+ * asks for IFF_VNET_HDR and checksum/TSO/USO offloads, and *offloads says what
+ * was granted (0: plain packets). Returns the non-blocking fd or a negative
+ * errno. */
+int tun_open(const char *ifname, char name[IFNAMSIZ], bool vnet, unsigned *offloads);
 int tun_set_mtu(const char *name, unsigned mtu);
 /* Current MTU, or a negative errno (-ENODEV once the interface is gone). */
 int tun_get_mtu(const char *name);

@@ -1,4 +1,5 @@
-/* tun_linux: TUN creation and MTU through the /dev/net/tun and SIOC ioctls. */
+/* tun_linux: TUN creation, offload negotiation and MTU through the
+ * /dev/net/tun and SIOC ioctls. */
 #include "tun/tun.h"
 
 #include <errno.h>
@@ -11,7 +12,28 @@
 
 #include "log/log.h"
 
-int tun_open(const char *ifname, char name[IFNAMSIZ])
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+/* Asks for checksum offload and TSO, and USO when the kernel knows it (6.2+).
+ * Returns the TUN_F_ flags in force, 0 when the kernel refused them all. */
+static unsigned tun_set_offload(int fd)
+{
+	static const unsigned tries[] = {
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+		TUN_F_CSUM,
+	};
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		if (!ioctl(fd, TUNSETOFFLOAD, tries[i]))
+			return tries[i];
+	return 0;
+}
+
+int tun_open(const char *ifname, char name[IFNAMSIZ], bool vnet, unsigned *offloads)
 {
 	struct ifreq ifr;
 	int fd, ret;
@@ -27,8 +49,9 @@ int tun_open(const char *ifname, char name[IFNAMSIZ])
 		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	*offloads = 0;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
 		log_error("tun", "cannot create TUN interface %s: %s", ifname, strerror(errno));
@@ -37,6 +60,18 @@ int tun_open(const char *ifname, char name[IFNAMSIZ])
 	}
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	name[IFNAMSIZ - 1] = '\0';
+	if (vnet) {
+		int sz = 10; /* struct virtio_net_hdr, without num_buffers */
+
+		if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+			ret = -errno;
+			log_error("tun", "cannot set the virtio header size on %s: %s", name,
+				  strerror(errno));
+			close(fd);
+			return ret;
+		}
+		*offloads = tun_set_offload(fd) | TUN_OFFLOAD_VNET;
+	}
 	return fd;
 }
 

@@ -181,7 +181,7 @@ void wg_device_tx_packet(struct wg_device *dev, uint8_t *pkt, size_t len)
 		return;
 	if (!peer || !peer->has_endpoint || !dev->has_identity)
 		return;
-	wg_send_packet(peer, pkt, len);
+	wg_send_packet(peer, pkt, len, true);
 }
 
 uint64_t wg_device_tick(struct wg_device *dev)

@@ -136,6 +136,11 @@ struct wg_device {
 	unsigned mtu;
 	const struct wg_io_ops *io;
 	void *io_ctx;
+	/* Set by the loop (NULL elsewhere): queue one transport-data datagram that
+	 * lies in the buffer the driver passed to wg_device_tx_packet; the driver
+	 * sends it, batched, before it reuses that buffer and before anything it
+	 * sends with io->udp_send. Returns 0 or a negative errno. */
+	int (*udp_queue)(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len);
 	wg_rx_hook rx_hook;
 	void *rx_hook_ctx;
 	/* Load estimate: handshake messages seen in the current one-second window. */
@@ -220,7 +225,8 @@ void wg_send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len,
 			  uint32_t sender_index, const struct wg_endpoint *src);
 void wg_send_keepalive(struct wg_peer *peer);
 void wg_send_staged(struct wg_peer *peer);
-void wg_send_packet(struct wg_peer *peer, uint8_t *pkt, size_t len);
+/* queue: pkt is the driver's buffer and may be sent batched (wg_io_ops.udp_queue). */
+void wg_send_packet(struct wg_peer *peer, uint8_t *pkt, size_t len, bool queue);
 
 /* receive.c */
 void wg_receive(struct wg_device *dev, uint8_t *buf, size_t len, const struct wg_endpoint *src);

@@ -3,6 +3,10 @@
  * dual-stack UDP socket, the UAPI socket and its connections, and a stop
  * eventfd; it runs the protocol engine (device.c) for each packet and its
  * timers when due. Datagrams that are not WireGuard go to the receive hook.
+ * Packet I/O is batched (batch.c): TUN with TSO/GRO offloads when the kernel
+ * grants them, UDP with sendmmsg/recvmmsg and GSO/GRO. A packet is read,
+ * encrypted and sent by this one thread, so a lone packet (a game's) waits
+ * for nothing but its own syscalls.
  *
  * Invariants: the engine is only touched with loop->lock held (the loop holds
  * it while it works, other threads take it in wg_loop_uapi / send_raw); IPv4
@@ -10,6 +14,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +27,11 @@
 #include "log/log.h"
 #include "tun/tun.h"
 #include "util/time.h"
+#include "wg/batch.h"
 #include "wg/internal.h"
 #include "wg/uapi_server.h"
 
-enum { LOOP_BATCH = 64, LOOP_BUF = WG_TX_HEADROOM + WG_MAX_PACKET + WG_TX_TAILROOM };
+enum { LOOP_BATCH = 64 };
 
 struct wg_loop {
 	pthread_mutex_t lock; /* guards dev and udp_fd */
@@ -35,7 +41,8 @@ struct wg_loop {
 	struct wg_uapi_server uapi;
 	bool uapi_enabled;
 	uint64_t next_housekeeping;
-	uint8_t *buf;
+	struct wg_batch_features features;
+	struct wg_batch batch; /* queues are empty whenever lock is free */
 };
 
 static const struct wg_io_ops loop_io_ops;
@@ -69,32 +76,61 @@ static void from_socket_addr(const struct sockaddr_in6 *in, struct wg_endpoint *
 	}
 }
 
+/* The socket address for dst, or why dst cannot be reached from our socket. */
+static int loop_dst(const struct wg_loop *loop, const struct wg_endpoint *dst,
+		    struct sockaddr_in6 *sa, socklen_t *salen)
+{
+	if (loop->udp_fd < 0)
+		return -ENOTCONN;
+	if (loop->udp_family == AF_INET && dst->sa.sa_family != AF_INET)
+		return -EAFNOSUPPORT;
+	to_socket_addr(loop, dst, sa, salen);
+	return 0;
+}
+
 static int loop_udp_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
 {
 	struct wg_loop *loop = ctx;
 	struct sockaddr_in6 sa;
 	socklen_t salen;
+	int ret = loop_dst(loop, dst, &sa, &salen);
 
-	if (loop->udp_fd < 0)
-		return -ENOTCONN;
-	if (loop->udp_family == AF_INET && dst->sa.sa_family != AF_INET)
-		return -EAFNOSUPPORT;
-	to_socket_addr(loop, dst, &sa, &salen);
+	if (ret)
+		return ret;
+	/* Queued data first: a packet never overtakes one handed to us earlier. */
+	if (loop->batch.ntx)
+		wg_batch_udp_flush(&loop->batch, loop->udp_fd);
 	if (sendto(loop->udp_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&sa, salen) < 0)
 		return -errno;
 	return 0;
 }
 
+static int loop_udp_queue(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf,
+			  size_t len)
+{
+	struct wg_loop *loop = ctx;
+	struct sockaddr_in6 sa;
+	socklen_t salen;
+	int ret = loop_dst(loop, dst, &sa, &salen);
+
+	if (ret)
+		return ret;
+	wg_batch_udp_queue(&loop->batch, loop->udp_fd, &sa, salen, buf, len);
+	return 0;
+}
+
+/* pkt lies in a receive buffer, which stays untouched until the flush that
+ * ends loop_udp_readable. */
 static int loop_tun_write(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct wg_loop *loop = ctx;
 
-	if (write(loop->tun_fd, pkt, len) < 0)
-		return -errno;
+	wg_batch_tun_queue(&loop->batch, loop->tun_fd, (uint8_t *)pkt, len);
 	return 0;
 }
 
-static int udp_open(uint16_t port, uint32_t fwmark, int *family)
+/* *gro: in, whether to ask for UDP GRO; out, whether the socket has it. */
+static int udp_open(uint16_t port, uint32_t fwmark, int *family, bool *gro)
 {
 	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_in sa4 = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -115,6 +151,12 @@ static int udp_open(uint16_t port, uint32_t fwmark, int *family)
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	if (fwmark)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
+	if (*gro) {
+		int on = 1;
+
+		/* Fails on kernels before 5.0: the socket then gets one datagram at a time. */
+		*gro = !setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+	}
 	if (*family == AF_INET6)
 		ret = bind(fd, (struct sockaddr *)&sa6, sizeof(sa6));
 	else
@@ -140,6 +182,7 @@ static uint16_t udp_port(int fd)
 static int loop_bind_port(void *ctx, uint16_t port, uint16_t *bound)
 {
 	struct wg_loop *loop = ctx;
+	bool gro = loop->features.udp_gro;
 	int fd, family;
 
 	/* Rebinding to the port we have (or to "any" when we have one) changes nothing. */
@@ -147,9 +190,10 @@ static int loop_bind_port(void *ctx, uint16_t port, uint16_t *bound)
 		*bound = udp_port(loop->udp_fd);
 		return 0;
 	}
-	fd = udp_open(port, loop->dev ? loop->dev->fwmark : 0, &family);
+	fd = udp_open(port, loop->dev ? loop->dev->fwmark : 0, &family, &gro);
 	if (fd < 0)
 		return fd;
+	loop->batch.udp_gro = gro;
 	if (loop->udp_fd >= 0) {
 		epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, loop->udp_fd, NULL);
 		close(loop->udp_fd);
@@ -195,9 +239,21 @@ static int loop_open_fds(struct wg_loop *loop, const struct wg_loop_config *cfg)
 	uint16_t port;
 	int ret;
 
-	loop->tun_fd = cfg->tun_fd >= 0 ? cfg->tun_fd : tun_open(cfg->ifname, loop->ifname);
+	unsigned offloads = 0;
+
+	/* An fd opened by someone else comes as it is: plain packets, no header. */
+	if (cfg->tun_fd >= 0)
+		loop->tun_fd = cfg->tun_fd;
+	else
+		loop->tun_fd = tun_open(cfg->ifname, loop->ifname, loop->features.tun_offload,
+					&offloads);
 	if (loop->tun_fd < 0)
 		return loop->tun_fd;
+	loop->batch.vnet = offloads & TUN_OFFLOAD_VNET;
+	loop->batch.tun_gro = loop->batch.vnet && loop->features.tun_gro;
+	loop->batch.udp_gso = loop->features.udp_gso;
+	log_debug("wg", "TUN offloads 0x%x, UDP GSO %s, TCP GRO to TUN %s", offloads,
+		  loop->batch.udp_gso ? "on" : "off", loop->batch.tun_gro ? "on" : "off");
 	if (cfg->tun_fd >= 0)
 		snprintf(loop->ifname, sizeof(loop->ifname), "%s", cfg->ifname);
 	else
@@ -231,8 +287,12 @@ int wg_loop_new(struct wg_loop **out, const struct wg_loop_config *cfg)
 	pthread_mutex_init(&loop->lock, NULL);
 	loop->tun_fd = loop->udp_fd = loop->epoll_fd = loop->stop_fd = -1;
 	loop->uapi.listen_fd = -1;
-	loop->buf = malloc(LOOP_BUF);
-	ret = loop->buf ? wg_device_new(&loop->dev, &loop_io_ops, loop) : -ENOMEM;
+	wg_batch_features_from_env(&loop->features);
+	ret = wg_batch_init(&loop->batch, WG_DEFAULT_MTU);
+	if (!ret)
+		ret = wg_device_new(&loop->dev, &loop_io_ops, loop);
+	if (!ret)
+		loop->dev->udp_queue = loop_udp_queue;
 	if (!ret)
 		ret = loop_open_fds(loop, cfg);
 	if (!ret) {
@@ -263,7 +323,7 @@ void wg_loop_free(struct wg_loop *loop)
 		close(loop->epoll_fd);
 	if (loop->stop_fd >= 0)
 		close(loop->stop_fd);
-	free(loop->buf);
+	wg_batch_free(&loop->batch);
 	pthread_mutex_destroy(&loop->lock);
 	free(loop);
 }
@@ -281,40 +341,50 @@ void wg_loop_stop(struct wg_loop *loop)
 	(void)n;
 }
 
-/* Reads up to a batch of packets from TUN. Returns false when TUN is gone. */
+static void loop_tx(void *ctx, uint8_t *pkt, size_t len)
+{
+	struct wg_loop *loop = ctx;
+
+	wg_device_tx_packet(loop->dev, pkt, len);
+}
+
+/* Reads up to a batch of packets from TUN, then sends what they became.
+ * Returns false when TUN is gone. */
 static bool loop_tun_readable(struct wg_loop *loop)
 {
-	uint8_t *pkt = loop->buf + WG_TX_HEADROOM;
+	int r = 1;
 
-	for (int i = 0; i < LOOP_BATCH; i++) {
-		ssize_t n = read(loop->tun_fd, pkt, WG_MAX_PACKET);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return true;
-		if (n < 0) {
-			log_info("wg", "TUN interface %s is gone (%s)", loop->ifname,
-				 strerror(errno));
-			return false;
-		}
-		wg_device_tx_packet(loop->dev, pkt, (size_t)n);
+	for (int i = 0; i < LOOP_BATCH && r > 0; i++)
+		r = wg_batch_tun_read(&loop->batch, loop->tun_fd, loop->udp_fd, loop_tx, loop);
+	wg_batch_udp_flush(&loop->batch, loop->udp_fd);
+	loop->batch.used = 0;
+	if (r < 0) {
+		log_info("wg", "TUN interface %s is gone (%s)", loop->ifname, strerror(-r));
+		return false;
 	}
 	return true;
 }
 
-static void loop_udp_readable(struct wg_loop *loop)
+static void loop_rx(void *ctx, uint8_t *buf, size_t len, const struct sockaddr_in6 *sa)
 {
-	struct sockaddr_in6 sa;
+	struct wg_loop *loop = ctx;
 	struct wg_endpoint ep;
 
-	for (int i = 0; i < LOOP_BATCH; i++) {
-		socklen_t salen = sizeof(sa);
-		ssize_t n = recvfrom(loop->udp_fd, loop->buf, LOOP_BUF, 0, (struct sockaddr *)&sa,
-				     &salen);
+	from_socket_addr(sa, &ep);
+	wg_device_rx(loop->dev, buf, len, &ep);
+}
 
-		if (n < 0)
-			return;
-		from_socket_addr(&sa, &ep);
-		wg_device_rx(loop->dev, loop->buf, (size_t)n, &ep);
+/* Receives a few batches of datagrams; each batch's packets for TUN are
+ * written (coalesced) before the next batch reuses the buffers. */
+static void loop_udp_readable(struct wg_loop *loop)
+{
+	for (int i = 0; i < 4; i++) {
+		int n = wg_batch_udp_recv(&loop->batch, loop->udp_fd, loop_rx, loop);
+
+		wg_batch_tun_flush(&loop->batch, loop->tun_fd);
+		wg_batch_udp_flush(&loop->batch, loop->udp_fd);
+		if (!n)
+			break;
 	}
 }
 
@@ -328,8 +398,10 @@ static bool loop_housekeeping(struct wg_loop *loop, uint64_t now)
 		return true;
 	loop->next_housekeeping = now + TIME_NS_PER_SEC;
 	mtu = tun_get_mtu(loop->ifname);
-	if (mtu > 0)
+	if (mtu > 0) {
 		wg_device_set_mtu(loop->dev, (unsigned)mtu);
+		wg_batch_set_mtu(&loop->batch, (unsigned)mtu);
+	}
 	if (loop->uapi_enabled && !wg_uapi_server_alive(&loop->uapi)) {
 		log_info("wg", "UAPI socket %s was removed, shutting down", loop->uapi.path);
 		return false;

@@ -96,10 +96,26 @@ static size_t padded_len(size_t len, unsigned mtu)
 	return padded > mtu ? mtu : padded;
 }
 
+/* Hands a data message to the driver. A packet in the caller's buffer may be
+ * queued (dev->udp_queue: the driver sends it, batched, before it reuses the buffer);
+ * staged packets and keepalives live in buffers freed or reused right after,
+ * so they go out at once. */
+static void send_data(struct wg_peer *peer, const uint8_t *buf, size_t len, bool queue)
+{
+	struct wg_device *dev = peer->dev;
+
+	if (queue && peer->has_endpoint && dev->udp_queue) {
+		if (!dev->udp_queue(dev->io_ctx, &peer->endpoint, buf, len))
+			peer->tx_bytes += len;
+		return;
+	}
+	wg_peer_send_datagram(peer, buf, len);
+}
+
 /* Encrypts the packet at pkt (headroom and tailroom as for wg_device_tx_packet)
- * in place and sends it. */
+ * in place and sends (or queues, see send_data) it. */
 static void encrypt_and_send(struct wg_peer *peer, struct wg_keypair *kp, uint8_t *pkt,
-			     size_t len)
+			     size_t len, bool queue)
 {
 	struct wg_msg_data *hdr = (void *)(pkt - sizeof(*hdr));
 	size_t plen = padded_len(len, peer->dev->mtu);
@@ -112,7 +128,7 @@ static void encrypt_and_send(struct wg_peer *peer, struct wg_keypair *kp, uint8_
 	crypto_aead_encrypt(pkt, pkt, plen, NULL, 0, counter, kp->send_key);
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
-	wg_peer_send_datagram(peer, (const uint8_t *)hdr, sizeof(*hdr) + plen + WG_TAG_LEN);
+	send_data(peer, (const uint8_t *)hdr, sizeof(*hdr) + plen + WG_TAG_LEN, queue);
 	if (len)
 		wg_timers_data_sent(peer);
 }
@@ -156,7 +172,7 @@ void wg_send_staged(struct wg_peer *peer)
 	while (q->count && keypair_can_send(peer->kp_cur, now)) {
 		uint8_t *buf = q->buf[q->head];
 
-		encrypt_and_send(peer, peer->kp_cur, buf + WG_TX_HEADROOM, q->len[q->head]);
+		encrypt_and_send(peer, peer->kp_cur, buf + WG_TX_HEADROOM, q->len[q->head], false);
 		free(buf);
 		q->buf[q->head] = NULL;
 		q->head = (q->head + 1) % WG_MAX_STAGED_PACKETS;
@@ -167,13 +183,13 @@ void wg_send_staged(struct wg_peer *peer)
 	keep_key_fresh(peer);
 }
 
-void wg_send_packet(struct wg_peer *peer, uint8_t *pkt, size_t len)
+void wg_send_packet(struct wg_peer *peer, uint8_t *pkt, size_t len, bool queue)
 {
 	uint64_t now = time_mono_ns();
 
 	/* Fast path: nothing waiting and a usable key: encrypt in the caller's buffer. */
 	if (!peer->staged.count && keypair_can_send(peer->kp_cur, now)) {
-		encrypt_and_send(peer, peer->kp_cur, pkt, len);
+		encrypt_and_send(peer, peer->kp_cur, pkt, len, queue);
 		keep_key_fresh(peer);
 		return;
 	}
@@ -190,5 +206,5 @@ void wg_send_keepalive(struct wg_peer *peer)
 		wg_send_staged(peer);
 		return;
 	}
-	wg_send_packet(peer, pkt, 0);
+	wg_send_packet(peer, pkt, 0, false); /* scratch is shared: never queued */
 }

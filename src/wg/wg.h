@@ -33,7 +33,9 @@ struct wg_endpoint {
 struct wg_io_ops {
 	/* Send one UDP datagram. Returns 0 or a negative errno. */
 	int (*udp_send)(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len);
-	/* Deliver one decrypted IP packet to the TUN side. */
+	/* Deliver one decrypted IP packet to the TUN side. pkt lies in the buffer
+	 * passed to wg_device_rx, 16 bytes after the start of the datagram; a driver
+	 * may keep the pointer until it reuses that buffer (to batch writes). */
 	int (*tun_write)(void *ctx, const uint8_t *pkt, size_t len);
 	/* (Re)bind the UDP socket to port (0 = any); *bound gets the actual port. */
 	int (*bind_port)(void *ctx, uint16_t port, uint16_t *bound);
