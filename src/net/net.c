@@ -39,12 +39,14 @@ void net_config_init(struct net_config *cfg)
 	cfg->listen_port = NET_DEFAULT_LISTEN_PORT;
 }
 
+/* Prefix 0 would route everything into the party network: never wanted. */
 static int check_config(const struct net_config *cfg)
 {
 	const char *name = cfg->ifname ? cfg->ifname : NET_DEFAULT_IFNAME;
 
 	if (!cfg->keys || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/') ||
-	    cfg->prefix > 32 || cfg->mtu < NET_MTU_MIN || cfg->mtu > NET_MTU_MAX) {
+	    cfg->prefix == 0 || cfg->prefix > 32 || cfg->mtu < NET_MTU_MIN ||
+	    cfg->mtu > NET_MTU_MAX) {
 		log_error("net", "bad interface configuration (name \"%s\", prefix /%u, MTU %u)",
 			  name, cfg->prefix, cfg->mtu);
 		return -EINVAL;

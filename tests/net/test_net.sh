@@ -22,6 +22,7 @@ NSA="lrn${ID}a"
 NSB="lrn${ID}b"
 IFA=$(echo "lrn${ID}" | cut -c1-13)0 # lanrage0-style; unique: UAPI sockets are global
 IFB=$(echo "lrn${ID}" | cut -c1-13)9
+IFC=$(echo "lrn${ID}" | cut -c1-13)1 # a second interface, refused
 TMP=$(mktemp -d /tmp/lrnet.XXXXXX)
 STATE=$TMP/state
 PIDS=()
@@ -48,7 +49,8 @@ cleanup() {
 	done
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null
-	rm -f "/var/run/wireguard/$IFA.sock" "/var/run/wireguard/$IFB.sock"
+	rm -f "/var/run/wireguard/$IFA.sock" "/var/run/wireguard/$IFB.sock" \
+		"/var/run/wireguard/$IFC.sock"
 	rm -rf "$TMP"
 	exit $rc
 }
@@ -202,6 +204,14 @@ echo "$out" | grep -q 'in use' || fail "no clear message for a busy interface: $
 ip netns exec "$NSB" ping -c 1 -W 2 10.66.0.1 >/dev/null || fail "first instance broken by second"
 log "second instance refused: $(echo "$out" | grep -m1 'in use')"
 
+step="port in use"
+out=$(ip netns exec "$NSA" "$TOOL" --state "$STATE" --ifname "$IFC" --addr 10.66.0.1/16 \
+	--port 51820 </dev/null 2>&1) && fail "started on a port in use: $out"
+echo "$out" | grep -q 'listen port 51820): Address already in use' || fail "unclear message: $out"
+ip -n "$NSA" link show "$IFC" >/dev/null 2>&1 && fail "interface $IFC left after a failed start"
+[ -e "/var/run/wireguard/$IFC.sock" ] && fail "UAPI socket left after a failed start"
+log "port in use refused, nothing left behind"
+
 step="down"
 tool_ok down
 ip -n "$NSA" link show "$IFA" >/dev/null 2>&1 && fail "interface left after net_down"
@@ -242,7 +252,18 @@ tool_ok peer "$PUBB" 192.0.2.2:51820 10.66.0.2/32 25
 ping_both
 log "stale interface and socket removed, traffic flows again"
 
+step="interface deleted under the device"
+ip -n "$NSA" link del "$IFA"
+for _ in $(seq 60); do tool status | grep -q '^running: no$' && break; sleep 0.1; done
+tool status | grep -q '^running: no$' || fail "status does not say the device stopped"
+tool_ok down
+[ -e "/var/run/wireguard/$IFA.sock" ] && fail "UAPI socket left after the device stopped"
+exec 3>&-
+wait "$TOOL_PID" || fail "net_tool exit status after the device stopped"
+log "interface deleted from outside: status says stopped, net_down cleans up"
+
 step="SIGTERM"
+tool_start
 kill -TERM "$TOOL_PID"
 wait "$TOOL_PID" || fail "net_tool exit status after SIGTERM"
 exec 3>&-
