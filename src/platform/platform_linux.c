@@ -38,12 +38,16 @@ int platform_check_privileges(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	bool ok;
 
-	if (geteuid() == 0)
-		return 0;
+	/* The capability decides, not the UID: root in a container may lack it,
+	 * and a binary with `setcap cap_net_admin+ep` has it without being root. */
 	memset(data, 0, sizeof(data));
-	if (!syscall(SYS_capget, &hdr, data) &&
-	    (data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN)))
+	if (syscall(SYS_capget, &hdr, data))
+		ok = geteuid() == 0;
+	else
+		ok = data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
+	if (ok)
 		return 0;
 	log_error("platform", "configuring network interfaces needs root or CAP_NET_ADMIN: run "
 			      "with sudo, or grant it with `setcap cap_net_admin+ep` on the binary");

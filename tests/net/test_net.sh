@@ -282,5 +282,10 @@ out=$(ip netns exec "$NSA" setpriv --reuid=65534 --regid=65534 --clear-groups \
 echo "$out" | grep -q 'needs root or CAP_NET_ADMIN' || fail "unclear message: $out"
 ip -n "$NSA" link show "$IFA" >/dev/null 2>&1 && fail "interface created without privileges"
 log "unprivileged: $(echo "$out" | grep -m1 CAP_NET_ADMIN)"
+# Root without CAP_NET_ADMIN (as in a locked-down container) is refused too.
+out=$(ip netns exec "$NSA" setpriv --bounding-set=-net_admin "$TOOL" --state "$STATE" \
+	--ifname "$IFA" --addr 10.66.0.1/16 </dev/null 2>&1) && fail "root without the capability started"
+echo "$out" | grep -q 'needs root or CAP_NET_ADMIN' || fail "unclear message: $out"
+log "root without CAP_NET_ADMIN refused"
 
 log "PASS test_net"
