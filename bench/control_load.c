@@ -33,135 +33,30 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <jansson.h>
-#include <libwebsockets.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
 
-#include "control/control.h" /* ID lengths; includes ctl_core.h */
+#include "control_load.h"
 #include "crypto/crypto.h"
 #include "util/time.h"
 
-enum {
-	LOAD_QUEUE = 16,        /* ops waiting to be written, per client */
-	LOAD_PENDING = 16,      /* requests written and not yet answered, per client */
-	LOAD_TICK_MS = 1,       /* scheduler period */
-	LOAD_TXBUF = 512,       /* largest request we send */
-	LOAD_MAX_CODES = 16,    /* distinct error codes tallied */
-	LOAD_MAX_RX = 1 << 20,  /* party answers grow ~400 bytes per member */
-};
+struct load_global load;
 
-enum load_op { OP_REGISTER, OP_CREATE, OP_JOIN, OP_HEARTBEAT, OP_SIGNAL, OP_COUNT };
-static const char *const load_op_name[OP_COUNT] = {
+const char *const load_op_name[OP_COUNT] = {
 	"register", "create", "join", "heartbeat", "signal",
 };
 
-enum load_phase { PH_CONNECT, PH_CREATE, PH_JOIN, PH_SETTLE, PH_RUN, PH_DRAIN, PH_DONE };
 static const char *const load_phase_name[] = {
 	"connect", "create", "join", "settle", "run", "drain", "done",
 };
 
-enum load_state { CL_IDLE, CL_CONNECTING, CL_OPEN, CL_REGISTERED, CL_MEMBER, CL_DEAD };
 
-struct load_pending {
-	uint64_t id, t_ns;
-	uint32_t arg;
-	uint8_t op;
-};
-
-struct load_client {
-	struct lws *wsi;
-	uint32_t idx, party;
-	uint8_t state;
-	bool in_flight;          /* counted in g.in_flight (connect phase) */
-	uint8_t priv[32], pub[32], proof[32];
-	char peer_id[CTL_ID_LEN + 1];
-	uint32_t vip;            /* virtual IP, host order; 0 unknown */
-	uint64_t next_id, t_connect;
-	struct { uint8_t op; uint32_t arg; } queue[LOAD_QUEUE];
-	unsigned q_head, q_len;
-	struct load_pending pend[LOAD_PENDING];
-	unsigned n_pend;
-	char *rx;                /* fragments of a message split over callbacks */
-	size_t rx_len;
-	double tokens;           /* our side of the server's rate limit */
-	uint64_t tokens_ns;
-};
-
-struct load_party {
-	char id[CTL_PARTY_ID_LEN + 1];
-	uint32_t *members, n_members;
-};
-
-struct load_signal {
-	uint32_t from, to;
-	uint64_t t_ns;
-	bool answered, delivered;
-};
-
-/* Latency samples in microseconds. */
-struct load_lat {
-	uint32_t *us;
-	size_t n, cap;
-};
-
-struct load_proc {
-	uint64_t cpu_ticks, rss_kib, hwm_kib;
-	bool ok;
-};
-
-struct load_phase_mark {
-	uint64_t t_ns, self_cpu_ns;
-	struct load_proc srv;
-};
-
-struct load_opts {
-	const char *host;
-	int port;
-	uint32_t clients, parties, signals, connect_window;
-	double heartbeat_s, duration_s, join_rate;
-	int server_pid;
-};
-
-static struct {
-	struct load_opts o;
-	struct lws_context *ctx;
-	uv_loop_t loop;
-	uv_timer_t timer;
-	bool loop_ok, timer_ok;
-	struct load_client *cl;
-	struct load_party *pa;
-	struct load_signal *sig;
-	enum load_phase phase;
-	uint64_t phase_start, phase_deadline;
-	struct load_phase_mark marks[PH_DONE + 1];
-	bool closing, interrupted, aborted;
-	/* connect phase */
-	uint32_t started, in_flight, conn_failed, registered;
-	/* paced phases */
-	uint32_t cursor, answered;
-	uint64_t hb_cursor, hb_end;
-	uint32_t sig_slot, sig_cursor;   /* signal slots passed, signals sent */
-	/* per op */
-	uint64_t sent[OP_COUNT], ok[OP_COUNT], failed[OP_COUNT], skipped[OP_COUNT];
-	struct load_lat lat[OP_COUNT];
-	struct load_lat hello_lat, deliver_lat;
-	/* events and checks */
-	uint64_t joined_expected, joined_received, wrong_party, unexpected_events;
-	uint64_t sig_delivered, sig_wrong_client, sig_duplicate, sig_skipped;
-	uint64_t closed_unexpectedly, backlog, bad_messages, vip_dups, unanswered;
-	struct { char code[24]; uint64_t n; } codes[LOAD_MAX_CODES];
-	uint32_t rng;
-} g;
-
-/* ---- small helpers ------------------------------------------------------- */
+/* ---- measurements ------------------------------------------------------- */
 
 static uint64_t load_self_cpu_ns(void)
 {
@@ -210,24 +105,6 @@ static void load_proc_read(int pid, struct load_proc *p)
 	p->ok = true;
 }
 
-static void load_lat_add(struct load_lat *l, uint64_t ns)
-{
-	uint64_t us = ns / 1000;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		uint32_t *p = realloc(l->us, cap * sizeof(*p));
-
-		if (!p) {
-			g.bad_messages++; /* counted as a failure: a sample was lost */
-			return;
-		}
-		l->us = p;
-		l->cap = cap;
-	}
-	l->us[l->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-}
-
 static int load_u32_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -246,519 +123,39 @@ static double load_lat_pct(const struct load_lat *l, unsigned pct)
 static uint32_t load_rand(uint32_t bound)
 {
 	/* xorshift32: reproducible and cheap; this is load, not crypto */
-	g.rng ^= g.rng << 13;
-	g.rng ^= g.rng >> 17;
-	g.rng ^= g.rng << 5;
-	return (uint32_t)(((uint64_t)g.rng * bound) >> 32);
+	load.rng ^= load.rng << 13;
+	load.rng ^= load.rng >> 17;
+	load.rng ^= load.rng << 5;
+	return (uint32_t)(((uint64_t)load.rng * bound) >> 32);
 }
-
-static void load_count_code(const char *code)
-{
-	int i;
-
-	for (i = 0; i < LOAD_MAX_CODES && g.codes[i].code[0]; i++) {
-		if (!strcmp(g.codes[i].code, code)) {
-			g.codes[i].n++;
-			return;
-		}
-	}
-	if (i == LOAD_MAX_CODES)
-		i = LOAD_MAX_CODES - 1; /* the last slot collects the rest */
-	snprintf(g.codes[i].code, sizeof(g.codes[i].code), "%s", code);
-	g.codes[i].n++;
-}
-
-static bool load_b64_32(const char *s, uint8_t out[32])
-{
-	char buf[48];
-
-	if (!s || strlen(s) >= 64 || lws_b64_decode_string(s, buf, sizeof(buf)) != 32)
-		return false;
-	memcpy(out, buf, 32);
-	return true;
-}
-
-/* ---- per-client request queue ------------------------------------------- */
-
-static void load_client_dead(struct load_client *c)
-{
-	unsigned i;
-
-	if (c->state == CL_DEAD)
-		return;
-	for (i = 0; i < c->n_pend; i++)
-		g.failed[c->pend[i].op]++;
-	c->n_pend = 0;
-	c->q_len = 0;
-	if (c->in_flight) {
-		c->in_flight = false;
-		g.in_flight--;
-		g.conn_failed++;
-	}
-	c->state = CL_DEAD;
-}
-
-static void load_enqueue(struct load_client *c, enum load_op op, uint32_t arg)
-{
-	unsigned i;
-
-	if (c->state == CL_DEAD || !c->wsi) {
-		g.skipped[op]++;
-		return;
-	}
-	if (c->q_len == LOAD_QUEUE) {
-		g.backlog++;
-		g.skipped[op]++;
-		return;
-	}
-	i = (c->q_head + c->q_len++) % LOAD_QUEUE;
-	c->queue[i].op = (uint8_t)op;
-	c->queue[i].arg = arg;
-	lws_callback_on_writable(c->wsi);
-}
-
-/* Our copy of the server's token bucket, at half its rate so that we never
- * trip it: a sender without a token is not picked. */
-static bool load_take_token(struct load_client *c, uint64_t now)
-{
-	const double rate = 10.0, burst = 20.0;
-
-	if (!c->tokens_ns) {
-		c->tokens = burst;
-	} else {
-		c->tokens += (double)(now - c->tokens_ns) / 1e9 * rate;
-		if (c->tokens > burst)
-			c->tokens = burst;
-	}
-	c->tokens_ns = now;
-	if (c->tokens < 1.0)
-		return false;
-	c->tokens -= 1.0;
-	return true;
-}
-
-/* Formats the request for op; returns its length, or -1 if it did not fit. */
-static int load_format(struct load_client *c, uint8_t op, uint32_t arg, uint64_t id, uint64_t now,
-		       char *buf, size_t size)
-{
-	char pub[64], proof[64];
-	int n = -1;
-
-	switch (op) {
-	case OP_REGISTER:
-		lws_b64_encode_string((const char *)c->pub, 32, pub, sizeof(pub));
-		lws_b64_encode_string((const char *)c->proof, 32, proof, sizeof(proof));
-		n = snprintf(buf, size,
-			     "{\"type\":\"register\",\"id\":%" PRIu64 ",\"public_key\":\"%s\","
-			     "\"proof\":\"%s\",\"name\":\"load-%u\",\"version\":\"control-load\"}",
-			     id, pub, proof, c->idx);
-		break;
-	case OP_CREATE: {
-		uint32_t size_max = (g.o.clients + g.o.parties - 1) / g.o.parties;
-
-		if (size_max > CTL_DEFAULT_MAX_MEMBERS)
-			n = snprintf(buf, size,
-				     "{\"type\":\"party_create\",\"id\":%" PRIu64
-				     ",\"name\":\"load party %u\",\"max_members\":%u}",
-				     id, c->party, size_max);
-		else
-			n = snprintf(buf, size,
-				     "{\"type\":\"party_create\",\"id\":%" PRIu64
-				     ",\"name\":\"load party %u\"}",
-				     id, c->party);
-		break;
-	}
-	case OP_JOIN:
-		n = snprintf(buf, size,
-			     "{\"type\":\"party_join\",\"id\":%" PRIu64 ",\"party_id\":\"%s\"}", id,
-			     g.pa[c->party].id);
-		break;
-	case OP_HEARTBEAT:
-		n = snprintf(buf, size, "{\"type\":\"heartbeat\",\"id\":%" PRIu64 "}", id);
-		break;
-	case OP_SIGNAL:
-		g.sig[arg].t_ns = now;
-		n = snprintf(buf, size,
-			     "{\"type\":\"signal\",\"id\":%" PRIu64 ",\"to\":\"%s\","
-			     "\"payload\":{\"seq\":%u,\"t\":%" PRIu64 "}}",
-			     id, g.cl[g.sig[arg].to].peer_id, arg, now);
-		break;
-	}
-	return n < 0 || (size_t)n >= size ? -1 : n;
-}
-
-/* WRITEABLE: one message per callback, as lws wants. */
-static int load_write(struct load_client *c)
-{
-	unsigned char buf[LWS_PRE + LOAD_TXBUF];
-	struct load_pending *p;
-	uint64_t now;
-	uint8_t op;
-	uint32_t arg;
-	int n;
-
-	if (!c->q_len)
-		return 0;
-	op = c->queue[c->q_head].op;
-	arg = c->queue[c->q_head].arg;
-	if (c->n_pend == LOAD_PENDING) {
-		/* the server is not answering; try again later rather than drop */
-		g.backlog++;
-		return 0;
-	}
-	c->q_head = (c->q_head + 1) % LOAD_QUEUE;
-	c->q_len--;
-	now = time_mono_ns();
-	p = &c->pend[c->n_pend];
-	p->id = ++c->next_id;
-	p->op = op;
-	p->arg = arg;
-	p->t_ns = now;
-	n = load_format(c, op, arg, p->id, now, (char *)buf + LWS_PRE, LOAD_TXBUF);
-	if (n < 0 || lws_write(c->wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
-		g.failed[op]++;
-		fprintf(stderr, "control-load: client %u: write of %s failed\n", c->idx,
-			load_op_name[op]);
-		return -1;
-	}
-	c->n_pend++;
-	g.sent[op]++;
-	if (c->q_len)
-		lws_callback_on_writable(c->wsi);
-	return 0;
-}
-
-/* ---- answers and events ------------------------------------------------- */
-
-static bool load_take_pending(struct load_client *c, json_t *id, struct load_pending *out)
-{
-	unsigned i;
-
-	if (!json_is_integer(id))
-		return false;
-	for (i = 0; i < c->n_pend; i++) {
-		if (c->pend[i].id == (uint64_t)json_integer_value(id)) {
-			*out = c->pend[i];
-			c->pend[i] = c->pend[--c->n_pend];
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Our own entry in a party object: its virtual IP. */
-static uint32_t load_own_vip(const struct load_client *c, json_t *party)
-{
-	json_t *peer;
-	size_t i;
-	unsigned a, b, cc, d;
-
-	json_array_foreach(json_object_get(party, "peers"), i, peer) {
-		const char *id = json_string_value(json_object_get(peer, "peer_id"));
-		const char *ip = json_string_value(json_object_get(peer, "virtual_ip"));
-
-		if (id && ip && !strcmp(id, c->peer_id) &&
-		    sscanf(ip, "%u.%u.%u.%u", &a, &b, &cc, &d) == 4)
-			return a << 24 | b << 16 | cc << 8 | d;
-	}
-	return 0;
-}
-
-static void load_on_result(struct load_client *c, const struct load_pending *p, json_t *data,
-			   uint64_t now)
-{
-	json_t *party = json_object_get(data, "party");
-	json_int_t n;
-	const char *s;
-
-	switch (p->op) {
-	case OP_REGISTER:
-		s = json_string_value(json_object_get(data, "peer_id"));
-		if (!s || strlen(s) != CTL_ID_LEN) {
-			g.bad_messages++;
-			g.failed[p->op]++;
-			load_client_dead(c);
-			return;
-		}
-		memcpy(c->peer_id, s, CTL_ID_LEN + 1);
-		c->state = CL_REGISTERED;
-		c->in_flight = false;
-		g.in_flight--;
-		g.registered++;
-		break;
-	case OP_CREATE:
-		s = json_string_value(json_object_get(party, "party_id"));
-		if (!s || strlen(s) > CTL_PARTY_ID_LEN) {
-			g.bad_messages++;
-			g.failed[p->op]++;
-			return;
-		}
-		snprintf(g.pa[c->party].id, sizeof(g.pa[c->party].id), "%s", s);
-		c->state = CL_MEMBER;
-		c->vip = load_own_vip(c, party);
-		break;
-	case OP_JOIN:
-		s = json_string_value(json_object_get(party, "party_id"));
-		if (!s || strcmp(s, g.pa[c->party].id)) {
-			g.wrong_party++;
-			g.failed[p->op]++;
-			return;
-		}
-		/* every member before us gets a peer_joined for us */
-		n = json_integer_value(json_object_get(party, "member_count"));
-		if (n < 2 || n > CTL_LIMIT_MAX_MEMBERS) {
-			g.bad_messages++;
-			g.failed[p->op]++;
-			return;
-		}
-		g.joined_expected += (uint64_t)n - 1;
-		c->state = CL_MEMBER;
-		c->vip = load_own_vip(c, party);
-		break;
-	case OP_SIGNAL:
-		g.sig[p->arg].answered = true;
-		break;
-	}
-	g.ok[p->op]++;
-	load_lat_add(&g.lat[p->op], now - p->t_ns);
-}
-
-static void load_on_signal(struct load_client *c, json_t *m, uint64_t now)
-{
-	json_t *payload = json_object_get(m, "payload");
-	json_t *seq = json_object_get(payload, "seq"), *t = json_object_get(payload, "t");
-	const char *from = json_string_value(json_object_get(m, "from"));
-	struct load_signal *sg;
-
-	if (!json_is_integer(seq) || !json_is_integer(t) ||
-	    json_integer_value(seq) < 0 || json_integer_value(seq) >= g.sig_cursor) {
-		g.bad_messages++;
-		return;
-	}
-	sg = &g.sig[json_integer_value(seq)];
-	if (sg->to != c->idx || !from || strcmp(from, g.cl[sg->from].peer_id) ||
-	    (uint64_t)json_integer_value(t) != sg->t_ns) {
-		g.sig_wrong_client++;
-		return;
-	}
-	if (sg->delivered) {
-		g.sig_duplicate++;
-		return;
-	}
-	sg->delivered = true;
-	g.sig_delivered++;
-	load_lat_add(&g.deliver_lat, now - (uint64_t)json_integer_value(t));
-}
-
-static void load_on_event(struct load_client *c, json_t *m, uint64_t now)
-{
-	const char *ev = json_string_value(json_object_get(m, "event"));
-	const char *party = json_string_value(json_object_get(m, "party_id"));
-
-	if (!ev || !party) {
-		g.bad_messages++;
-		return;
-	}
-	if (c->state != CL_MEMBER || strcmp(party, g.pa[c->party].id)) {
-		g.wrong_party++;
-		return;
-	}
-	if (!strcmp(ev, "peer_joined"))
-		g.joined_received++;
-	else if (!strcmp(ev, "signal"))
-		load_on_signal(c, m, now);
-	else
-		g.unexpected_events++; /* nobody leaves, times out or updates here */
-}
-
-static void load_on_hello(struct load_client *c, json_t *m, uint64_t now)
-{
-	uint8_t server_key[32], challenge[32];
-
-	if (c->state != CL_CONNECTING ||
-	    !load_b64_32(json_string_value(json_object_get(m, "server_key")), server_key) ||
-	    !load_b64_32(json_string_value(json_object_get(m, "challenge")), challenge) ||
-	    ctl_register_proof(c->proof, c->priv, server_key, challenge)) {
-		g.bad_messages++;
-		load_client_dead(c);
-		return;
-	}
-	c->state = CL_OPEN;
-	load_lat_add(&g.hello_lat, now - c->t_connect);
-	load_enqueue(c, OP_REGISTER, 0);
-}
-
-static void load_on_message(struct load_client *c, const char *text, size_t len)
-{
-	uint64_t now = time_mono_ns();
-	json_t *m = json_loadb(text, len, 0, NULL);
-	const char *type = json_string_value(json_object_get(m, "type"));
-	struct load_pending p;
-
-	if (!type) {
-		g.bad_messages++;
-	} else if (!strcmp(type, "hello")) {
-		load_on_hello(c, m, now);
-	} else if (!strcmp(type, "event")) {
-		load_on_event(c, m, now);
-	} else if (!strcmp(type, "result") || !strcmp(type, "error")) {
-		if (!load_take_pending(c, json_object_get(m, "id"), &p)) {
-			g.bad_messages++;
-		} else if (!strcmp(type, "result")) {
-			load_on_result(c, &p, json_object_get(m, "data"), now);
-		} else {
-			const char *code = json_string_value(json_object_get(m, "code"));
-
-			g.failed[p.op]++;
-			load_count_code(code ? code : "(none)");
-			if (p.op == OP_REGISTER)
-				load_client_dead(c);
-		}
-	} else {
-		g.bad_messages++;
-	}
-	json_decref(m);
-	/* a full pending table may have held back a queued request */
-	if (c->q_len && c->wsi && c->state != CL_DEAD)
-		lws_callback_on_writable(c->wsi);
-}
-
-/* Reassembles a message that lws hands over in pieces. */
-static void load_receive(struct lws *wsi, struct load_client *c, const char *in, size_t len)
-{
-	bool last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
-	char *p;
-
-	if (last && !c->rx) {
-		load_on_message(c, in, len);
-		return;
-	}
-	if (c->rx_len + len > LOAD_MAX_RX) {
-		g.bad_messages++;
-		free(c->rx);
-		c->rx = NULL;
-		c->rx_len = 0;
-		return;
-	}
-	p = realloc(c->rx, c->rx_len + len + 1);
-	if (!p) {
-		g.bad_messages++;
-		return;
-	}
-	memcpy(p + c->rx_len, in, len);
-	c->rx = p;
-	c->rx_len += len;
-	if (last) {
-		load_on_message(c, c->rx, c->rx_len);
-		free(c->rx);
-		c->rx = NULL;
-		c->rx_len = 0;
-	}
-}
-
-static int load_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-			 size_t len)
-{
-	struct load_client *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
-
-	if (!c)
-		return 0;
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (c->state != CL_DEAD)
-			fprintf(stderr, "control-load: client %u: connection failed: %s\n", c->idx,
-				in ? (const char *)in : "?");
-		c->wsi = NULL;
-		load_client_dead(c);
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (c->state != CL_DEAD)
-			load_receive(wsi, c, in, len);
-		break;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (c->state != CL_DEAD)
-			return load_write(c);
-		break;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (!g.closing && c->state != CL_DEAD) {
-			g.closed_unexpectedly++;
-			if (g.closed_unexpectedly <= 5)
-				fprintf(stderr, "control-load: client %u: closed by the server\n",
-					c->idx);
-		}
-		c->wsi = NULL;
-		load_client_dead(c);
-		break;
-	case LWS_CALLBACK_WSI_DESTROY:
-		c->wsi = NULL;
-		free(c->rx);
-		c->rx = NULL;
-		c->rx_len = 0;
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static const struct lws_protocols load_protocols[] = {
-	{ "lanrage-control-load", load_callback, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
-};
 
 /* ---- phases --------------------------------------------------------------- */
 
-static void load_connect(struct load_client *c)
-{
-	struct lws_client_connect_info ci;
-
-	memset(&ci, 0, sizeof(ci));
-	ci.context = g.ctx;
-	ci.address = g.o.host;
-	ci.port = g.o.port;
-	ci.path = "/v1/ws";
-	ci.host = g.o.host;
-	ci.origin = g.o.host;
-	ci.protocol = NULL; /* no subprotocol: the server's default one */
-	ci.local_protocol_name = load_protocols[0].name;
-	ci.opaque_user_data = c;
-	ci.pwsi = &c->wsi;
-	crypto_x25519_generate(c->priv, c->pub);
-	c->state = CL_CONNECTING;
-	c->in_flight = true;
-	c->t_connect = time_mono_ns();
-	g.in_flight++;
-	if (!lws_client_connect_via_info(&ci)) {
-		c->wsi = NULL;
-		load_client_dead(c);
-	}
-}
-
 static void load_mark(enum load_phase ph, uint64_t now)
 {
-	g.marks[ph].t_ns = now;
-	g.marks[ph].self_cpu_ns = load_self_cpu_ns();
-	load_proc_read(g.o.server_pid, &g.marks[ph].srv);
+	load.marks[ph].t_ns = now;
+	load.marks[ph].self_cpu_ns = load_self_cpu_ns();
+	load_proc_read(load.o.server_pid, &load.marks[ph].srv);
 }
 
 static void load_enter(enum load_phase ph, uint64_t now, double timeout_s)
 {
-	fprintf(stderr, "control-load: %s done after %.1f s; %s\n", load_phase_name[g.phase],
-		(double)(now - g.phase_start) / 1e9, load_phase_name[ph]);
-	g.phase = ph;
-	g.phase_start = now;
-	g.phase_deadline = now + (uint64_t)(timeout_s * 1e9);
-	g.cursor = 0;
-	g.answered = 0;
+	fprintf(stderr, "control-load: %s done after %.1f s; %s\n", load_phase_name[load.phase],
+		(double)(now - load.phase_start) / 1e9, load_phase_name[ph]);
+	load.phase = ph;
+	load.phase_start = now;
+	load.phase_deadline = now + (uint64_t)(timeout_s * 1e9);
+	load.cursor = 0;
+	load.answered = 0;
 	load_mark(ph, now);
 }
 
 static bool load_timed_out(uint64_t now, const char *what)
 {
-	if (now < g.phase_deadline)
+	if (now < load.phase_deadline)
 		return false;
-	fprintf(stderr, "control-load: %s phase timed out: %s\n", load_phase_name[g.phase], what);
-	g.aborted = true;
+	fprintf(stderr, "control-load: %s phase timed out: %s\n", load_phase_name[load.phase], what);
+	load.aborted = true;
 	load_enter(PH_DONE, now, 0);
 	return true;
 }
@@ -766,7 +163,7 @@ static bool load_timed_out(uint64_t now, const char *what)
 /* Open-loop pacing: how many of the phase's requests are due by now. */
 static uint32_t load_due(uint64_t now, uint32_t total)
 {
-	double due = (double)(now - g.phase_start) / 1e9 * g.o.join_rate + 1;
+	double due = (double)(now - load.phase_start) / 1e9 * load.o.join_rate + 1;
 
 	return due >= total ? total : (uint32_t)due;
 }
@@ -775,10 +172,10 @@ static void load_build_members(void)
 {
 	uint32_t i;
 
-	for (i = 0; i < g.o.clients; i++) {
-		struct load_party *pa = &g.pa[g.cl[i].party];
+	for (i = 0; i < load.o.clients; i++) {
+		struct load_party *pa = &load.pa[load.cl[i].party];
 
-		if (g.cl[i].state == CL_MEMBER)
+		if (load.cl[i].state == CL_MEMBER)
 			pa->members[pa->n_members++] = i;
 	}
 }
@@ -786,21 +183,21 @@ static void load_build_members(void)
 /* IPAM must never give two members of a party the same address. */
 static void load_check_vips(void)
 {
-	uint32_t p, i, *ips = calloc(g.o.clients, sizeof(*ips));
+	uint32_t p, i, *ips = calloc(load.o.clients, sizeof(*ips));
 
 	if (!ips) {
-		g.bad_messages++;
+		load.bad_messages++;
 		return;
 	}
-	for (p = 0; p < g.o.parties; p++) {
+	for (p = 0; p < load.o.parties; p++) {
 		uint32_t n = 0;
 
-		for (i = 0; i < g.pa[p].n_members; i++)
-			if (g.cl[g.pa[p].members[i]].vip)
-				ips[n++] = g.cl[g.pa[p].members[i]].vip;
+		for (i = 0; i < load.pa[p].n_members; i++)
+			if (load.cl[load.pa[p].members[i]].vip)
+				ips[n++] = load.cl[load.pa[p].members[i]].vip;
 		qsort(ips, n, sizeof(*ips), load_u32_cmp);
 		for (i = 1; i < n; i++)
-			g.vip_dups += ips[i] == ips[i - 1];
+			load.vip_dups += ips[i] == ips[i - 1];
 	}
 	free(ips);
 }
@@ -810,7 +207,7 @@ static void load_send_signal(uint64_t now)
 	int tries;
 
 	for (tries = 0; tries < 16; tries++) {
-		struct load_party *pa = &g.pa[load_rand(g.o.parties)];
+		struct load_party *pa = &load.pa[load_rand(load.o.parties)];
 		uint32_t a, b;
 
 		if (pa->n_members < 2)
@@ -818,38 +215,38 @@ static void load_send_signal(uint64_t now)
 		a = load_rand(pa->n_members);
 		b = load_rand(pa->n_members - 1);
 		b += b >= a;
-		if (!load_take_token(&g.cl[pa->members[a]], now))
+		if (!load_take_token(&load.cl[pa->members[a]], now))
 			continue;
-		g.sig[g.sig_cursor].from = pa->members[a];
-		g.sig[g.sig_cursor].to = pa->members[b];
-		load_enqueue(&g.cl[pa->members[a]], OP_SIGNAL, g.sig_cursor);
-		g.sig_cursor++;
+		load.sig[load.sig_cursor].from = pa->members[a];
+		load.sig[load.sig_cursor].to = pa->members[b];
+		load_enqueue(&load.cl[pa->members[a]], OP_SIGNAL, load.sig_cursor);
+		load.sig_cursor++;
 		return;
 	}
-	g.sig_skipped++;
+	load.sig_skipped++;
 }
 
 static void load_run(uint64_t now)
 {
-	uint64_t run_ns = (uint64_t)(g.o.duration_s * 1e9);
-	uint64_t hb_ns = (uint64_t)(g.o.heartbeat_s * 1e9);
+	uint64_t run_ns = (uint64_t)(load.o.duration_s * 1e9);
+	uint64_t hb_ns = (uint64_t)(load.o.heartbeat_s * 1e9);
 
 	/* heartbeat k goes to client k mod N at k * H / N: every client every H */
-	while (g.hb_cursor < g.hb_end &&
-	       g.phase_start + g.hb_cursor * hb_ns / g.o.clients <= now) {
-		struct load_client *c = &g.cl[g.hb_cursor++ % g.o.clients];
+	while (load.hb_cursor < load.hb_end &&
+	       load.phase_start + load.hb_cursor * hb_ns / load.o.clients <= now) {
+		struct load_client *c = &load.cl[load.hb_cursor++ % load.o.clients];
 
 		if (c->state == CL_MEMBER && load_take_token(c, now))
 			load_enqueue(c, OP_HEARTBEAT, 0);
 		else
-			g.skipped[OP_HEARTBEAT]++;
+			load.skipped[OP_HEARTBEAT]++;
 	}
-	while (g.sig_slot < g.o.signals &&
-	       g.phase_start + (uint64_t)g.sig_slot * run_ns / g.o.signals <= now) {
-		g.sig_slot++;
+	while (load.sig_slot < load.o.signals &&
+	       load.phase_start + (uint64_t)load.sig_slot * run_ns / load.o.signals <= now) {
+		load.sig_slot++;
 		load_send_signal(now);
 	}
-	if (now >= g.phase_start + run_ns)
+	if (now >= load.phase_start + run_ns)
 		load_enter(PH_DRAIN, now, 10);
 }
 
@@ -857,8 +254,8 @@ static bool load_idle(void)
 {
 	uint32_t i;
 
-	for (i = 0; i < g.o.clients; i++)
-		if (g.cl[i].n_pend || g.cl[i].q_len)
+	for (i = 0; i < load.o.clients; i++)
+		if (load.cl[i].n_pend || load.cl[i].q_len)
 			return false;
 	return true;
 }
@@ -868,65 +265,70 @@ static void load_tick(uv_timer_t *timer)
 	uint64_t now = time_mono_ns();
 	uint32_t due;
 
-	switch (g.phase) {
+	switch (load.phase) {
 	case PH_CONNECT:
-		while (g.started < g.o.clients && g.in_flight < g.o.connect_window)
-			load_connect(&g.cl[g.started++]);
-		if (g.registered + g.conn_failed == g.o.clients)
+		while (load.started < load.o.clients && load.in_flight < load.o.connect_window)
+			load_connect(&load.cl[load.started++]);
+		if (load.registered + load.conn_failed == load.o.clients && !load.registered) {
+			fprintf(stderr, "control-load: no client could connect and register\n");
+			load.aborted = true;
+			load_enter(PH_DONE, now, 0);
+		} else if (load.registered + load.conn_failed == load.o.clients) {
 			load_enter(PH_CREATE, now, 60);
+		}
 		else
 			load_timed_out(now, "connections or registrations unanswered");
 		break;
 	case PH_CREATE:
-		due = load_due(now, g.o.parties);
-		for (; g.cursor < due; g.cursor++)
-			load_enqueue(&g.cl[g.cursor], OP_CREATE, 0);
-		if (g.cursor == g.o.parties && load_idle())
+		due = load_due(now, load.o.parties);
+		for (; load.cursor < due; load.cursor++)
+			load_enqueue(&load.cl[load.cursor], OP_CREATE, 0);
+		if (load.cursor == load.o.parties && load_idle())
 			load_enter(PH_JOIN, now, 60);
 		else
 			load_timed_out(now, "party_create unanswered");
 		break;
 	case PH_JOIN:
-		due = load_due(now, g.o.clients - g.o.parties);
-		for (; g.cursor < due; g.cursor++) {
-			struct load_client *c = &g.cl[g.o.parties + g.cursor];
+		due = load_due(now, load.o.clients - load.o.parties);
+		for (; load.cursor < due; load.cursor++) {
+			struct load_client *c = &load.cl[load.o.parties + load.cursor];
 
-			if (g.pa[c->party].id[0])
+			if (load.pa[c->party].id[0])
 				load_enqueue(c, OP_JOIN, 0);
 			else
-				g.skipped[OP_JOIN]++;
+				load.skipped[OP_JOIN]++;
 		}
-		if (g.cursor == g.o.clients - g.o.parties && load_idle())
+		if (load.cursor == load.o.clients - load.o.parties && load_idle())
 			load_enter(PH_SETTLE, now, 10);
 		else
 			load_timed_out(now, "party_join unanswered");
 		break;
 	case PH_SETTLE:
-		if (g.joined_received >= g.joined_expected || now >= g.phase_deadline) {
+		if (load.joined_received >= load.joined_expected || now >= load.phase_deadline) {
 			load_build_members();
 			load_check_vips();
-			load_enter(PH_RUN, now, g.o.duration_s + 10);
-			g.hb_end = (uint64_t)(g.o.duration_s / g.o.heartbeat_s * g.o.clients);
+			load_enter(PH_RUN, now, load.o.duration_s + 10);
+			load.hb_end = (uint64_t)(load.o.duration_s / load.o.heartbeat_s * load.o.clients);
 		}
 		break;
 	case PH_RUN:
 		load_run(now);
 		break;
 	case PH_DRAIN:
-		if ((load_idle() && g.sig_delivered >= g.ok[OP_SIGNAL]) || now >= g.phase_deadline)
+		if ((load_idle() && load.sig_delivered >= load.ok[OP_SIGNAL]) || now >= load.phase_deadline)
 			load_enter(PH_DONE, now, 0);
 		break;
 	case PH_DONE:
 		break;
 	}
-	if (g.interrupted && g.phase != PH_DONE) {
+	if (load.interrupted && load.phase != PH_DONE) {
 		fprintf(stderr, "control-load: interrupted in the %s phase\n",
-			load_phase_name[g.phase]);
-		g.aborted = true;
+			load_phase_name[load.phase]);
+		load.aborted = true;
 		load_enter(PH_DONE, now, 0);
 	}
-	if (g.phase == PH_DONE)
-		uv_stop(&g.loop);
+	if (load.phase == PH_DONE)
+		uv_stop(&load.loop);
 }
 
 /* ---- report --------------------------------------------------------------- */
@@ -943,7 +345,7 @@ static void load_print_lat(const char *key, struct load_lat *l)
 
 static void load_print_phase(enum load_phase ph, enum load_phase next)
 {
-	const struct load_phase_mark *a = &g.marks[ph], *b = &g.marks[next];
+	const struct load_phase_mark *a = &load.marks[ph], *b = &load.marks[next];
 	double wall = (double)(b->t_ns - a->t_ns) / 1e9;
 	const char *name = load_phase_name[ph];
 
@@ -962,16 +364,16 @@ static void load_print_phase(enum load_phase ph, enum load_phase next)
 
 static uint64_t load_failures(void)
 {
-	uint64_t f = g.conn_failed + g.closed_unexpectedly + g.backlog + g.bad_messages +
-		     g.wrong_party + g.unexpected_events + g.sig_wrong_client + g.sig_duplicate +
-		     g.sig_skipped + g.vip_dups + (g.ok[OP_SIGNAL] - g.sig_delivered) +
-		     (g.joined_expected - (g.joined_received < g.joined_expected ?
-						   g.joined_received : g.joined_expected));
+	uint64_t f = load.conn_failed + load.closed_unexpectedly + load.backlog + load.bad_messages +
+		     load.wrong_party + load.unexpected_events + load.sig_wrong_client + load.sig_duplicate +
+		     load.sig_skipped + load.vip_dups + (load.ok[OP_SIGNAL] - load.sig_delivered) +
+		     (load.joined_expected - (load.joined_received < load.joined_expected ?
+						   load.joined_received : load.joined_expected));
 	int op;
 
 	for (op = 0; op < OP_COUNT; op++)
-		f += g.failed[op] + g.skipped[op];
-	return f + g.unanswered + g.aborted;
+		f += load.failed[op] + load.skipped[op];
+	return f + load.unanswered + load.aborted;
 }
 
 static void load_report(void)
@@ -980,43 +382,43 @@ static void load_report(void)
 	uint32_t c;
 	int op, i;
 
-	for (c = 0; c < g.o.clients; c++)
-		g.unanswered += g.cl[c].n_pend + g.cl[c].q_len;
+	for (c = 0; c < load.o.clients; c++)
+		load.unanswered += load.cl[c].n_pend + load.cl[c].q_len;
 	fails = load_failures();
 
 	printf("clients=%u\nparties=%u\nheartbeat_s=%g\nduration_s=%g\nsignals_planned=%u\n"
 	       "join_rate=%g\nconnect_window=%u\n",
-	       g.o.clients, g.o.parties, g.o.heartbeat_s, g.o.duration_s, g.o.signals,
-	       g.o.join_rate, g.o.connect_window);
+	       load.o.clients, load.o.parties, load.o.heartbeat_s, load.o.duration_s, load.o.signals,
+	       load.o.join_rate, load.o.connect_window);
 	printf("connect.started=%u\nconnect.failed=%u\nconnect.closed_unexpectedly=%" PRIu64 "\n",
-	       g.started, g.conn_failed, g.closed_unexpectedly);
-	load_print_lat("connect.hello", &g.hello_lat);
+	       load.started, load.conn_failed, load.closed_unexpectedly);
+	load_print_lat("connect.hello", &load.hello_lat);
 	for (op = 0; op < OP_COUNT; op++) {
 		const char *k = load_op_name[op];
 
 		printf("%s.sent=%" PRIu64 "\n%s.ok=%" PRIu64 "\n%s.failed=%" PRIu64
 		       "\n%s.skipped=%" PRIu64 "\n",
-		       k, g.sent[op], k, g.ok[op], k, g.failed[op], k, g.skipped[op]);
-		load_print_lat(k, &g.lat[op]);
+		       k, load.sent[op], k, load.ok[op], k, load.failed[op], k, load.skipped[op]);
+		load_print_lat(k, &load.lat[op]);
 	}
 	printf("events.peer_joined.expected=%" PRIu64 "\nevents.peer_joined.received=%" PRIu64
 	       "\nevents.wrong_party=%" PRIu64 "\nevents.unexpected=%" PRIu64 "\n",
-	       g.joined_expected, g.joined_received, g.wrong_party, g.unexpected_events);
+	       load.joined_expected, load.joined_received, load.wrong_party, load.unexpected_events);
 	printf("signal.delivered=%" PRIu64 "\nsignal.lost=%" PRIu64 "\nsignal.wrong_client=%" PRIu64
 	       "\nsignal.duplicate=%" PRIu64 "\nsignal.not_sent=%" PRIu64 "\n",
-	       g.sig_delivered, g.ok[OP_SIGNAL] - g.sig_delivered, g.sig_wrong_client,
-	       g.sig_duplicate, g.sig_skipped);
-	load_print_lat("signal.delivery", &g.deliver_lat);
+	       load.sig_delivered, load.ok[OP_SIGNAL] - load.sig_delivered, load.sig_wrong_client,
+	       load.sig_duplicate, load.sig_skipped);
+	load_print_lat("signal.delivery", &load.deliver_lat);
 	printf("ipam.duplicate_addresses=%" PRIu64 "\nbad_messages=%" PRIu64
 	       "\nbacklog=%" PRIu64 "\nunanswered=%" PRIu64 "\n",
-	       g.vip_dups, g.bad_messages, g.backlog, g.unanswered);
-	for (i = 0; i < LOAD_MAX_CODES && g.codes[i].code[0]; i++)
-		printf("error_code.%s=%" PRIu64 "\n", g.codes[i].code, g.codes[i].n);
+	       load.vip_dups, load.bad_messages, load.backlog, load.unanswered);
+	for (i = 0; i < LOAD_MAX_CODES && load.codes[i].code[0]; i++)
+		printf("error_code.%s=%" PRIu64 "\n", load.codes[i].code, load.codes[i].n);
 	load_print_phase(PH_CONNECT, PH_CREATE);
 	load_print_phase(PH_CREATE, PH_JOIN);
 	load_print_phase(PH_JOIN, PH_SETTLE);
 	load_print_phase(PH_RUN, PH_DRAIN);
-	printf("aborted=%d\nfailures=%" PRIu64 "\nstatus=%s\n", g.aborted, fails,
+	printf("aborted=%d\nfailures=%" PRIu64 "\nstatus=%s\n", load.aborted, fails,
 	       fails ? "FAIL" : "ok");
 }
 
@@ -1127,7 +529,7 @@ static int load_raise_nofile(uint32_t clients)
 static void load_on_sigint(int sig)
 {
 	(void)sig;
-	g.interrupted = true;
+	load.interrupted = true;
 }
 
 /* lws runs on our libuv loop (epoll): its default poll() loop would scan
@@ -1136,29 +538,29 @@ static void load_on_sigint(int sig)
 static int load_setup(void)
 {
 	struct lws_context_creation_info info;
-	void *loops[1] = { &g.loop };
+	void *loops[1] = { &load.loop };
 	uint32_t i;
 
-	g.cl = calloc(g.o.clients, sizeof(*g.cl));
-	g.pa = calloc(g.o.parties, sizeof(*g.pa));
-	g.sig = calloc(g.o.signals ? g.o.signals : 1, sizeof(*g.sig));
-	if (!g.cl || !g.pa || !g.sig)
+	load.cl = calloc(load.o.clients, sizeof(*load.cl));
+	load.pa = calloc(load.o.parties, sizeof(*load.pa));
+	load.sig = calloc(load.o.signals ? load.o.signals : 1, sizeof(*load.sig));
+	if (!load.cl || !load.pa || !load.sig)
 		return -ENOMEM;
-	for (i = 0; i < g.o.parties; i++) {
-		g.pa[i].members = calloc(g.o.clients / g.o.parties + 1, sizeof(uint32_t));
-		if (!g.pa[i].members)
+	for (i = 0; i < load.o.parties; i++) {
+		load.pa[i].members = calloc(load.o.clients / load.o.parties + 1, sizeof(uint32_t));
+		if (!load.pa[i].members)
 			return -ENOMEM;
 	}
-	for (i = 0; i < g.o.clients; i++) {
-		g.cl[i].idx = i;
-		g.cl[i].party = i % g.o.parties;
+	for (i = 0; i < load.o.clients; i++) {
+		load.cl[i].idx = i;
+		load.cl[i].party = i % load.o.parties;
 	}
-	if (uv_loop_init(&g.loop))
+	if (uv_loop_init(&load.loop))
 		return -ENOMEM;
-	g.loop_ok = true;
-	if (uv_timer_init(&g.loop, &g.timer))
+	load.loop_ok = true;
+	if (uv_timer_init(&load.loop, &load.timer))
 		return -ENOMEM;
-	g.timer_ok = true;
+	load.timer_ok = true;
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = load_protocols;
@@ -1166,40 +568,40 @@ static int load_setup(void)
 	info.uid = -1;
 	info.options = LWS_SERVER_OPTION_LIBUV;
 	info.foreign_loops = loops;
-	info.pcontext = &g.ctx; /* lws clears it once the context is gone */
-	g.ctx = lws_create_context(&info);
-	return g.ctx ? 0 : -ENOMEM;
+	info.pcontext = &load.ctx; /* lws clears it once the context is gone */
+	load.ctx = lws_create_context(&info);
+	return load.ctx ? 0 : -ENOMEM;
 }
 
 static void load_teardown(void)
 {
 	uint32_t i;
 
-	g.closing = true;
-	if (g.ctx)
-		lws_context_destroy(g.ctx);
-	if (g.timer_ok)
-		uv_close((uv_handle_t *)&g.timer, NULL);
-	if (g.loop_ok) {
+	load.closing = true;
+	if (load.ctx)
+		lws_context_destroy(load.ctx);
+	if (load.timer_ok)
+		uv_close((uv_handle_t *)&load.timer, NULL);
+	if (load.loop_ok) {
 		/* let lws and the timer finish closing their handles */
-		uv_run(&g.loop, UV_RUN_DEFAULT);
-		if (g.ctx)
-			lws_context_destroy(g.ctx);
-		uv_loop_close(&g.loop);
+		uv_run(&load.loop, UV_RUN_DEFAULT);
+		if (load.ctx)
+			lws_context_destroy(load.ctx);
+		uv_loop_close(&load.loop);
 	}
-	if (g.cl)
-		for (i = 0; i < g.o.clients; i++)
-			crypto_wipe(g.cl[i].priv, sizeof(g.cl[i].priv));
-	if (g.pa)
-		for (i = 0; i < g.o.parties; i++)
-			free(g.pa[i].members);
+	if (load.cl)
+		for (i = 0; i < load.o.clients; i++)
+			crypto_wipe(load.cl[i].priv, sizeof(load.cl[i].priv));
+	if (load.pa)
+		for (i = 0; i < load.o.parties; i++)
+			free(load.pa[i].members);
 	for (i = 0; i < OP_COUNT; i++)
-		free(g.lat[i].us);
-	free(g.hello_lat.us);
-	free(g.deliver_lat.us);
-	free(g.cl);
-	free(g.pa);
-	free(g.sig);
+		free(load.lat[i].us);
+	free(load.hello_lat.us);
+	free(load.deliver_lat.us);
+	free(load.cl);
+	free(load.pa);
+	free(load.sig);
 }
 
 int main(int argc, char **argv)
@@ -1207,41 +609,41 @@ int main(int argc, char **argv)
 	uint64_t now;
 	int err, i;
 
-	if (load_parse(argc, argv, &g.o)) {
+	if (load_parse(argc, argv, &load.o)) {
 		load_usage(stderr);
 		return 2;
 	}
-	if (crypto_init() || load_raise_nofile(g.o.clients))
+	if (crypto_init() || load_raise_nofile(load.o.clients))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, load_on_sigint);
 	signal(SIGTERM, load_on_sigint);
 	lws_set_log_level(LLL_ERR, NULL);
-	g.rng = 0x9e3779b9u;
+	load.rng = 0x9e3779b9u;
 	err = load_setup();
 	if (err) {
 		fprintf(stderr, "control-load: setup failed: %s\n", strerror(-err));
 		load_teardown();
 		return 1;
 	}
-	fprintf(stderr, "control-load: %u clients, %u parties, against %s:%d\n", g.o.clients,
-		g.o.parties, g.o.host, g.o.port);
+	fprintf(stderr, "control-load: %u clients, %u parties, against %s:%d\n", load.o.clients,
+		load.o.parties, load.o.host, load.o.port);
 	now = time_mono_ns();
-	g.phase = PH_CONNECT;
-	g.phase_start = now;
-	g.phase_deadline = now + 60 * TIME_NS_PER_SEC;
+	load.phase = PH_CONNECT;
+	load.phase_start = now;
+	load.phase_deadline = now + 60 * TIME_NS_PER_SEC;
 	load_mark(PH_CONNECT, now);
-	uv_timer_start(&g.timer, load_tick, LOAD_TICK_MS, LOAD_TICK_MS);
-	uv_run(&g.loop, UV_RUN_DEFAULT);
-	uv_timer_stop(&g.timer);
-	if (g.phase != PH_DONE) {
+	uv_timer_start(&load.timer, load_tick, LOAD_TICK_MS, LOAD_TICK_MS);
+	uv_run(&load.loop, UV_RUN_DEFAULT);
+	uv_timer_stop(&load.timer);
+	if (load.phase != PH_DONE) {
 		fprintf(stderr, "control-load: the event loop stopped early\n");
-		g.aborted = true;
+		load.aborted = true;
 		load_enter(PH_DONE, time_mono_ns(), 0);
 	}
 	for (i = 0; i <= PH_DONE; i++)
-		if (!g.marks[i].t_ns)
-			g.marks[i] = g.marks[PH_DONE];
+		if (!load.marks[i].t_ns)
+			load.marks[i] = load.marks[PH_DONE];
 	load_report();
 	err = load_failures() ? 1 : 0;
 	load_teardown();
