@@ -7,7 +7,8 @@
 #      short run of each
 #   4. root-only integration tests (tests/interop) against wireguard-go and wg,
 #      then again with the sanitized lanrage-wg
-#   5. root-only natlab tests (tests/natlab): NAT lab, netcheck against
+#   5. root-only NetworkManager tests (tests/net), plain and sanitized
+#   6. root-only natlab tests (tests/natlab): NAT lab, netcheck against
 #      lanrage-relay and coturn, STUN on the WireGuard socket; then sanitized
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
@@ -72,6 +73,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	stage "integration tests (tests/interop)" tests/interop/run.sh
 	stage "integration tests, lanrage-wg under ASan+UBSan" \
 		sanitized env LR_WG="$PWD/build-asan/lanrage-wg" tests/interop/run.sh
+	stage "NetworkManager tests (tests/net)" env BUILD="$PWD/build" tests/net/run.sh
+	stage "NetworkManager tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/net/run.sh
 	stage "natlab tests (tests/natlab)" env BUILD="$PWD/build" tests/natlab/run.sh
 	stage "natlab tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/natlab/run.sh
 else
