@@ -1,0 +1,939 @@
+/*
+ * conn: the ConnectionManager (see conn.h for the strategy). This file holds
+ * the members, the punching state machine, in-tunnel monitoring, signaling
+ * and status; conn_relay.c holds the relays and the loopback shim.
+ *
+ * Per member: CONNECTING (punching) -> DIRECT when a valid probe or ACK
+ * arrives, else RELAY when a relay is known, else FAILED (retried with
+ * exponential backoff). On RELAY, a new punching attempt every
+ * upgrade_interval_s; on DIRECT, all echoes lost for CONN_LOST_INTERVALS
+ * monitor intervals moves the member to the relay and punches again.
+ * Invariants: a member always has a WireGuard peer with its /32 as allowed IP;
+ * its endpoint is the direct one on DIRECT and its shim on RELAY.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "conn/conn_priv.h"
+#include "crypto/crypto.h"
+#include "log/log.h"
+#include "nat/netcheck.h"
+#include "nat/stun.h"
+#include "util/time.h"
+
+#define MS 1000000ULL
+
+void conn_config_default(struct conn_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->keepalive_s = 25;
+	cfg->punch_timeout_ms = 5000;
+	cfg->punch_interval_ms = 200;
+	cfg->monitor_interval_ms = 2000;
+	cfg->relay_switch_rtt_ms = 30;
+	cfg->reconnect_backoff_min_ms = 500;
+	cfg->reconnect_backoff_max_ms = 30000;
+	cfg->upgrade_interval_s = 30;
+}
+
+const char *conn_path_name(enum conn_path p)
+{
+	switch (p) {
+	case CONN_PATH_CONNECTING:
+		return "connecting";
+	case CONN_PATH_DIRECT:
+		return "direct";
+	case CONN_PATH_RELAY:
+		return "relay";
+	case CONN_PATH_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
+/* ---- The receive hook (device thread) and the queue ---------------------- */
+
+static void conn_hook(void *ctx, const uint8_t *buf, size_t len, const struct wg_endpoint *src)
+{
+	struct conn *c = ctx;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)src, .iov_len = sizeof(*src) },
+		{ .iov_base = (void *)buf, .iov_len = len },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	/* never blocks the data plane: a full queue drops the datagram */
+	(void)sendmsg(c->hook_fd[0], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static ssize_t hook_read(struct conn *c, uint8_t *buf, size_t cap, struct wg_endpoint *src)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = src, .iov_len = sizeof(*src) },
+		{ .iov_base = buf, .iov_len = cap },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t r = recvmsg(c->hook_fd[1], &mh, MSG_DONTWAIT);
+
+	if (r < 0)
+		return -errno;
+	if ((size_t)r < sizeof(*src))
+		return -EAGAIN;
+	wg_endpoint_unmap(src);
+	return r - (ssize_t)sizeof(*src);
+}
+
+/* netcheck over the WireGuard socket: requests through send_raw, answers from
+ * the hook queue (anything else read meanwhile, e.g. an early probe, is lost;
+ * probes are retried). */
+static int nc_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
+{
+	struct conn *c = ctx;
+
+	return net_send_raw(c->cfg.net, dst, buf, len);
+}
+
+static ssize_t nc_recv(void *ctx, uint8_t *buf, size_t cap, struct wg_endpoint *src)
+{
+	return hook_read(ctx, buf, cap, src);
+}
+
+/* ---- Helpers ------------------------------------------------------------- */
+
+static struct conn_member *member_find(const struct conn *c, const char *peer_id)
+{
+	for (size_t i = 0; i < c->n_members; i++) {
+		if (!strcasecmp(c->members[i]->peer.peer_id, peer_id))
+			return c->members[i];
+	}
+	return NULL;
+}
+
+static void hex(char *out, const uint8_t *in, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[in[i] >> 4];
+		out[2 * i + 1] = d[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int unhex(uint8_t *out, size_t n, const char *s)
+{
+	if (strlen(s) != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < 2 * n; i++) {
+		int v = s[i] >= '0' && s[i] <= '9'	 ? s[i] - '0'
+			: s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+			: s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10
+						     : -1;
+
+		if (v < 0)
+			return -EINVAL;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return 0;
+}
+
+static int wg_set(struct conn *c, struct conn_member *m, const struct wg_endpoint *ep)
+{
+	struct net_peer_config pc = {
+		.has_endpoint = ep != NULL,
+		.allowed_ips = &m->aip,
+		.n_allowed_ips = 1,
+		.keepalive = c->cfg.keepalive_s,
+	};
+	int ret;
+
+	memcpy(pc.public_key, m->peer.public_key, 32);
+	if (ep)
+		pc.endpoint = *ep;
+	ret = net_peer_set(c->cfg.net, &pc);
+	if (ret)
+		log_warn(CONN_TAG, "member %s: cannot set WireGuard peer: %s", m->peer.peer_id,
+			 strerror(-ret));
+	return ret;
+}
+
+static void set_path(struct conn_member *m, enum conn_path p)
+{
+	if (m->path != p) {
+		m->path = p;
+		m->since_ns = time_mono_ns();
+		mon_reset(&m->mon);
+	}
+}
+
+/* ---- Signaling ----------------------------------------------------------- */
+
+static void send_punch(struct conn *c, struct conn_member *m)
+{
+	char session[2 * PROBE_SESSION_LEN + 1], ep[CTL_ENDPOINT_LEN];
+	json_t *o = json_object(), *cands = json_array();
+	char *text;
+
+	hex(session, m->local_session, PROBE_SESSION_LEN);
+	for (size_t i = 0; i < c->self_cands.n; i++) {
+		wg_endpoint_format(&c->self_cands.ep[i], ep, sizeof(ep));
+		json_array_append_new(cands, json_string(ep));
+	}
+	json_object_set_new(o, "t", json_string("punch"));
+	json_object_set_new(o, "session", json_string(session));
+	json_object_set_new(o, "candidates", cands);
+	json_object_set_new(o, "relay", json_string(c->self.home_relay));
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text || !c->cfg.ctl)
+		goto out;
+	if (ctl_signal(c->cfg.ctl, m->peer.peer_id, text))
+		log_warn(CONN_TAG, "member %s: punch signal not sent", m->peer.peer_id);
+out:
+	free(text);
+}
+
+static void merge_peer_endpoints(struct conn_member *m)
+{
+	for (size_t i = 0; i < m->peer.n_endpoints; i++)
+		(void)cand_add_str(&m->cands, m->peer.endpoints[i]);
+}
+
+static void punch_start(struct conn *c, struct conn_member *m)
+{
+	uint64_t now = time_mono_ns();
+
+	crypto_random(m->local_session, sizeof(m->local_session));
+	m->has_local_session = true;
+	m->punching = true;
+	m->punch_next_ns = now;
+	m->punch_end_ns = now + c->cfg.punch_timeout_ms * MS;
+	merge_peer_endpoints(m);
+	if (m->path == CONN_PATH_FAILED)
+		set_path(m, CONN_PATH_CONNECTING);
+	log_info(CONN_TAG, "member %s: punching %zu candidates", m->peer.peer_id, m->cands.n);
+	send_punch(c, m);
+}
+
+/* ---- Paths --------------------------------------------------------------- */
+
+static void go_direct(struct conn *c, struct conn_member *m, const struct wg_endpoint *src)
+{
+	char ep[CTL_ENDPOINT_LEN];
+	bool lan = cand_is_lan(src);
+
+	if (m->path == CONN_PATH_DIRECT) {
+		if (wg_endpoint_equal(&m->endpoint, src))
+			return;
+		/* a LAN path beats a public one; otherwise keep the one we have */
+		if (cand_is_lan(&m->endpoint) || !lan)
+			return;
+	}
+	if (wg_set(c, m, src))
+		return;
+	m->endpoint = *src;
+	set_path(m, CONN_PATH_DIRECT);
+	m->backoff_ms = 0;
+	wg_endpoint_format(src, ep, sizeof(ep));
+	log_info(CONN_TAG, "member %s: direct via %s", m->peer.peer_id, ep);
+	if (m->punching) {
+		bool lan_cands = false;
+
+		for (size_t i = 0; i < m->cands.n; i++)
+			lan_cands |= cand_is_lan(&m->cands.ep[i]);
+		if (lan || !lan_cands) {
+			m->punching = false;
+		} else {
+			/* give a LAN candidate a few more rounds to answer */
+			uint64_t grace = time_mono_ns() + 3ULL * c->cfg.punch_interval_ms * MS;
+
+			if (grace < m->punch_end_ns)
+				m->punch_end_ns = grace;
+		}
+	}
+}
+
+static void go_relay_or_fail(struct conn *c, struct conn_member *m)
+{
+	uint64_t now = time_mono_ns();
+	struct conn_relay *r = conn_relay_for(c, m);
+
+	if (r && m->shim_fd >= 0 && !wg_set(c, m, &m->shim_ep)) {
+		if (m->path != CONN_PATH_RELAY || strcmp(m->relay_used, r->id))
+			log_info(CONN_TAG, "member %s: relay %s (no direct path)", m->peer.peer_id,
+				 r->id);
+		snprintf(m->relay_used, sizeof(m->relay_used), "%s", r->id);
+		set_path(m, CONN_PATH_RELAY);
+		m->backoff_ms = 0;
+		m->upgrade_ns = c->cfg.upgrade_interval_s
+					? now + c->cfg.upgrade_interval_s * 1000 * MS
+					: UINT64_MAX;
+		return;
+	}
+	m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : c->cfg.reconnect_backoff_min_ms;
+	if (m->backoff_ms > c->cfg.reconnect_backoff_max_ms)
+		m->backoff_ms = c->cfg.reconnect_backoff_max_ms;
+	m->retry_ns = now + m->backoff_ms * MS;
+	if (m->path != CONN_PATH_FAILED)
+		log_warn(CONN_TAG, "member %s: no direct path and no relay; retrying in %u ms",
+			 m->peer.peer_id, m->backoff_ms);
+	set_path(m, CONN_PATH_FAILED);
+}
+
+/* ---- Probes -------------------------------------------------------------- */
+
+static void probe_send(struct conn *c, struct conn_member *m, enum probe_type type,
+		       const uint8_t session[PROBE_SESSION_LEN], uint32_t seq,
+		       const struct wg_endpoint *dst)
+{
+	struct probe_frame f = { .type = type, .seq = seq };
+	uint8_t buf[PROBE_LEN];
+
+	memcpy(f.session, session, PROBE_SESSION_LEN);
+	if (probe_build(buf, sizeof(buf), &f, m->pair_key, c->cfg.keys->public_key) > 0)
+		(void)net_send_raw(c->cfg.net, dst, buf, sizeof(buf));
+}
+
+static void probe_rx(struct conn *c, const uint8_t *buf, size_t len, const struct wg_endpoint *src)
+{
+	struct probe_frame f;
+
+	for (size_t i = 0; i < c->n_members; i++) {
+		struct conn_member *m = c->members[i];
+
+		if (probe_parse(buf, len, m->pair_key, m->peer.public_key, &f))
+			continue;
+		if (f.type == PROBE_PROBE) {
+			/* answer from where it came: that is the hole */
+			probe_send(c, m, PROBE_ACK, f.session, f.seq, src);
+			if (m->punching)
+				(void)cand_add(&m->cands, src); /* peer-reflexive */
+			if (m->has_remote_session &&
+			    !memcmp(f.session, m->remote_session, PROBE_SESSION_LEN))
+				go_direct(c, m, src);
+		} else if (m->has_local_session &&
+			   !memcmp(f.session, m->local_session, PROBE_SESSION_LEN)) {
+			go_direct(c, m, src);
+		}
+		return;
+	}
+}
+
+static void hook_rx(struct conn *c)
+{
+	uint8_t buf[2048];
+	struct wg_endpoint src;
+	ssize_t n;
+
+	while ((n = hook_read(c, buf, sizeof(buf), &src)) != -EAGAIN && n != -EWOULDBLOCK) {
+		if (n < 0)
+			break;
+		if (probe_is_frame(buf, (size_t)n))
+			probe_rx(c, buf, (size_t)n, &src);
+		/* STUN answers outside netcheck and anything else: dropped */
+	}
+}
+
+/* ---- Echo (in-tunnel monitoring) ----------------------------------------- */
+
+static void echo_rx(struct conn *c)
+{
+	uint8_t buf[64];
+
+	for (;;) {
+		struct wg_endpoint src = { 0 };
+		socklen_t sl = sizeof(src);
+		ssize_t n = recvfrom(c->echo_fd, buf, sizeof(buf), 0, &src.sa, &sl);
+		int type;
+		uint32_t seq;
+		uint64_t stamp;
+
+		if (n < 0)
+			break;
+		if (echo_parse(buf, (size_t)n, &type, &seq, &stamp))
+			continue;
+		if (type == ECHO_REQUEST) {
+			echo_build(buf, ECHO_REPLY, seq, stamp);
+			(void)sendto(c->echo_fd, buf, ECHO_LEN, MSG_NOSIGNAL, &src.sa, sl);
+			continue;
+		}
+		for (size_t i = 0; i < c->n_members; i++) {
+			if (wg_endpoint_equal(&c->members[i]->vip, &src)) {
+				mon_reply(&c->members[i]->mon, seq, time_mono_ns());
+				break;
+			}
+		}
+	}
+}
+
+static void echo_open(struct conn *c)
+{
+	struct ifaddrs *ifa = NULL;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(CONN_ECHO_PORT) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->src_echo };
+
+	c->echo_fd = -1;
+	if (getifaddrs(&ifa))
+		return;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(i->ifa_name, net_ifname(c->cfg.net))) {
+			c->self_vip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			c->has_vip = true;
+			break;
+		}
+	}
+	freeifaddrs(ifa);
+	if (!c->has_vip) {
+		log_warn(CONN_TAG, "%s has no IPv4 address: no in-tunnel monitoring",
+			 net_ifname(c->cfg.net));
+		return;
+	}
+	sin.sin_addr = c->self_vip;
+	c->echo_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->echo_fd < 0 || bind(c->echo_fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->echo_fd, &ev)) {
+		log_warn(CONN_TAG, "echo socket on port %d: %s: no in-tunnel monitoring",
+			 CONN_ECHO_PORT, strerror(errno));
+		if (c->echo_fd >= 0)
+			close(c->echo_fd);
+		c->echo_fd = -1;
+	}
+}
+
+static void monitor(struct conn *c, struct conn_member *m, uint64_t now)
+{
+	uint8_t buf[ECHO_LEN];
+	uint64_t interval = c->cfg.monitor_interval_ms * MS;
+
+	if (m->path != CONN_PATH_DIRECT && m->path != CONN_PATH_RELAY) {
+		m->echo_next_ns = now + interval;
+		return;
+	}
+	mon_expire(&m->mon, now - interval + 1);
+	if (m->mon.consecutive_lost >= CONN_LOST_INTERVALS) {
+		log_warn(CONN_TAG, "member %s: no echo answer for %u intervals on the %s path; "
+			 "reconnecting", m->peer.peer_id, m->mon.consecutive_lost,
+			 conn_path_name(m->path));
+		mon_reset(&m->mon);
+		if (m->path == CONN_PATH_DIRECT)
+			go_relay_or_fail(c, m);
+		if (!m->punching)
+			punch_start(c, m);
+	}
+	if (c->echo_fd >= 0 && (m->path == CONN_PATH_DIRECT || m->path == CONN_PATH_RELAY)) {
+		uint32_t seq = mon_sent(&m->mon, now);
+
+		echo_build(buf, ECHO_REQUEST, seq, now);
+		(void)sendto(c->echo_fd, buf, sizeof(buf), MSG_NOSIGNAL, &m->vip.sa,
+			     sizeof(m->vip.in4));
+	}
+	m->echo_next_ns = now + interval;
+}
+
+/* ---- Members ------------------------------------------------------------- */
+
+static void member_free(struct conn *c, struct conn_member *m)
+{
+	(void)net_peer_remove(c->cfg.net, m->peer.public_key);
+	if (m->shim_fd >= 0)
+		close(m->shim_fd); /* leaves the epoll set with it */
+	crypto_wipe(m->pair_key, sizeof(m->pair_key));
+	free(m);
+}
+
+static int member_key(struct conn *c, struct conn_member *m)
+{
+	int ret = probe_pair_key(m->pair_key, c->cfg.keys->private_key, m->peer.public_key);
+
+	if (ret)
+		log_warn(CONN_TAG, "member %s: unusable public key", m->peer.peer_id);
+	return ret;
+}
+
+static void replay_pending(struct conn *c, const char *peer_id)
+{
+	for (size_t i = 0; i < CONN_MAX_PENDING_SIGNALS; i++) {
+		char *p = c->pending[i].payload;
+
+		if (!p || strcasecmp(c->pending[i].from, peer_id))
+			continue;
+		c->pending[i].payload = NULL;
+		conn_on_signal(c, peer_id, p);
+		free(p);
+	}
+}
+
+int conn_peer_add(struct conn *c, const struct ctl_peer *peer)
+{
+	struct conn_member *m, **grown;
+	int ret;
+
+	if (!strcasecmp(peer->peer_id, c->self_id))
+		return 0;
+	if (member_find(c, peer->peer_id))
+		return conn_peer_update(c, peer);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->peer = *peer;
+	m->shim_fd = -1;
+	m->path = CONN_PATH_CONNECTING;
+	m->since_ns = time_mono_ns();
+	m->vip.in4.sin_family = AF_INET;
+	m->vip.in4.sin_port = htons(CONN_ECHO_PORT);
+	ret = -EINVAL;
+	if (inet_pton(AF_INET, peer->virtual_ip, &m->vip.in4.sin_addr) != 1) {
+		log_warn(CONN_TAG, "member %s: bad virtual IP '%s'", peer->peer_id, peer->virtual_ip);
+		goto fail;
+	}
+	m->aip.family = AF_INET;
+	m->aip.v4 = m->vip.in4.sin_addr;
+	m->aip.cidr = 32;
+	ret = member_key(c, m);
+	if (ret)
+		goto fail;
+	ret = conn_shim_open(c, m);
+	if (ret)
+		goto fail;
+	ret = wg_set(c, m, NULL);
+	if (ret)
+		goto fail;
+	grown = realloc(c->members, (c->n_members + 1) * sizeof(*grown));
+	ret = -ENOMEM;
+	if (!grown)
+		goto fail_peer;
+	c->members = grown;
+	c->members[c->n_members++] = m;
+	m->echo_next_ns = time_mono_ns();
+	log_info(CONN_TAG, "member %s (%s, %s) added", peer->peer_id, peer->name, peer->virtual_ip);
+	punch_start(c, m);
+	replay_pending(c, peer->peer_id);
+	return 0;
+fail_peer:
+	(void)net_peer_remove(c->cfg.net, m->peer.public_key);
+fail:
+	if (m->shim_fd >= 0)
+		close(m->shim_fd);
+	crypto_wipe(m->pair_key, sizeof(m->pair_key));
+	free(m);
+	return ret;
+}
+
+int conn_peer_update(struct conn *c, const struct ctl_peer *peer)
+{
+	struct conn_member *m = member_find(c, peer->peer_id);
+	bool relay_changed;
+
+	if (!m)
+		return conn_peer_add(c, peer);
+	if (memcmp(m->peer.public_key, peer->public_key, 32) ||
+	    strcmp(m->peer.virtual_ip, peer->virtual_ip)) {
+		/* a new identity or address: start over */
+		conn_peer_remove(c, peer->peer_id);
+		return conn_peer_add(c, peer);
+	}
+	relay_changed = strcmp(m->peer.relay, peer->relay) != 0;
+	m->peer = *peer;
+	merge_peer_endpoints(m);
+	if (relay_changed && m->path == CONN_PATH_RELAY) {
+		/* the member moved home (its relay died or degraded): follow it */
+		go_relay_or_fail(c, m);
+	} else if (m->path == CONN_PATH_FAILED) {
+		m->retry_ns = time_mono_ns();
+	}
+	return 0;
+}
+
+void conn_peer_remove(struct conn *c, const char *peer_id)
+{
+	for (size_t i = 0; i < c->n_members; i++) {
+		struct conn_member *m = c->members[i];
+
+		if (strcasecmp(m->peer.peer_id, peer_id))
+			continue;
+		log_info(CONN_TAG, "member %s removed", m->peer.peer_id);
+		member_free(c, m);
+		c->members[i] = c->members[--c->n_members];
+		return;
+	}
+}
+
+void conn_peer_remove_all(struct conn *c)
+{
+	while (c->n_members)
+		conn_peer_remove(c, c->members[0]->peer.peer_id);
+}
+
+static void pending_store(struct conn *c, const char *from, const char *payload)
+{
+	size_t slot = 0;
+
+	for (size_t i = 0; i < CONN_MAX_PENDING_SIGNALS; i++) {
+		if (!c->pending[i].payload) {
+			slot = i;
+			break;
+		}
+		slot = (size_t)crypto_random_uniform(CONN_MAX_PENDING_SIGNALS);
+	}
+	free(c->pending[slot].payload);
+	c->pending[slot].payload = strdup(payload);
+	snprintf(c->pending[slot].from, sizeof(c->pending[slot].from), "%s", from);
+}
+
+void conn_on_signal(struct conn *c, const char *from_peer_id, const char *payload_json)
+{
+	struct conn_member *m = member_find(c, from_peer_id);
+	json_t *o, *cands;
+	const char *t, *session, *relay;
+	uint8_t s[PROBE_SESSION_LEN];
+	size_t i;
+	json_t *v;
+
+	if (!m) {
+		/* the signal overtook the member's arrival: keep it for conn_peer_add */
+		pending_store(c, from_peer_id, payload_json);
+		return;
+	}
+	o = json_loads(payload_json, 0, NULL);
+	if (!json_is_object(o))
+		goto out;
+	t = json_string_value(json_object_get(o, "t"));
+	session = json_string_value(json_object_get(o, "session"));
+	relay = json_string_value(json_object_get(o, "relay"));
+	cands = json_object_get(o, "candidates");
+	if (!t || strcmp(t, "punch") || !session || unhex(s, sizeof(s), session) ||
+	    (cands && !json_is_array(cands))) {
+		log_debug(CONN_TAG, "member %s: unknown or bad signal ignored", from_peer_id);
+		goto out;
+	}
+	json_array_foreach(cands, i, v) {
+		if (json_is_string(v))
+			(void)cand_add_str(&m->cands, json_string_value(v));
+	}
+	if (relay && strlen(relay) <= CTL_MAX_NAME)
+		snprintf(m->sig_relay, sizeof(m->sig_relay), "%s", relay);
+	if (m->has_remote_session && !memcmp(s, m->remote_session, sizeof(s)))
+		goto out; /* a repeat: answered already */
+	memcpy(m->remote_session, s, sizeof(s));
+	m->has_remote_session = true;
+	/* answer each new session of theirs once, with ours */
+	if (!m->punching)
+		punch_start(c, m);
+	else
+		send_punch(c, m);
+out:
+	json_decref(o);
+}
+
+/* ---- Timers and the loop ------------------------------------------------- */
+
+static uint64_t member_tick(struct conn *c, struct conn_member *m, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (m->punching && now >= m->punch_end_ns) {
+		m->punching = false;
+		if (m->path != CONN_PATH_DIRECT)
+			go_relay_or_fail(c, m);
+	}
+	if (m->punching && now >= m->punch_next_ns) {
+		for (size_t i = 0; i < m->cands.n; i++)
+			probe_send(c, m, PROBE_PROBE, m->local_session, m->probe_seq, &m->cands.ep[i]);
+		m->probe_seq++;
+		m->punch_next_ns = now + c->cfg.punch_interval_ms * MS;
+	}
+	if (m->punching) {
+		next = m->punch_next_ns < m->punch_end_ns ? m->punch_next_ns : m->punch_end_ns;
+	} else if (m->path == CONN_PATH_FAILED) {
+		if (now >= m->retry_ns)
+			punch_start(c, m);
+		next = m->punching ? now : m->retry_ns;
+	} else if (m->path == CONN_PATH_RELAY && now >= m->upgrade_ns) {
+		log_info(CONN_TAG, "member %s: trying to upgrade to direct", m->peer.peer_id);
+		m->upgrade_ns = c->cfg.upgrade_interval_s
+					? now + c->cfg.upgrade_interval_s * 1000 * MS
+					: UINT64_MAX;
+		punch_start(c, m);
+		next = now;
+	} else if (m->path == CONN_PATH_RELAY) {
+		next = m->upgrade_ns;
+	}
+	if (now >= m->echo_next_ns)
+		monitor(c, m, now);
+	return m->echo_next_ns < next ? m->echo_next_ns : next;
+}
+
+int conn_fd(const struct conn *c)
+{
+	return c->epfd;
+}
+
+uint64_t conn_run(struct conn *c)
+{
+	struct epoll_event ev[16];
+	int n = epoll_wait(c->epfd, ev, 16, 0);
+	uint64_t now, next;
+	struct itimerspec its = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		struct conn_src *s = ev[i].data.ptr;
+
+		switch (s->kind) {
+		case SRC_HOOK:
+			hook_rx(c);
+			break;
+		case SRC_RELAY:
+			conn_relay_rx(c);
+			break;
+		case SRC_ECHO:
+			echo_rx(c);
+			break;
+		case SRC_TIMER: {
+			uint64_t exp;
+
+			(void)!read(c->timerfd, &exp, sizeof(exp));
+			break;
+		}
+		case SRC_SHIM:
+			conn_shim_rx(c, s->m);
+			break;
+		}
+	}
+	now = time_mono_ns();
+	next = conn_relay_tick(c, now);
+	for (size_t i = 0; i < c->n_members; i++) {
+		uint64_t t = member_tick(c, c->members[i], now);
+
+		if (t < next)
+			next = t;
+	}
+	now = time_mono_ns();
+	next = next > now ? (next - now + MS - 1) / MS : 0;
+	if (next > 1000)
+		next = 1000;
+	its.it_value.tv_sec = (time_t)(next / 1000);
+	its.it_value.tv_nsec = (long)(next % 1000) * 1000000 + 1;
+	(void)timerfd_settime(c->timerfd, 0, &its, NULL);
+	return next;
+}
+
+/* ---- Self status and publication ----------------------------------------- */
+
+void conn_publish(struct conn *c)
+{
+	const char *eps[CTL_MAX_ENDPOINTS];
+	struct ctl_peer_update u = { .endpoints = eps, .nat = &c->self.nat };
+	struct ctl_peer out;
+
+	if (!c->cfg.ctl)
+		return;
+	for (size_t i = 0; i < c->self.n_endpoints; i++)
+		eps[i] = c->self.endpoints[i];
+	u.n_endpoints = c->self.n_endpoints;
+	u.relay = c->self.home_relay;
+	if (ctl_peer_update(c->cfg.ctl, &u, &out))
+		log_warn(CONN_TAG, "cannot publish endpoints and home relay");
+}
+
+static void self_discover(struct conn *c)
+{
+	struct netcheck_config nc = { .timeout_ms = 3000, .skip_hairpin = true };
+	struct netcheck_io io = {
+		.ctx = c, .fd = c->hook_fd[1], .local_port = c->wg_port,
+		.send = nc_send, .recv = nc_recv,
+	};
+	struct netcheck_report *rep = calloc(1, sizeof(*rep));
+	struct conn_self_status *s = &c->self;
+
+	snprintf(s->nat.type, sizeof(s->nat.type), "unknown");
+	snprintf(s->nat.mapping, sizeof(s->nat.mapping), "unknown");
+	snprintf(s->nat.filtering, sizeof(s->nat.filtering), "unknown");
+	for (size_t i = 0; i < c->cfg.n_stun_servers && nc.n_servers < NETCHECK_MAX_SERVERS; i++)
+		nc.servers[nc.n_servers++] = c->cfg.stun_servers[i];
+	if (rep && nc.n_servers && netcheck_run(&nc, &io, rep) == 0) {
+		snprintf(s->nat.type, sizeof(s->nat.type), "%s", nat_type_name(rep->type));
+		snprintf(s->nat.mapping, sizeof(s->nat.mapping), "%s",
+			 nat_behavior_name(rep->mapping));
+		snprintf(s->nat.filtering, sizeof(s->nat.filtering), "%s",
+			 nat_behavior_name(rep->filtering));
+		for (size_t i = 0; i < rep->n_public; i++)
+			(void)cand_add(&c->self_cands, &rep->public_eps[i]);
+		log_info(CONN_TAG, "NAT %s, %zu public mapping(s)", s->nat.type, rep->n_public);
+	}
+	free(rep);
+	(void)cand_local(&c->self_cands, net_ifname(c->cfg.net), c->wg_port);
+	for (size_t i = 0; i < c->self_cands.n && s->n_endpoints < CTL_MAX_ENDPOINTS; i++)
+		wg_endpoint_format(&c->self_cands.ep[i], s->endpoints[s->n_endpoints++],
+				   CTL_ENDPOINT_LEN);
+}
+
+int conn_new(const struct conn_config *cfg, struct conn **out)
+{
+	struct conn *c;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	if (!cfg->net || !cfg->keys || !cfg->self_peer_id || !cfg->punch_interval_ms ||
+	    !cfg->monitor_interval_ms)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cfg = *cfg;
+	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = -1;
+	c->hook_fd[0] = c->hook_fd[1] = -1;
+	c->home = -1;
+	snprintf(c->self_id, sizeof(c->self_id), "%s", cfg->self_peer_id);
+	ret = net_listen_port(cfg->net, &c->wg_port);
+	if (ret)
+		goto fail;
+	c->wg_local.in4.sin_family = AF_INET;
+	c->wg_local.in4.sin_port = htons(c->wg_port);
+	c->wg_local.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->src_hook.kind = SRC_HOOK;
+	c->src_timer.kind = SRC_TIMER;
+	c->src_echo.kind = SRC_ECHO;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->epfd < 0 || c->timerfd < 0 ||
+	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, c->hook_fd)) {
+		ret = -errno;
+		goto fail;
+	}
+	{
+		struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &c->src_hook };
+		struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &c->src_timer };
+
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->hook_fd[1], &e1) ||
+		    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->timerfd, &e2)) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	ret = conn_relay_open(c);
+	if (ret)
+		goto fail;
+	ret = net_set_rx_hook(cfg->net, conn_hook, c);
+	if (ret)
+		goto fail;
+	echo_open(c);
+	self_discover(c);
+	conn_relay_refresh(c, 1000);
+	c->self.udp_blocked = !strcmp(c->self.nat.type, "udp-blocked") && c->home < 0;
+	conn_publish(c);
+	*out = c;
+	(void)conn_run(c);
+	return 0;
+fail:
+	log_error(CONN_TAG, "cannot start: %s", strerror(-ret));
+	conn_free(c);
+	return ret;
+}
+
+void conn_free(struct conn *c)
+{
+	if (!c)
+		return;
+	conn_peer_remove_all(c);
+	if (c->hook_fd[0] >= 0)
+		(void)net_set_rx_hook(c->cfg.net, NULL, NULL);
+	free(c->members);
+	for (size_t i = 0; i < CONN_MAX_PENDING_SIGNALS; i++)
+		free(c->pending[i].payload);
+	conn_relay_close(c);
+	if (c->echo_fd >= 0)
+		close(c->echo_fd);
+	for (int i = 0; i < 2; i++) {
+		if (c->hook_fd[i] >= 0)
+			close(c->hook_fd[i]);
+	}
+	if (c->timerfd >= 0)
+		close(c->timerfd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	free(c);
+}
+
+void conn_self_status(const struct conn *c, struct conn_self_status *out)
+{
+	*out = c->self;
+}
+
+static void member_detail(const struct conn *c, const struct conn_member *m, char *d, size_t n)
+{
+	char ep[CTL_ENDPOINT_LEN];
+	uint64_t now = time_mono_ns();
+
+	switch (m->path) {
+	case CONN_PATH_CONNECTING:
+		snprintf(d, n, "punching %zu candidates", m->cands.n);
+		break;
+	case CONN_PATH_DIRECT:
+		wg_endpoint_format(&m->endpoint, ep, sizeof(ep));
+		snprintf(d, n, "direct via %s%s", ep, m->punching ? " (probing)" : "");
+		break;
+	case CONN_PATH_RELAY:
+		snprintf(d, n, "relay %s (%s)", m->relay_used,
+			 m->punching ? "trying direct" : "no direct path");
+		break;
+	case CONN_PATH_FAILED:
+		snprintf(d, n, "%s; retry in %llu ms",
+			 c->self.udp_blocked ? "UDP blocked, no relay" : "no direct path, no relay",
+			 (unsigned long long)(m->retry_ns > now ? (m->retry_ns - now) / MS : 0));
+		break;
+	}
+}
+
+int conn_status(const struct conn *c, struct conn_peer_status **out, size_t *n)
+{
+	struct conn_peer_status *st = calloc(c->n_members ? c->n_members : 1, sizeof(*st));
+	uint64_t now = time_mono_ns();
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_members; i++) {
+		const struct conn_member *m = c->members[i];
+		struct conn_peer_status *s = &st[i];
+		const struct conn_relay *r;
+
+		snprintf(s->peer_id, sizeof(s->peer_id), "%s", m->peer.peer_id);
+		snprintf(s->name, sizeof(s->name), "%s", m->peer.name);
+		snprintf(s->virtual_ip, sizeof(s->virtual_ip), "%s", m->peer.virtual_ip);
+		s->nat = m->peer.nat;
+		s->path = m->path;
+		if (m->path == CONN_PATH_DIRECT) {
+			wg_endpoint_format(&m->endpoint, s->endpoint, sizeof(s->endpoint));
+		} else if (m->path == CONN_PATH_RELAY) {
+			snprintf(s->relay_id, sizeof(s->relay_id), "%s", m->relay_used);
+			r = conn_relay_find((struct conn *)c, m->relay_used);
+			if (r)
+				snprintf(s->endpoint, sizeof(s->endpoint), "%s", r->endpoint);
+		}
+		s->rtt_valid = m->mon.rtt_valid;
+		s->rtt_ms = m->mon.rtt_ms;
+		s->jitter_ms = m->mon.jitter_ms;
+		s->loss_pct = mon_loss_pct(&m->mon);
+		s->since_ms = (now - m->since_ns) / MS;
+		member_detail(c, m, s->detail, sizeof(s->detail));
+	}
+	*out = st;
+	*n = c->n_members;
+	return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * conn_internal: the pieces of the ConnectionManager that are pure functions
+ * of their inputs, split out so the unit tests reach them without sockets:
+ *   - probe frames (docs/PROBES.md): the per-pair key, build, parse + verify;
+ *   - echo frames (in-tunnel monitoring) and the monitor statistics;
+ *   - candidate lists (parse, merge, dedup, LAN classification);
+ *   - the relay shim's wrapping (SEND) and unwrapping (DELIVER).
+ * Invariants: a pair key is wiped by whoever holds it; parsing checks every
+ * length before reading; MACs are compared in constant time.
+ */
+#ifndef LR_CONN_INTERNAL_H
+#define LR_CONN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wg/wg.h"
+
+/* ---- Probe frames ------------------------------------------------------- */
+
+#define PROBE_MAGIC0 0x4C /* 'L' */
+#define PROBE_MAGIC1 0x50 /* 'P' */
+#define PROBE_VERSION 1
+
+enum probe_type { PROBE_PROBE = 1, PROBE_ACK = 2 };
+
+enum {
+	PROBE_SESSION_LEN = 8,
+	PROBE_MAC_LEN = 16,
+	PROBE_SIGNED_LEN = 4 + PROBE_SESSION_LEN + 4, /* header, session, seq */
+	PROBE_LEN = PROBE_SIGNED_LEN + PROBE_MAC_LEN, /* 32 */
+	PROBE_KEY_LEN = 32,
+};
+
+struct probe_frame {
+	enum probe_type type;
+	uint8_t session[PROBE_SESSION_LEN];
+	uint32_t seq;
+};
+
+/* The key both ends of a pair compute: BLAKE2s-256 keyed with
+ * X25519(own_priv, peer_pub) over "lanrage-probe-v1". -EINVAL for a low-order
+ * peer key. */
+int probe_pair_key(uint8_t key[PROBE_KEY_LEN], const uint8_t own_priv[32],
+		   const uint8_t peer_pub[32]);
+/* True when the first bytes say "probe frame" (magic only). */
+bool probe_is_frame(const uint8_t *buf, size_t len);
+/* Writes PROBE_LEN bytes; sender_pub is the key of whoever sends it (the MAC
+ * covers it, so a frame reflected back at its sender does not verify). */
+int probe_build(uint8_t *out, size_t cap, const struct probe_frame *f,
+		const uint8_t key[PROBE_KEY_LEN], const uint8_t sender_pub[32]);
+/* 0, or -EINVAL (not a well-formed v1 probe of exactly PROBE_LEN bytes),
+ * -EBADMSG (MAC does not verify for this key and sender). */
+int probe_parse(const uint8_t *buf, size_t len, const uint8_t key[PROBE_KEY_LEN],
+		const uint8_t sender_pub[32], struct probe_frame *f);
+
+/* ---- Echo frames and monitor statistics ---------------------------------- */
+
+#define ECHO_MAGIC0 0x4C /* 'L' */
+#define ECHO_MAGIC1 0x45 /* 'E' */
+#define CONN_ECHO_PORT 51822
+
+enum { ECHO_REQUEST = 1, ECHO_REPLY = 2, ECHO_LEN = 4 + 4 + 8 };
+
+int echo_build(uint8_t out[ECHO_LEN], int type, uint32_t seq, uint64_t stamp);
+int echo_parse(const uint8_t *buf, size_t len, int *type, uint32_t *seq, uint64_t *stamp);
+
+enum { MON_WINDOW = 10 };
+
+/* Echo outcomes over the last MON_WINDOW requests. Each request is settled
+ * (answered or lost) once; a reply after its request was settled as lost, or
+ * for a sequence never sent, is ignored. */
+struct mon_stats {
+	uint32_t next_seq;
+	struct {
+		uint32_t seq;
+		uint64_t sent_ns;
+		bool used, settled, answered;
+	} slot[MON_WINDOW];
+	/* the last MON_WINDOW outcomes, in settling order */
+	bool outcome[MON_WINDOW];
+	unsigned n_outcomes, outcome_next;
+	bool rtt_valid;
+	double rtt_ms, jitter_ms, last_rtt_ms;
+	unsigned consecutive_lost; /* settled as lost in a row */
+};
+
+void mon_reset(struct mon_stats *m);
+/* A new request at now_ns: the oldest slot's request, if unsettled, is
+ * settled as lost first. Returns the sequence number to send. */
+uint32_t mon_sent(struct mon_stats *m, uint64_t now_ns);
+/* Settles every request older than deadline_ns that has no answer as lost. */
+void mon_expire(struct mon_stats *m, uint64_t deadline_ns);
+/* A reply: true when it settled a pending request. */
+bool mon_reply(struct mon_stats *m, uint32_t seq, uint64_t now_ns);
+/* Percentage of the last MON_WINDOW settled requests that were lost (0 when none). */
+double mon_loss_pct(const struct mon_stats *m);
+
+/* ---- Candidates ---------------------------------------------------------- */
+
+enum { CAND_MAX = 40 };
+
+struct cand_list {
+	struct wg_endpoint ep[CAND_MAX];
+	size_t n;
+};
+
+/* Adds ep unless already there (or full: -ENOSPC). Unspecified addresses and
+ * port 0 are refused (-EINVAL). */
+int cand_add(struct cand_list *l, const struct wg_endpoint *ep);
+/* Same from "IP:PORT". */
+int cand_add_str(struct cand_list *l, const char *s);
+/* Private (RFC 1918, RFC 6598, link-local) IPv4: a LAN candidate. */
+bool cand_is_lan(const struct wg_endpoint *ep);
+/* This host's IPv4 addresses of up interfaces other than loopback and
+ * skip_ifname, each with port. */
+int cand_local(struct cand_list *l, const char *skip_ifname, uint16_t port);
+
+/* ---- Relay shim ---------------------------------------------------------- */
+
+/* A WireGuard datagram from a member's shim socket as a SEND to that member's
+ * key; returns the frame length or a negative errno. */
+int shim_wrap(uint8_t *out, size_t cap, const uint8_t dst_pub[32], const uint8_t *dgram,
+	      size_t len);
+/* A DELIVER: *src_pub and *dgram point into buf. -EINVAL for anything else. */
+int shim_unwrap(const uint8_t *buf, size_t len, const uint8_t **src_pub, const uint8_t **dgram,
+		size_t *dgram_len);
+
+#endif

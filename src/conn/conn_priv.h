@@ -1,0 +1,124 @@
+/*
+ * conn_priv: the ConnectionManager's state, shared by conn.c (members,
+ * punching, monitoring, status) and conn_relay.c (relays, the loopback shim).
+ * Everything is touched only on the control thread, except hook_fd[0], which
+ * the device thread's receive hook writes to.
+ */
+#ifndef LR_CONN_PRIV_H
+#define LR_CONN_PRIV_H
+
+#include "conn/conn.h"
+#include "conn/conn_internal.h"
+#include "nat/relay_proto.h"
+
+#define CONN_TAG "conn"
+#define CONN_MAX_RELAYS 32
+#define CONN_REBIND_NS (60ULL * 1000000000ULL)       /* docs/RELAY.md: rebind every 60 s */
+#define CONN_BIND_RETRY_NS (2ULL * 1000000000ULL)
+#define CONN_RELAY_PING_NS (10ULL * 1000000000ULL)   /* home relay RTT re-measured */
+#define CONN_RELAY_PING_TIMEOUT_NS (2ULL * 1000000000ULL)
+#define CONN_RELAY_DEAD_MISSES 3
+#define CONN_RELAY_LIST_NS (60ULL * 1000000000ULL)   /* relays_list refreshed */
+#define CONN_LOST_INTERVALS 3                        /* all echoes lost => reconnect */
+#define CONN_MAX_PENDING_SIGNALS 16
+
+enum conn_src_kind { SRC_HOOK = 1, SRC_RELAY, SRC_ECHO, SRC_TIMER, SRC_SHIM };
+
+struct conn_src {
+	enum conn_src_kind kind;
+	struct conn_member *m; /* SRC_SHIM */
+};
+
+struct conn_relay {
+	char id[CTL_ID_LEN + 1];
+	char name[CTL_MAX_NAME + 1];
+	char endpoint[CTL_ENDPOINT_LEN];
+	struct wg_endpoint ep;
+	uint8_t pub[32];
+	bool listed; /* in the last relays_list */
+	bool used; /* we keep a binding here */
+	bool bound;
+	uint64_t bound_ns, bind_next_ns;
+	uint8_t bind_nonce[RELAY_NONCE_LEN];
+	uint8_t ping_nonce[8];
+	bool ping_pending;
+	uint64_t ping_sent_ns, ping_next_ns;
+	unsigned misses;
+	bool rtt_valid;
+	double rtt_ms;
+};
+
+struct conn_member {
+	struct conn_src src;
+	struct ctl_peer peer;
+	uint8_t pair_key[PROBE_KEY_LEN];
+	struct wg_endpoint vip; /* virtual IP : CONN_ECHO_PORT */
+	struct net_allowed_ip aip;
+	enum conn_path path;
+	uint64_t since_ns;
+	struct wg_endpoint endpoint; /* DIRECT */
+	char relay_used[CTL_ID_LEN + 1]; /* RELAY */
+	/* punching */
+	bool punching;
+	uint8_t local_session[PROBE_SESSION_LEN];
+	bool has_local_session;
+	uint8_t remote_session[PROBE_SESSION_LEN];
+	bool has_remote_session;
+	uint32_t probe_seq;
+	uint64_t punch_end_ns, punch_next_ns;
+	struct cand_list cands;
+	char sig_relay[CTL_MAX_NAME + 1];
+	/* failure, upgrade */
+	uint32_t backoff_ms;
+	uint64_t retry_ns, upgrade_ns;
+	/* relay shim: WireGuard's endpoint for this member while relayed */
+	int shim_fd;
+	struct wg_endpoint shim_ep;
+	/* monitoring */
+	struct mon_stats mon;
+	uint64_t echo_next_ns;
+};
+
+struct conn {
+	struct conn_config cfg;
+	char self_id[CTL_ID_LEN + 1];
+	int epfd, timerfd, relay_fd, echo_fd;
+	int hook_fd[2]; /* device thread -> control thread, one datagram each */
+	struct conn_src src_hook, src_relay, src_echo, src_timer;
+	uint16_t wg_port;
+	struct wg_endpoint wg_local; /* 127.0.0.1:wg_port, where the shims deliver */
+	struct in_addr self_vip;
+	bool has_vip;
+	struct conn_self_status self;
+	struct cand_list self_cands;
+	struct conn_relay relays[CONN_MAX_RELAYS];
+	size_t n_relays;
+	int home; /* index in relays, -1 when none */
+	uint64_t relays_list_next_ns;
+	struct conn_member **members;
+	size_t n_members;
+	struct {
+		char from[CTL_ID_LEN + 1];
+		char *payload;
+	} pending[CONN_MAX_PENDING_SIGNALS];
+};
+
+/* conn_relay.c */
+int conn_relay_open(struct conn *c);
+void conn_relay_close(struct conn *c);
+/* relays_list, PING each, wait up to wait_ms for PONGs, pick the home relay
+ * and bind there. */
+void conn_relay_refresh(struct conn *c, uint64_t wait_ms);
+struct conn_relay *conn_relay_find(struct conn *c, const char *id);
+/* The relay a member is reached through (its published home relay), made
+ * used (bound) when it was not; NULL when none is known. */
+struct conn_relay *conn_relay_for(struct conn *c, struct conn_member *m);
+void conn_relay_rx(struct conn *c);
+void conn_shim_rx(struct conn *c, struct conn_member *m);
+int conn_shim_open(struct conn *c, struct conn_member *m);
+/* Timers: binds, rebinds, pings, home switch. Returns the next deadline. */
+uint64_t conn_relay_tick(struct conn *c, uint64_t now);
+void conn_publish(struct conn *c);
+struct conn_member *conn_member_by_key(struct conn *c, const uint8_t pub[32]);
+
+#endif

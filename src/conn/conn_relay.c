@@ -1,0 +1,423 @@
+/*
+ * conn_relay: the relay path (docs/RELAY.md) through a loopback shim, so the
+ * WireGuard device needs no change (a kernel backend could use it too):
+ *   - one relay-side UDP socket (0.0.0.0:any) holds a BIND on every relay we
+ *     use: our home relay (lowest PING RTT, published in peer_update) and the
+ *     home relay of every member we reach through a relay;
+ *   - per member one UDP socket on 127.0.0.1:any, its shim; while relayed it
+ *     is that member's WireGuard endpoint. What WireGuard sends there leaves
+ *     as SEND (dst = the member's key) to the member's home relay; DELIVER
+ *     from a relay goes out of the sender's shim to WireGuard's port on
+ *     127.0.0.1, so WireGuard sees it coming from the shim endpoint.
+ * The home relay is PINGed every 10 s with the others; it is replaced (and
+ * republished) when it stops answering or another is better by more than
+ * relay_switch_rtt_ms.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn/conn_priv.h"
+#include "crypto/crypto.h"
+#include "log/log.h"
+#include "util/time.h"
+
+static int udp_socket(const char *ip, struct wg_endpoint *bound)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    getsockname(fd, (struct sockaddr *)&sin, &sl)) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	if (bound) {
+		memset(bound, 0, sizeof(*bound));
+		bound->in4 = sin;
+	}
+	return fd;
+}
+
+static int ep_add(struct conn *c, int fd, struct conn_src *src)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int conn_relay_open(struct conn *c)
+{
+	int ret;
+
+	c->home = -1;
+	c->relay_fd = udp_socket("0.0.0.0", NULL);
+	if (c->relay_fd < 0)
+		return c->relay_fd;
+	c->src_relay.kind = SRC_RELAY;
+	ret = ep_add(c, c->relay_fd, &c->src_relay);
+	return ret;
+}
+
+void conn_relay_close(struct conn *c)
+{
+	if (c->relay_fd >= 0)
+		close(c->relay_fd);
+	c->relay_fd = -1;
+}
+
+int conn_shim_open(struct conn *c, struct conn_member *m)
+{
+	int ret;
+
+	m->src.kind = SRC_SHIM;
+	m->src.m = m;
+	m->shim_fd = udp_socket("127.0.0.1", &m->shim_ep);
+	if (m->shim_fd < 0)
+		return m->shim_fd;
+	ret = ep_add(c, m->shim_fd, &m->src);
+	if (ret) {
+		close(m->shim_fd);
+		m->shim_fd = -1;
+	}
+	return ret;
+}
+
+struct conn_relay *conn_relay_find(struct conn *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_relays; i++) {
+		if (id[0] && !strcmp(c->relays[i].id, id))
+			return &c->relays[i];
+	}
+	return NULL;
+}
+
+struct conn_member *conn_member_by_key(struct conn *c, const uint8_t pub[32])
+{
+	for (size_t i = 0; i < c->n_members; i++) {
+		if (!memcmp(c->members[i]->peer.public_key, pub, 32))
+			return c->members[i];
+	}
+	return NULL;
+}
+
+static void relay_send(struct conn *c, struct conn_relay *r, const uint8_t *buf, size_t len)
+{
+	if (sendto(c->relay_fd, buf, len, MSG_NOSIGNAL, &r->ep.sa, sizeof(r->ep.in4)) < 0)
+		log_debug(CONN_TAG, "send to relay %s: %s", r->endpoint, strerror(errno));
+}
+
+static void relay_bind(struct conn *c, struct conn_relay *r, uint64_t now)
+{
+	uint8_t buf[RELAY_BIND_LEN];
+	uint64_t sec;
+	uint32_t nsec;
+	int n;
+
+	time_wall(&sec, &nsec);
+	crypto_random(r->bind_nonce, sizeof(r->bind_nonce));
+	n = relay_build_bind(buf, sizeof(buf), c->cfg.keys->private_key, r->pub,
+			     sec * 1000 + nsec / 1000000, r->bind_nonce);
+	r->bind_next_ns = now + CONN_BIND_RETRY_NS;
+	if (n < 0) {
+		log_warn(CONN_TAG, "relay %s: cannot build BIND: %s", r->id, strerror(-n));
+		return;
+	}
+	relay_send(c, r, buf, (size_t)n);
+}
+
+static void relay_use(struct conn *c, struct conn_relay *r)
+{
+	if (r->used)
+		return;
+	r->used = true;
+	r->bound = false;
+	relay_bind(c, r, time_mono_ns());
+}
+
+static void relay_ping(struct conn *c, struct conn_relay *r, uint64_t now)
+{
+	uint8_t buf[RELAY_PING_LEN];
+
+	crypto_random(r->ping_nonce, sizeof(r->ping_nonce));
+	if (relay_build_ping(buf, sizeof(buf), RELAY_PING, r->ping_nonce) < 0)
+		return;
+	r->ping_pending = true;
+	r->ping_sent_ns = now;
+	relay_send(c, r, buf, sizeof(buf));
+}
+
+struct conn_relay *conn_relay_for(struct conn *c, struct conn_member *m)
+{
+	const char *id = m->peer.relay[0] ? m->peer.relay : m->sig_relay;
+	struct conn_relay *r = conn_relay_find(c, id);
+
+	if (!r && id[0]) {
+		/* a relay registered after our last list */
+		conn_relay_refresh(c, 0);
+		r = conn_relay_find(c, id);
+	}
+	if (r)
+		relay_use(c, r);
+	return r;
+}
+
+static bool relay_better(const struct conn_relay *a, const struct conn_relay *b)
+{
+	return a->rtt_valid && a->misses == 0 && (!b || !b->rtt_valid || a->rtt_ms < b->rtt_ms);
+}
+
+static void relay_set_home(struct conn *c, int idx)
+{
+	struct conn_relay *r = &c->relays[idx];
+
+	if (c->home == idx)
+		return;
+	log_info(CONN_TAG, "home relay %s (%s, %.1f ms)%s%s", r->id, r->endpoint, r->rtt_ms,
+		 c->home >= 0 ? " replacing " : "", c->home >= 0 ? c->relays[c->home].id : "");
+	c->home = idx;
+	snprintf(c->self.home_relay, sizeof(c->self.home_relay), "%s", r->id);
+	relay_use(c, r);
+	conn_publish(c);
+}
+
+/* Reads PONGs on the relay socket for up to wait_ms (start-up measurement);
+ * everything else read meanwhile is handled as usual. */
+static void relay_wait_pongs(struct conn *c, uint64_t wait_ms)
+{
+	uint64_t end = time_mono_ns() + wait_ms * 1000000ULL;
+
+	for (;;) {
+		uint64_t now = time_mono_ns();
+		bool pending = false;
+		struct pollfd p = { .fd = c->relay_fd, .events = POLLIN };
+
+		for (size_t i = 0; i < c->n_relays; i++)
+			pending |= c->relays[i].listed && c->relays[i].ping_pending;
+		if (!pending || now >= end)
+			break;
+		if (poll(&p, 1, (int)((end - now) / 1000000 + 1)) > 0)
+			conn_relay_rx(c);
+	}
+}
+
+void conn_relay_refresh(struct conn *c, uint64_t wait_ms)
+{
+	struct ctl_relay *list = NULL;
+	size_t n = 0;
+	uint64_t now = time_mono_ns();
+	int best = -1;
+
+	c->relays_list_next_ns = now + CONN_RELAY_LIST_NS;
+	if (!c->cfg.ctl || ctl_relays_list(c->cfg.ctl, &list, &n))
+		return;
+	for (size_t i = 0; i < c->n_relays; i++)
+		c->relays[i].listed = false;
+	for (size_t i = 0; i < n; i++) {
+		struct conn_relay *r = conn_relay_find(c, list[i].relay_id);
+		struct wg_endpoint ep;
+
+		if (!list[i].has_public_key || wg_endpoint_parse(&ep, list[i].endpoint))
+			continue;
+		wg_endpoint_unmap(&ep);
+		if (ep.sa.sa_family != AF_INET)
+			continue; /* the relay socket is IPv4 */
+		if (!r) {
+			if (c->n_relays == CONN_MAX_RELAYS)
+				continue;
+			r = &c->relays[c->n_relays++];
+			memset(r, 0, sizeof(*r));
+			snprintf(r->id, sizeof(r->id), "%s", list[i].relay_id);
+		}
+		snprintf(r->name, sizeof(r->name), "%s", list[i].name);
+		snprintf(r->endpoint, sizeof(r->endpoint), "%s", list[i].endpoint);
+		r->ep = ep;
+		memcpy(r->pub, list[i].public_key, 32);
+		r->listed = true;
+		if (wait_ms && !r->ping_pending)
+			relay_ping(c, r, now);
+	}
+	free(list);
+	if (!wait_ms)
+		return;
+	relay_wait_pongs(c, wait_ms);
+	for (size_t i = 0; i < c->n_relays; i++) {
+		if (c->relays[i].listed && relay_better(&c->relays[i], best >= 0 ? &c->relays[best] : NULL))
+			best = (int)i;
+	}
+	if (best >= 0 && c->home < 0)
+		relay_set_home(c, best);
+}
+
+static struct conn_relay *relay_by_addr(struct conn *c, const struct wg_endpoint *src)
+{
+	for (size_t i = 0; i < c->n_relays; i++) {
+		if (wg_endpoint_equal(&c->relays[i].ep, src))
+			return &c->relays[i];
+	}
+	return NULL;
+}
+
+static void relay_frame(struct conn *c, struct conn_relay *r, const struct relay_frame *f)
+{
+	uint64_t now = time_mono_ns();
+	struct conn_member *m;
+
+	switch (f->type) {
+	case RELAY_BOUND:
+		if (relay_verify_bound(f, c->cfg.keys->private_key, r->pub, r->bind_nonce)) {
+			log_debug(CONN_TAG, "relay %s: BOUND does not verify", r->id);
+			return;
+		}
+		if (!r->bound)
+			log_info(CONN_TAG, "bound on relay %s (%s)", r->id, r->endpoint);
+		r->bound = true;
+		r->bound_ns = now;
+		r->bind_next_ns = now + CONN_REBIND_NS;
+		break;
+	case RELAY_REFUSED:
+		/* unauthenticated: only a reason to retry later */
+		log_warn(CONN_TAG, "relay %s refused our BIND (code %u)", r->id, f->code);
+		r->bound = false;
+		r->bind_next_ns = now + CONN_BIND_RETRY_NS * 5;
+		break;
+	case RELAY_DELIVER:
+		m = conn_member_by_key(c, f->key);
+		if (!m || m->shim_fd < 0)
+			return;
+		if (sendto(m->shim_fd, f->payload, f->payload_len, MSG_NOSIGNAL, &c->wg_local.sa,
+			   sizeof(c->wg_local.in4)) < 0)
+			log_debug(CONN_TAG, "shim to WireGuard: %s", strerror(errno));
+		break;
+	case RELAY_UNREACHABLE:
+		log_debug(CONN_TAG, "relay %s: destination unreachable", r->id);
+		break;
+	case RELAY_PONG:
+		if (!r->ping_pending || memcmp(f->nonce, r->ping_nonce, sizeof(r->ping_nonce)))
+			return;
+		r->ping_pending = false;
+		r->misses = 0;
+		{
+			double rtt = (double)(now - r->ping_sent_ns) / 1e6;
+
+			r->rtt_ms = r->rtt_valid ? r->rtt_ms + (rtt - r->rtt_ms) / 4 : rtt;
+			r->rtt_valid = true;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+void conn_relay_rx(struct conn *c)
+{
+	uint8_t buf[RELAY_MAX_FRAME];
+
+	for (;;) {
+		struct wg_endpoint src = { 0 };
+		socklen_t sl = sizeof(src);
+		ssize_t n = recvfrom(c->relay_fd, buf, sizeof(buf), 0, &src.sa, &sl);
+		struct relay_frame f;
+		struct conn_relay *r;
+
+		if (n < 0)
+			break;
+		r = relay_by_addr(c, &src);
+		if (!r || relay_parse(buf, (size_t)n, &f))
+			continue; /* only the relays we know speak on this socket */
+		relay_frame(c, r, &f);
+	}
+}
+
+void conn_shim_rx(struct conn *c, struct conn_member *m)
+{
+	uint8_t in[RELAY_MAX_DATAGRAM], out[RELAY_MAX_FRAME];
+
+	for (;;) {
+		struct wg_endpoint src = { 0 };
+		socklen_t sl = sizeof(src);
+		ssize_t n = recvfrom(m->shim_fd, in, sizeof(in), 0, &src.sa, &sl);
+		struct conn_relay *r;
+		int len;
+
+		if (n < 0)
+			break;
+		/* only WireGuard itself talks to a shim */
+		if (!wg_endpoint_equal(&src, &c->wg_local) || n == 0)
+			continue;
+		r = conn_relay_for(c, m);
+		if (!r)
+			continue;
+		len = shim_wrap(out, sizeof(out), m->peer.public_key, in, (size_t)n);
+		if (len > 0)
+			relay_send(c, r, out, (size_t)len);
+	}
+}
+
+static void relay_check_home(struct conn *c)
+{
+	struct conn_relay *home = c->home >= 0 ? &c->relays[c->home] : NULL;
+	int best = -1;
+
+	for (size_t i = 0; i < c->n_relays; i++) {
+		if (c->relays[i].listed &&
+		    relay_better(&c->relays[i], best >= 0 ? &c->relays[best] : NULL))
+			best = (int)i;
+	}
+	if (best < 0 || best == c->home)
+		return;
+	if (!home || home->misses >= CONN_RELAY_DEAD_MISSES || !home->rtt_valid) {
+		if (home)
+			log_warn(CONN_TAG, "home relay %s stopped answering", home->id);
+		relay_set_home(c, best);
+	} else if (c->relays[best].rtt_ms + c->cfg.relay_switch_rtt_ms < home->rtt_ms) {
+		relay_set_home(c, best);
+	}
+}
+
+uint64_t conn_relay_tick(struct conn *c, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (now >= c->relays_list_next_ns)
+		conn_relay_refresh(c, 0);
+	next = c->relays_list_next_ns;
+	for (size_t i = 0; i < c->n_relays; i++) {
+		struct conn_relay *r = &c->relays[i];
+
+		if (r->used && now >= r->bind_next_ns)
+			relay_bind(c, r, now);
+		if (r->used && r->bind_next_ns < next)
+			next = r->bind_next_ns;
+		if (!r->listed)
+			continue;
+		if (r->ping_pending && now >= r->ping_sent_ns + CONN_RELAY_PING_TIMEOUT_NS) {
+			r->ping_pending = false;
+			r->misses++;
+			/* ask again soon: a dead home relay must be noticed quickly */
+			r->ping_next_ns = now;
+		}
+		if (!r->ping_pending && now >= r->ping_next_ns) {
+			relay_ping(c, r, now);
+			r->ping_next_ns = now + CONN_RELAY_PING_NS;
+		}
+		if (r->ping_pending && r->ping_sent_ns + CONN_RELAY_PING_TIMEOUT_NS < next)
+			next = r->ping_sent_ns + CONN_RELAY_PING_TIMEOUT_NS;
+		if (r->ping_next_ns < next)
+			next = r->ping_next_ns;
+	}
+	relay_check_home(c);
+	return next;
+}
