@@ -197,6 +197,34 @@ wait_line A2 '^bound' 2 || true
 cmd B2 send "$PA" revived
 check "rebinding after expiry receives again" wait_line A2 'text=revived'
 
+# --- registration with the control server (relay_register with our key)
+if [ -x "$BUILD/lanrage-control" ]; then
+	nl_spawn relay "$TMP/control.log" "$BUILD/lanrage-control" --listen 203.0.113.40:8667 \
+		--db "$TMP/control.db" --relay-secret s3cret >/dev/null
+	nl_spawn relay "$TMP/relay3.log" env LANRAGE_RELAY_SECRET=s3cret "$RELAY" \
+		--listen 203.0.113.40:51823 --no-stun --key "$TMP/relay.key" \
+		--control ws://203.0.113.40:8667 --public-endpoint 203.0.113.40:51823 --name lab-1 >/dev/null
+	nl_spawn relay "$TMP/relay4.log" "$RELAY" --listen 203.0.113.40:51824 --no-stun \
+		--control ws://203.0.113.40:8667 --relay-secret wrong \
+		--public-endpoint 203.0.113.40:51824 --name intruder >/dev/null
+	relays=""
+	for _ in $(seq 100); do
+		relays=$(nl_exec relay curl -s http://203.0.113.40:8667/v1/relays || true)
+		grep -q lab-1 <<<"$relays" && break
+		sleep 0.1
+	done
+	check "relay registered with its endpoint and public key" python3 -c '
+import json, sys
+r = [x for x in json.loads(sys.argv[1])["relays"] if x["name"] == "lab-1"]
+sys.exit(not (r and r[0]["endpoint"] == "203.0.113.40:51823" and r[0]["public_key"] == sys.argv[2]))
+' "$relays" "$RPUB"
+	check "a wrong relay secret is refused and logged" \
+		wait_line relay4 'registration .* failed: unauthorized'
+	relays=$(nl_exec relay curl -s http://203.0.113.40:8667/v1/relays || true)
+	check "and the relay with the wrong secret is not listed" \
+		bash -c "grep -q lab-1 <<<'$relays' && ! grep -q intruder <<<'$relays'"
+fi
+
 # --- SIGTERM: exit 0 with the statistics
 kill -TERM "$RPID"
 rc=0
