@@ -45,6 +45,37 @@ static bool expired(const struct relay_core *c, const struct relay_binding *b, u
 	return now_ns > b->last_ns && now_ns - b->last_ns >= c->cfg.lifetime_s * NS_PER_SEC;
 }
 
+/* An expired binding stays in the table, dormant (nothing is forwarded from
+ * or to it), until its last BIND timestamp is outside the replay window:
+ * forgetting it sooner would let a captured BIND rebind the key. */
+static bool forgettable(const struct relay_core *c, const struct relay_binding *b,
+			uint64_t now_ns)
+{
+	return now_ns > b->last_ns &&
+	       now_ns - b->last_ns >= c->cfg.lifetime_s * NS_PER_SEC +
+					       RELAY_BIND_WINDOW_MS * 1000000ULL;
+}
+
+/* false when b is expired (marking it dormant the first time). */
+static bool still_live(struct relay_core *c, struct relay_binding *b, uint64_t now_ns)
+{
+	if (b->dormant)
+		return false;
+	if (!expired(c, b, now_ns))
+		return true;
+	b->dormant = true;
+	c->dormant++;
+	c->stats.expired++;
+	return false;
+}
+
+static void forget(struct relay_core *c, struct relay_binding *b)
+{
+	if (b->dormant)
+		c->dormant--;
+	relay_table_remove(&c->table, b);
+}
+
 void relay_core_expire(struct relay_core *c, uint64_t now_ns)
 {
 	if (now_ns >= c->last_sweep_ns && now_ns - c->last_sweep_ns < NS_PER_SEC)
@@ -53,25 +84,33 @@ void relay_core_expire(struct relay_core *c, uint64_t now_ns)
 	for (uint32_t i = 0; i < c->table.cap && c->table.count; i++) {
 		struct relay_binding *b = &c->table.pool[i];
 
-		if (b->used && expired(c, b, now_ns)) {
-			relay_table_remove(&c->table, b);
-			c->stats.expired++;
+		if (b->used && !still_live(c, b, now_ns) && forgettable(c, b, now_ns))
+			forget(c, b);
+	}
+}
+
+/* When the pool is used up, a dormant binding makes room for a live one. */
+static void reclaim_dormant(struct relay_core *c)
+{
+	for (uint32_t i = 0; i < c->table.cap && c->dormant; i++) {
+		if (c->table.pool[i].used && c->table.pool[i].dormant) {
+			forget(c, &c->table.pool[i]);
+			return;
 		}
 	}
 }
 
-/* The live binding of addr (an expired one is removed on sight). */
+uint32_t relay_core_bindings(const struct relay_core *c)
+{
+	return c->table.count - c->dormant;
+}
+
 static struct relay_binding *live_by_addr(struct relay_core *c, const struct wg_endpoint *addr,
 					  uint64_t now_ns)
 {
 	struct relay_binding *b = relay_table_find_addr(&c->table, addr);
 
-	if (b && expired(c, b, now_ns)) {
-		relay_table_remove(&c->table, b);
-		c->stats.expired++;
-		b = NULL;
-	}
-	return b;
+	return b && still_live(c, b, now_ns) ? b : NULL;
 }
 
 static struct relay_binding *live_by_key(struct relay_core *c, const uint8_t key[32],
@@ -79,12 +118,7 @@ static struct relay_binding *live_by_key(struct relay_core *c, const uint8_t key
 {
 	struct relay_binding *b = relay_table_find_key(&c->table, key);
 
-	if (b && expired(c, b, now_ns)) {
-		relay_table_remove(&c->table, b);
-		c->stats.expired++;
-		b = NULL;
-	}
-	return b;
+	return b && still_live(c, b, now_ns) ? b : NULL;
 }
 
 static bool reply_to(struct relay_out *out, const struct wg_endpoint *dst, const uint8_t *buf,
@@ -124,7 +158,8 @@ static bool on_bind(struct relay_core *c, const struct relay_frame *f,
 
 	if (!wg_ratelimiter_allow(&c->source_rl, &src->sa, now_ns))
 		return refuse(c, src, f->nonce, RELAY_REFUSED_RATE, reply, out);
-	b = live_by_key(c, f->key, now_ns);
+	/* Dormant bindings count too: they remember the last timestamp. */
+	b = relay_table_find_key(&c->table, f->key);
 	ret = relay_verify_bind(f, c->cfg.private_key, wall_ms, b ? b->last_bind_ms : 0, k);
 	if (ret)
 		return refuse(c, src, f->nonce,
@@ -134,8 +169,12 @@ static bool on_bind(struct relay_core *c, const struct relay_frame *f,
 	 * gave the port to someone else, or the client changed keys). */
 	other = relay_table_find_addr(&c->table, src);
 	if (other && other != b) {
-		relay_table_remove(&c->table, other);
+		forget(c, other);
 		c->stats.evicted++;
+	}
+	if (b && b->dormant) {
+		b->dormant = false;
+		c->dormant--;
 	}
 	if (b && !wg_endpoint_equal(&b->addr, src)) {
 		relay_table_move(&c->table, b, src);
@@ -146,6 +185,7 @@ static bool on_bind(struct relay_core *c, const struct relay_frame *f,
 		b = relay_table_add(&c->table, f->key, src);
 		if (!b) {
 			relay_core_expire(c, now_ns);
+			reclaim_dormant(c);
 			b = relay_table_add(&c->table, f->key, src);
 		}
 		if (!b) {
@@ -237,7 +277,8 @@ void relay_core_log_stats(const struct relay_core *c, const char *why)
 {
 	const struct relay_stats *s = &c->stats;
 
-	log_kv(LOG_INFO, "relay", why, LOG_UINT("bindings", c->table.count),
+	log_kv(LOG_INFO, "relay", why, LOG_UINT("bindings", relay_core_bindings(c)),
+	       LOG_UINT("dormant", c->dormant),
 	       LOG_UINT("rx_frames", s->rx_frames), LOG_UINT("rx_bytes", s->rx_bytes),
 	       LOG_UINT("forwarded", s->forwarded), LOG_UINT("forwarded_bytes", s->forwarded_bytes),
 	       LOG_UINT("binds", s->binds), LOG_UINT("roams", s->roams),

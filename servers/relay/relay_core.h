@@ -45,6 +45,7 @@ struct relay_core {
 	struct relay_table table;
 	struct wg_ratelimiter source_rl; /* PING and BIND per source IP */
 	struct relay_stats stats;
+	uint32_t dormant; /* expired bindings kept for replay protection */
 	uint64_t last_sweep_ns;
 };
 
@@ -69,9 +70,12 @@ bool relay_core_input(struct relay_core *c, const struct wg_endpoint *src, uint8
 		      size_t len, uint64_t now_ns, uint64_t wall_ms,
 		      uint8_t reply[RELAY_REPLY_MAX], struct relay_out *out);
 
-/* Drops bindings idle for their lifetime; cheap to call often (it runs at
- * most once a second of now_ns). */
+/* Marks bindings idle for their lifetime dormant (no forwarding) and forgets
+ * them once their last BIND is past the replay window; cheap to call often
+ * (it runs at most once a second of now_ns). */
 void relay_core_expire(struct relay_core *c, uint64_t now_ns);
+/* Live bindings (what the heartbeat reports). */
+uint32_t relay_core_bindings(const struct relay_core *c);
 
 /* Logs the counters (one line, key=value). */
 void relay_core_log_stats(const struct relay_core *c, const char *why);

@@ -234,8 +234,8 @@ static void run(struct relay *r)
 				relay_stun_serve(&r->stun, tag >> 1 & 1, tag & 1);
 		}
 		relay_core_expire(&r->core, time_mono_ns());
-		if (r->ctl && r->core.table.count != last_load) {
-			last_load = r->core.table.count;
+		if (r->ctl && relay_core_bindings(&r->core) != last_load) {
+			last_load = relay_core_bindings(&r->core);
 			relay_ctl_set_bindings(r->ctl, last_load);
 		}
 	}

@@ -27,6 +27,7 @@ struct relay_binding {
 	struct relay_bucket pkts, bytes;
 	uint32_t next_key, next_addr; /* chain links: pool index + 1, 0 ends */
 	bool used;
+	bool dormant; /* expired, kept only for its last_bind_ms (relay_core) */
 };
 
 struct relay_table {

@@ -170,7 +170,8 @@ fi
 R2=203.0.113.40:51822
 client A2 a $R2 "$RPUB2" "$TMP/ka"
 client B2 b $R2 "$RPUB2" "$TMP/kb"
-cmd A2 bind
+client C2 c $R2 "$RPUB2"
+cmd A2 bind-save "$TMP/a2.bind"
 cmd B2 bind
 wait_line A2 '^bound lifetime=2' && wait_line B2 '^bound lifetime=2' || fail "bound to relay 2"
 cmd B2 sendn "$PA" 50
@@ -192,6 +193,8 @@ wait_line B2 '^bound' 2 || true
 cmd B2 send "$PA" too-late
 check "expired binding: UNREACHABLE" wait_line B2 "^unreachable key=$PA"
 check "relay counted the expiry" test "$(relay_stat $RPID2 "$TMP/relay2.log" expired)" -ge 1
+cmd C2 raw "$TMP/a2.bind"
+check "an expired key's old BIND still cannot be replayed" wait_line C2 '^refused code=2'
 cmd A2 bind
 wait_line A2 '^bound' 2 || true
 cmd B2 send "$PA" revived
