@@ -16,7 +16,7 @@
 #include "wg/replay.h"
 #include "wg/wg.h"
 
-enum { WG_INDEX_BUCKETS = 4096 };
+enum { WG_INDEX_BUCKETS = 4096, WG_JITTER_POOL = 64 };
 
 enum wg_index_type { WG_INDEX_HANDSHAKE = 1, WG_INDEX_KEYPAIR = 2 };
 
@@ -149,6 +149,8 @@ struct wg_device {
 	uint64_t under_load_until;
 	bool force_under_load;
 	uint64_t next_deadline; /* earliest armed timer, UINT64_MAX if none */
+	uint32_t jitter_pool[WG_JITTER_POOL]; /* random words for timer jitter (timers.c) */
+	unsigned jitter_left;
 	uint8_t *scratch;	/* WG_TX_HEADROOM + WG_TX_TAILROOM: keepalives */
 };
 

@@ -354,8 +354,16 @@ static bool loop_tun_readable(struct wg_loop *loop)
 {
 	int r = 1;
 
-	for (int i = 0; i < LOOP_BATCH && r > 0; i++)
+	for (int i = 0; i < LOOP_BATCH && r > 0; i++) {
 		r = wg_batch_tun_read(&loop->batch, loop->tun_fd, loop->udp_fd, loop_tx, loop);
+		/* The first read of a wakeup goes out before we look for more: a lone
+		 * packet (a game's, a ping) does not wait for the read that finds TUN
+		 * empty. Later reads are batched. */
+		if (i == 0) {
+			wg_batch_udp_flush(&loop->batch, loop->udp_fd);
+			loop->batch.used = 0;
+		}
+	}
 	wg_batch_udp_flush(&loop->batch, loop->udp_fd);
 	loop->batch.used = 0;
 	if (r < 0) {

@@ -16,9 +16,18 @@
 #include "util/time.h"
 #include "wg/internal.h"
 
-static uint64_t jitter(void)
+/* Uniform in [0, REKEY_TIMEOUT_JITTER_MAX). Timer jitter only spreads
+ * handshakes out, so the random words come from a pool refilled with one
+ * getrandom per WG_JITTER_POOL arms: new_handshake is re-armed on every data
+ * packet that follows a reply, and a syscall each time showed in ping RTT. The
+ * tiny bias of the multiply-shift reduction does not matter here. */
+static uint64_t jitter(struct wg_device *dev)
 {
-	return crypto_random_uniform((uint32_t)WG_REKEY_TIMEOUT_JITTER_MAX);
+	if (!dev->jitter_left) {
+		crypto_random(dev->jitter_pool, sizeof(dev->jitter_pool));
+		dev->jitter_left = WG_JITTER_POOL;
+	}
+	return ((uint64_t)dev->jitter_pool[--dev->jitter_left] * WG_REKEY_TIMEOUT_JITTER_MAX) >> 32;
 }
 
 static void arm(struct wg_peer *peer, uint64_t *timer, uint64_t delay)
@@ -31,7 +40,7 @@ void wg_timers_data_sent(struct wg_peer *peer)
 {
 	if (!peer->timers.new_handshake)
 		arm(peer, &peer->timers.new_handshake,
-		    WG_KEEPALIVE_TIMEOUT + WG_REKEY_TIMEOUT + jitter());
+		    WG_KEEPALIVE_TIMEOUT + WG_REKEY_TIMEOUT + jitter(peer->dev));
 }
 
 void wg_timers_data_received(struct wg_peer *peer)
@@ -54,7 +63,7 @@ void wg_timers_any_authenticated_packet_received(struct wg_peer *peer)
 
 void wg_timers_handshake_initiated(struct wg_peer *peer)
 {
-	arm(peer, &peer->timers.retransmit_handshake, WG_REKEY_TIMEOUT + jitter());
+	arm(peer, &peer->timers.retransmit_handshake, WG_REKEY_TIMEOUT + jitter(peer->dev));
 }
 
 void wg_timers_handshake_complete(struct wg_peer *peer)
