@@ -1,9 +1,9 @@
 /*
- * lanrage: the player's program. Verbs dispatch to one function each.
- *
- * Built so far: `netcheck`, which runs the NAT check itself on its own UDP
- * socket (DESIGN.md section 1 allows this without a daemon). The daemon and
- * the verbs that talk to it arrive with the daemon.
+ * lanrage: the player's program. main parses the command line
+ * (lanrage_args.c) and dispatches: `daemon` and `demo` (lanrage_daemon.c),
+ * the client verbs (lanrage_client.c), and `netcheck` here, which asks the
+ * running daemon for its report or, with --stun or without a daemon, runs
+ * the NAT check itself on its own UDP socket (DESIGN.md section 1).
  *
  * Exit status: 0 success, 1 failure (one line on stderr), 2 bad usage.
  */
@@ -13,20 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/lanrage_cli.h"
 #include "log/log.h"
 #include "nat/netcheck.h"
 
-enum { EXIT_USAGE = 2 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: lanrage VERB [OPTIONS]\n"
-		   "\n"
-		   "Verbs:\n"
-		   "  netcheck [--stun HOST[:PORT]]... [--port N] [--timeout SECONDS] [--no-hairpin] [--json]\n"
-		   "        Find this network's NAT type with STUN (RFC 8489) and RFC 5780 tests.\n"
-		   "  help  This text.\n");
-}
+enum { EXIT_USAGE = CLI_EXIT_USAGE };
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
@@ -45,7 +36,7 @@ static int netcheck_usage_error(const char *msg, const char *arg)
 	return EXIT_USAGE;
 }
 
-static int cmd_netcheck(int argc, char **argv)
+int cmd_netcheck(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "stun", required_argument, NULL, 's' },
@@ -53,6 +44,7 @@ static int cmd_netcheck(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-hairpin", no_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "state-dir", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct netcheck_config cfg = { .timeout_ms = NETCHECK_DEFAULT_TIMEOUT_MS };
@@ -60,6 +52,7 @@ static int cmd_netcheck(int argc, char **argv)
 	struct netcheck_socket sock;
 	unsigned long port = 0, v;
 	bool json = false;
+	const char *state_dir = NULL;
 	char *out;
 	int c, ret;
 
@@ -86,12 +79,20 @@ static int cmd_netcheck(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'd':
+			state_dir = optarg;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return netcheck_usage_error("unexpected argument", argv[optind]);
+	if (cfg.n_servers == 0) {
+		ret = cli_netcheck_daemon(state_dir, json);
+		if (ret >= 0)
+			return ret;
+	}
 	if (cfg.n_servers == 0)
 		return netcheck_usage_error("no STUN server given; use --stun HOST[:PORT] "
 					    "(a relay or any RFC 8489 server)", NULL);
@@ -121,20 +122,26 @@ int main(int argc, char **argv)
 {
 	const char *lvl = getenv("LOG_LEVEL");
 	enum log_level level = LOG_ERROR;
+	struct cli_args a;
+	char err[256];
 
 	if (lvl && log_level_parse(lvl, &level) == 0)
 		log_set_level(level);
-	if (argc < 2) {
-		usage(stderr);
+	if (cli_parse(argc, argv, &a, err, sizeof(err))) {
+		fprintf(stderr, "lanrage: %s (see: lanrage help)\n", err);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "netcheck"))
-		return cmd_netcheck(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(stdout);
+	switch (a.verb) {
+	case CLI_HELP:
+		cli_usage(stdout);
 		return 0;
+	case CLI_NETCHECK:
+		return cmd_netcheck(argc - 1, argv + 1);
+	case CLI_DAEMON:
+		return cli_daemon(&a);
+	case CLI_DEMO:
+		return cli_demo(argv[0]);
+	default:
+		return cli_client(&a);
 	}
-	fprintf(stderr, "lanrage: unknown verb '%s'\n", argv[1]);
-	usage(stderr);
-	return EXIT_USAGE;
 }

@@ -15,17 +15,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "conn/conn.h"
 #include "control/control.h"
 
+enum { PARTY_ERR_MAX = 256 };
+
+/* NULL / 0 fields take the value of the setting in STATE_DIR/lanrage.db
+ * (control_server, interface, mtu, listen_port, stun_servers, thresholds). */
 struct party_config {
 	const char *state_dir;
-	const char *control_url;        /* NULL or "": local mode */
+	const char *control_url;        /* NULL: setting control_server; "" or "local": local */
 	const char *ifname;             /* lanrage0 */
 	unsigned mtu;                   /* 1420 */
-	uint16_t listen_port;           /* 51820 */
+	int listen_port;                /* < 0: setting (51820); 0 = any free port */
 	const char *name;               /* display name (default: hostname) */
-	struct conn_config conn;        /* thresholds (net/ctl/keys filled in by party) */
+	/* stun_servers used when n_stun_servers > 0; the thresholds always come
+	 * from the settings (net/ctl/keys filled in by party). */
+	struct conn_config conn;
 };
 
 enum party_state {
@@ -52,17 +59,44 @@ struct party_status {
 
 struct party;
 
+/* Loads (or creates) keys and settings, opens the control plane and
+ * registers (or re-authenticates with the stored token). When the stored
+ * credentials say we are still a member of a party (after a crash), that
+ * party is resumed. A control server that cannot be reached is not fatal:
+ * registration is retried on create/join. */
 int party_new(const struct party_config *cfg, struct party **out);
 /* Leaves the party (telling the control plane), removes the interface. */
 void party_free(struct party *p);
 
+/* Errors: -EALREADY in a party already, -ENOENT no such party, -ENOSPC full,
+ * -ENOTCONN control plane unreachable, -EPERM no privilege for the interface,
+ * -EINVAL bad name or ID; party_last_error() has the message. */
 int party_create(struct party *p, const char *name, struct party_status *out);
 int party_join(struct party *p, const char *party_id, struct party_status *out);
-int party_leave(struct party *p);
+int party_leave(struct party *p); /* -ENOENT when in no party */
 int party_status(struct party *p, struct party_status *out);
 void party_status_free(struct party_status *st);
 /* In-tunnel latency to a member (peer ID, name or virtual IP). */
 int party_ping(struct party *p, const char *who, unsigned count, double *rtt_ms_out);
+
+/* In-tunnel latency by ICMP echo; *received counts the answers. */
+int party_ping_stats(struct party *p, const char *who, unsigned count, double *rtt_ms_out,
+		     unsigned *received);
+/* The message of the last failed call ("" when none). */
+void party_last_error(struct party *p, char *buf, size_t len);
+const char *party_state_name(enum party_state s);
+
+/* Settings: fn is called under the party lock for each (config_list). */
+int party_settings_list(struct party *p, int (*fn)(const struct config_info *info, void *arg),
+			void *arg);
+int party_setting_get(struct party *p, const char *key, struct config_info *info_out,
+		      char *value, size_t len);
+/* config_set's errors; err gets the message. */
+int party_setting_set(struct party *p, const char *key, const char *value, char *err,
+		      size_t errlen);
+
+/* Writes STATE_DIR/name whole (temporary file, fsync, rename), mode 0600. */
+int party_write_private(const char *dir, const char *name, const char *text);
 
 /* Runs the control loop until party_stop. */
 int party_run(struct party *p);

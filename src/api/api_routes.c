@@ -1,0 +1,275 @@
+/*
+ * api_routes: what each checked API request does in the PartyManager and
+ * the JSON it answers (docs/API.md). Errors from the party become
+ * {"error","message"} with the party's one-line message and a status that
+ * says whose fault it was: 400/404/409 for the caller, 502 for the control
+ * plane, 500 for us.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+static json_t *api_nat_json(const struct ctl_nat *n)
+{
+	return json_pack("{s:s, s:s, s:s}", "type", n->type, "mapping", n->mapping, "filtering",
+			 n->filtering);
+}
+
+json_t *api_member_json(const struct conn_peer_status *m)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:s}", "peer_id",
+			      m->peer_id, "name", m->name, "virtual_ip", m->virtual_ip, "nat",
+			      api_nat_json(&m->nat), "path", conn_path_name(m->path), "endpoint",
+			      m->endpoint, "relay_id", m->relay_id, "since_ms",
+			      (json_int_t)m->since_ms, "detail", m->detail);
+
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "rtt_ms", m->rtt_valid ? json_real(m->rtt_ms) : json_null());
+	json_object_set_new(j, "jitter_ms", m->rtt_valid ? json_real(m->jitter_ms) : json_null());
+	json_object_set_new(j, "loss_pct", m->rtt_valid ? json_real(m->loss_pct) : json_null());
+	return j;
+}
+
+static json_t *api_members_json(const struct party_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < st->n_members; i++)
+		json_array_append_new(a, api_member_json(&st->members[i]));
+	return a;
+}
+
+static json_t *api_endpoints_json(const struct conn_self_status *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < s->n_endpoints; i++)
+		json_array_append_new(a, json_string(s->endpoints[i]));
+	return a;
+}
+
+json_t *api_status_json(const struct party_status *st)
+{
+	bool in = st->state != PARTY_IDLE;
+
+	return json_pack("{s:s, s:s?, s:s?, s:s?, s:{s:s, s:s, s:s?, s:o, s:o, s:s, s:b},"
+			 " s:{s:s, s:b}, s:o}",
+			 "state", party_state_name(st->state),
+			 "party_id", in ? st->party_id : NULL,
+			 "party_name", in ? st->name : NULL,
+			 "host_peer_id", in ? st->host_peer_id : NULL,
+			 "self",
+			 "peer_id", st->self_peer_id,
+			 "public_key", st->public_key,
+			 "virtual_ip", in ? st->virtual_ip : NULL,
+			 "nat", api_nat_json(&st->self.nat),
+			 "endpoints", api_endpoints_json(&st->self),
+			 "home_relay", st->self.home_relay,
+			 "udp_blocked", st->self.udp_blocked,
+			 "control", "mode", st->control_mode, "connected", st->control_connected,
+			 "members", api_members_json(st));
+}
+
+static json_t *api_netcheck_json(const struct party_status *st)
+{
+	const struct conn_self_status *s = &st->self;
+
+	return json_pack("{s:s, s:s, s:s, s:o, s:[], s:s, s:b, s:s}", "nat_type", s->nat.type,
+			 "mapping", s->nat.mapping, "filtering", s->nat.filtering,
+			 "public_endpoints", api_endpoints_json(s), "servers", "home_relay",
+			 s->home_relay, "udp_blocked", s->udp_blocked, "source", "daemon");
+}
+
+static int api_setting_add(const struct config_info *info, void *arg)
+{
+	json_t *j = json_pack("{s:s?, s:s, s:s, s:s?, s:s?}", "value", info->value, "default",
+			      info->def, "type", config_type_name(info->type), "allowed",
+			      info->allowed, "description", info->description);
+
+	return j ? json_object_set_new(arg, info->key, j) : -ENOMEM;
+}
+
+static int api_error_status(int r)
+{
+	switch (r) {
+	case -EINVAL:
+		return 400;
+	case -ENOENT:
+		return 404;
+	case -EALREADY:
+	case -ENOSPC:
+	case -EADDRNOTAVAIL:
+		return 409;
+	case -ENOTCONN:
+	case -EIO:
+		return 502;
+	case -ETIMEDOUT:
+		return 504;
+	default:
+		return 500;
+	}
+}
+
+static const char *api_error_code(int status)
+{
+	switch (status) {
+	case 400:
+		return "bad_request";
+	case 404:
+		return "not_found";
+	case 409:
+		return "conflict";
+	case 502:
+		return "control_unavailable";
+	case 504:
+		return "timeout";
+	default:
+		return "internal";
+	}
+}
+
+/* The party's error r as an answer. */
+static int api_party_error(struct party *p, int r, json_t **out)
+{
+	char msg[PARTY_ERR_MAX];
+	int status = api_error_status(r);
+
+	party_last_error(p, msg, sizeof(msg));
+	if (!msg[0])
+		snprintf(msg, sizeof(msg), "%s", strerror(-r));
+	*out = json_pack("{s:s, s:s}", "error", api_error_code(status), "message", msg);
+	return status;
+}
+
+static int api_do_status(struct party *p, const struct api_request *req, json_t **out)
+{
+	struct party_status st;
+	int r = party_status(p, &st);
+
+	if (r) {
+		party_status_free(&st);
+		return api_party_error(p, r, out);
+	}
+	if (req->route == API_STATUS)
+		*out = api_status_json(&st);
+	else if (req->route == API_PEERS)
+		*out = json_pack("{s:o}", "peers", api_members_json(&st));
+	else if (st.state == PARTY_ACTIVE)
+		*out = api_netcheck_json(&st);
+	else
+		*out = json_pack("{s:s, s:s}", "error", "no_report", "message",
+				 "no NAT report yet: the daemon measures its NAT on the "
+				 "WireGuard socket when it creates or joins a party");
+	party_status_free(&st);
+	return req->route == API_NETCHECK && st.state != PARTY_ACTIVE ? 409 : 200;
+}
+
+static int api_do_party(struct party *p, const struct api_request *req, json_t **out)
+{
+	struct party_status st;
+	int r;
+
+	if (req->route == API_PARTY_LEAVE) {
+		r = party_leave(p);
+		if (r)
+			return api_party_error(p, r, out);
+		*out = json_pack("{s:s}", "state", "idle");
+		return 200;
+	}
+	r = req->route == API_PARTY_CREATE ? party_create(p, req->arg, &st)
+					   : party_join(p, req->arg, &st);
+	if (r)
+		return api_party_error(p, r, out);
+	*out = api_status_json(&st);
+	party_status_free(&st);
+	return 200;
+}
+
+static int api_do_ping(struct party *p, const struct api_request *req, json_t **out)
+{
+	double rtt;
+	unsigned received;
+	int r = party_ping_stats(p, req->arg, req->count, &rtt, &received);
+
+	if (r && r != -ETIMEDOUT)
+		return api_party_error(p, r, out);
+	*out = json_pack("{s:s, s:i, s:i, s:o}", "peer", req->arg, "sent", req->count,
+			 "received", received, "rtt_ms", received ? json_real(rtt) : json_null());
+	return 200;
+}
+
+static int api_do_settings(struct party *p, const struct api_request *req, json_t **out)
+{
+	char err[CONFIG_ERR_MAX] = "", value[CONFIG_VALUE_MAX];
+	struct config_info info;
+	int r;
+
+	switch (req->route) {
+	case API_SETTINGS_LIST:
+		*out = json_object();
+		if (!*out || party_settings_list(p, api_setting_add, *out))
+			return 500;
+		return 200;
+	case API_SETTINGS_GET:
+		if (party_setting_get(p, req->arg, &info, value, sizeof(value))) {
+			*out = json_pack("{s:s, s:s+}", "error", "not_found", "message",
+					 "no such setting: ", req->arg);
+			return 404;
+		}
+		*out = json_pack("{s:s, s:s}", "key", info.key, "value", value);
+		return 200;
+	default:
+		r = party_setting_set(p, req->arg, req->value, err, sizeof(err));
+		if (r) {
+			*out = json_pack("{s:s, s:s}", "error",
+					 r == -ENOENT ? "not_found" : "bad_request", "message",
+					 err[0] ? err : strerror(-r));
+			return r == -EIO ? 500 : r == -ENOENT ? 404 : 400;
+		}
+		party_setting_get(p, req->arg, &info, value, sizeof(value));
+		*out = json_pack("{s:s, s:s, s:s}", "key", req->arg, "value", value, "note",
+				 "applies when the daemon next starts");
+		return 200;
+	}
+}
+
+int api_handle(struct party *p, const struct api_request *req, char **body)
+{
+	json_t *out = NULL;
+	int status;
+
+	switch (req->route) {
+	case API_STATUS:
+	case API_PEERS:
+	case API_NETCHECK:
+		status = api_do_status(p, req, &out);
+		break;
+	case API_PARTY_CREATE:
+	case API_PARTY_JOIN:
+	case API_PARTY_LEAVE:
+		status = api_do_party(p, req, &out);
+		break;
+	case API_PING:
+		status = api_do_ping(p, req, &out);
+		break;
+	case API_DOWN:
+		out = json_pack("{s:s}", "state", "stopping");
+		status = 200;
+		break;
+	default:
+		status = api_do_settings(p, req, &out);
+		break;
+	}
+	*body = out ? json_dumps(out, JSON_COMPACT) : NULL;
+	json_decref(out);
+	if (!*body) {
+		*body = strdup("{\"error\":\"internal\",\"message\":\"out of memory\"}");
+		status = 500;
+	}
+	return status;
+}

@@ -1,0 +1,327 @@
+/*
+ * api_server: the API's libwebsockets HTTP server on its own thread.
+ *
+ * A request's headers are copied at LWS_CALLBACK_HTTP; a POST's body is
+ * gathered (at most API_MAX_BODY bytes kept, the rest counted and refused
+ * with 413) until LWS_CALLBACK_HTTP_BODY_COMPLETION; then api_request_check
+ * and api_handle run and the answer is written in chunks.
+ *
+ * Invariants: the server only ever listens on a loopback address; the token
+ * lives in struct api and the token file only, is wiped on stop and never
+ * logged; on_down runs after the answer to /v1/down was written.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "crypto/crypto.h"
+#include "log/log.h"
+
+#define API_TAG "api"
+enum { API_CHUNK = 4096, API_HDR_MAX = 512 };
+
+struct api {
+	struct lws_context *ctx;
+	pthread_t thread;
+	bool thread_started;
+	volatile int stop;
+	char *state_dir;
+	char token[API_TOKEN_LEN + 1]; /* secret */
+	uint16_t port;
+	struct party *party;
+	void (*on_down)(void *arg);
+	void *arg;
+};
+
+struct api_conn {
+	char method[8];
+	char path[256];
+	char host[API_HDR_MAX], origin[API_HDR_MAX], authz[API_HDR_MAX];
+	bool has_origin, has_authz;
+	char *body;
+	size_t body_len, body_total;
+	char *out;
+	size_t out_len, out_off;
+	int status;
+	bool headers_sent, down_after;
+};
+
+static void api_conn_reset(struct api_conn *c)
+{
+	free(c->body);
+	free(c->out);
+	crypto_wipe(c->authz, sizeof(c->authz));
+	memset(c, 0, sizeof(*c));
+}
+
+static bool api_copy_hdr(struct lws *wsi, enum lws_token_indexes t, char *dst, size_t cap)
+{
+	int n = lws_hdr_total_length(wsi, t);
+
+	dst[0] = '\0';
+	if (n <= 0 || (size_t)n >= cap)
+		return false;
+	return lws_hdr_copy(wsi, dst, (int)cap, t) >= 0;
+}
+
+static int api_begin(struct lws *wsi, struct api_conn *c, const char *uri)
+{
+	api_conn_reset(c);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+		strcpy(c->method, "GET");
+	else if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+		strcpy(c->method, "POST");
+	else
+		strcpy(c->method, "OTHER");
+	snprintf(c->path, sizeof(c->path), "%s", uri ? uri : "");
+	api_copy_hdr(wsi, WSI_TOKEN_HOST, c->host, sizeof(c->host));
+	c->has_origin = api_copy_hdr(wsi, WSI_TOKEN_ORIGIN, c->origin, sizeof(c->origin)) ||
+			lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+	c->has_authz = api_copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, c->authz, sizeof(c->authz));
+	return 0;
+}
+
+static int api_respond(struct lws *wsi, struct api *a, struct api_conn *c)
+{
+	struct api_http h = {
+		.method = c->method, .path = c->path, .host = c->host[0] ? c->host : NULL,
+		.origin = c->has_origin ? c->origin : NULL,
+		.authorization = c->has_authz ? c->authz : NULL,
+		.body = c->body, .body_len = c->body_total,
+	};
+	struct api_request req;
+	struct api_error err;
+
+	if (api_request_check(&h, a->token, a->port, &req, &err)) {
+		json_t *j = json_pack("{s:s, s:s}", "error", err.error, "message", err.message);
+
+		c->status = err.status;
+		c->out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (err.status == 403 || err.status == 401)
+			log_kv(LOG_WARN, API_TAG, "request refused", LOG_INT("status", err.status),
+			       LOG_STR("path", c->path));
+	} else {
+		c->status = api_handle(a->party, &req, &c->out);
+		c->down_after = req.route == API_DOWN;
+		log_kv(LOG_DEBUG, API_TAG, "request", LOG_STR("method", c->method),
+		       LOG_STR("path", c->path), LOG_INT("status", c->status));
+	}
+	if (!c->out)
+		return -1;
+	c->out_len = strlen(c->out);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int api_write(struct lws *wsi, struct api *a, struct api_conn *c)
+{
+	unsigned char buf[LWS_PRE + API_CHUNK];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
+	size_t n;
+	bool final;
+
+	if (!c->out)
+		return 0;
+	if (!c->headers_sent) {
+		if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json",
+						c->out_len, &p, end) ||
+		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+						 (const unsigned char *)"no-store", 8, &p, end) ||
+		    lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		c->headers_sent = true;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	n = c->out_len - c->out_off;
+	if (n > API_CHUNK)
+		n = API_CHUNK;
+	final = c->out_off + n == c->out_len;
+	memcpy(start, c->out + c->out_off, n);
+	if (lws_write(wsi, start, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	c->out_off += n;
+	if (!final) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (c->down_after && a->on_down) {
+		log_info(API_TAG, "stop requested through the API");
+		a->on_down(a->arg);
+	}
+	api_conn_reset(c);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int api_body(struct api_conn *c, const void *in, size_t len)
+{
+	size_t keep;
+	char *n;
+
+	c->body_total += len;
+	if (c->body_len >= API_MAX_BODY)
+		return 0;
+	keep = len < API_MAX_BODY - c->body_len ? len : API_MAX_BODY - c->body_len;
+	n = realloc(c->body, c->body_len + keep + 1);
+	if (!n)
+		return -1;
+	c->body = n;
+	memcpy(c->body + c->body_len, in, keep);
+	c->body_len += keep;
+	c->body[c->body_len] = '\0';
+	return 0;
+}
+
+static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			size_t len)
+{
+	struct api_conn *c = user;
+	struct api *a = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		api_begin(wsi, c, in);
+		/* A POST without a body gets no body callbacks: answer now. */
+		if (strcmp(c->method, "POST") ||
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+			return api_respond(wsi, a, c);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY:
+		return api_body(c, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return api_respond(wsi, a, c);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return api_write(wsi, a, c);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c)
+			api_conn_reset(c);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols api_protocols[] = {
+	{ "lanrage-api", api_callback, sizeof(struct api_conn), 4096, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void api_lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	log_warn("lws", "%.*s", (int)n, line);
+}
+
+static void *api_thread(void *arg)
+{
+	struct api *a = arg;
+
+	while (!a->stop)
+		if (lws_service(a->ctx, 0) < 0)
+			break;
+	return NULL;
+}
+
+static int api_write_token(struct api *a)
+{
+	uint8_t raw[API_TOKEN_LEN / 2];
+	char text[API_TOKEN_LEN + 2];
+	int r;
+
+	crypto_random(raw, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(a->token + 2 * i, 3, "%02x", raw[i]);
+	snprintf(text, sizeof(text), "%s\n", a->token);
+	r = party_write_private(a->state_dir, API_TOKEN_FILE, text);
+	crypto_wipe(raw, sizeof(raw));
+	crypto_wipe(text, sizeof(text));
+	return r;
+}
+
+int api_start(const struct api_config *cfg, struct api **out)
+{
+	struct lws_context_creation_info info;
+	struct api *a = calloc(1, sizeof(*a));
+	const char *listen = cfg->listen ? cfg->listen : API_DEFAULT_LISTEN;
+	char addr[64];
+	int r;
+
+	*out = NULL;
+	if (!a)
+		return -ENOMEM;
+	a->party = cfg->party;
+	a->on_down = cfg->on_down;
+	a->arg = cfg->arg;
+	a->state_dir = strdup(cfg->state_dir);
+	if (!a->state_dir) {
+		r = -ENOMEM;
+		goto err;
+	}
+	if (api_listen_parse(listen, addr, sizeof(addr), &a->port)) {
+		log_error(API_TAG, "the API listens on loopback only; refusing '%s'", listen);
+		r = -EINVAL;
+		goto err;
+	}
+	r = api_write_token(a);
+	if (r)
+		goto err;
+	lws_set_log_level(LLL_ERR, api_lws_log);
+	memset(&info, 0, sizeof(info));
+	info.port = a->port;
+	info.iface = addr;
+	info.protocols = api_protocols;
+	info.user = a;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       (strchr(addr, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
+	info.timeout_secs = 30;
+	a->ctx = lws_create_context(&info);
+	if (!a->ctx) {
+		log_error(API_TAG, "cannot listen on %s (in use by another daemon?)", listen);
+		r = -EADDRINUSE;
+		goto err;
+	}
+	r = -pthread_create(&a->thread, NULL, api_thread, a);
+	if (r) {
+		log_error(API_TAG, "cannot start the API thread: %s", strerror(-r));
+		goto err;
+	}
+	a->thread_started = true;
+	log_info(API_TAG, "local API on http://%s", listen);
+	*out = a;
+	return 0;
+err:
+	api_stop(a);
+	return r;
+}
+
+void api_stop(struct api *a)
+{
+	char path[4096];
+
+	if (!a)
+		return;
+	if (a->thread_started) {
+		a->stop = 1;
+		lws_cancel_service(a->ctx);
+		pthread_join(a->thread, NULL);
+	}
+	if (a->ctx)
+		lws_context_destroy(a->ctx);
+	if (a->state_dir && a->token[0]) {
+		snprintf(path, sizeof(path), "%s/%s", a->state_dir, API_TOKEN_FILE);
+		unlink(path);
+	}
+	crypto_wipe(a->token, sizeof(a->token));
+	free(a->state_dir);
+	free(a);
+}

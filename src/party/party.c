@@ -1,0 +1,713 @@
+/*
+ * party: the PartyManager's lifecycle and requests (create, join, leave,
+ * status, settings) and its control loop.
+ *
+ * Invariants: state is PARTY_ACTIVE exactly when net and conn exist and the
+ * control plane has us as a member; every failed create/join leaves nothing
+ * behind (interface removed, the control plane told we left). The stored
+ * credentials (party_creds.c) always name the party we are in, so a restart
+ * after a crash resumes it with the same virtual IP.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log/log.h"
+#include "party/party_internal.h"
+
+static __thread char party_err[PARTY_ERR_MAX];
+
+static void party_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void party_seterr(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(party_err, sizeof(party_err), fmt, ap);
+	va_end(ap);
+}
+
+void party_last_error(struct party *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", party_err);
+}
+
+const char *party_state_name(enum party_state s)
+{
+	switch (s) {
+	case PARTY_IDLE:
+		return "idle";
+	case PARTY_JOINING:
+		return "joining";
+	case PARTY_ACTIVE:
+		return "active";
+	case PARTY_LEAVING:
+		return "leaving";
+	}
+	return "unknown";
+}
+
+static void party_wake(struct party *p)
+{
+	char b = 'w';
+
+	if (write(p->wake[1], &b, 1) < 0) {
+		/* full pipe: the loop is awake already */
+	}
+}
+
+/* A control-plane refusal or transport failure as one message and errno. */
+static int party_ctl_error(struct party *p, const char *what, int r)
+{
+	const char *msg = "";
+	const char *code = ctl_client_error(p->ctl, &msg);
+
+	if (r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN) {
+		party_seterr("%s: the control plane%s%s does not answer", what,
+			     p->control_url[0] ? " at " : "", p->control_url);
+		r = -ENOTCONN;
+	} else if (code[0] && msg[0]) {
+		party_seterr("%s: %s", what, msg);
+	} else {
+		party_seterr("%s: %s", what, strerror(-r));
+	}
+	if (r == -EEXIST)
+		r = -EALREADY;
+	log_warn(PARTY_TAG, "%s", party_err);
+	return r;
+}
+
+/* ---- Settings ------------------------------------------------------------ */
+
+static int party_setting_int(struct party *p, const char *key, int64_t def)
+{
+	int64_t v;
+
+	return config_get_int(p->config, key, &v) ? (int)def : (int)v;
+}
+
+static int party_split_stun(struct party *p, const char *list)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		char **n = realloc(p->stun, (p->n_stun + 1) * sizeof(*n));
+
+		if (!n || !(n[p->n_stun] = strdup(tok))) {
+			if (n)
+				p->stun = n;
+			r = -ENOMEM;
+			break;
+		}
+		p->stun = n;
+		p->n_stun++;
+	}
+	free(copy);
+	return r;
+}
+
+static int party_load_settings(struct party *p, const struct party_config *cfg)
+{
+	const char *url = cfg->control_url ? cfg->control_url : config_get(p->config, "control_server");
+	const char *subnet = config_get(p->config, "subnet");
+	const char *slash = subnet ? strchr(subnet, '/') : NULL;
+	struct conn_config *cc = &p->conn_cfg;
+	int r;
+
+	if (url && !strcmp(url, "local"))
+		url = "";
+	p->control_url = strdup(url ? url : "");
+	p->ifname = strdup(cfg->ifname ? cfg->ifname : config_get(p->config, "interface"));
+	if (!p->control_url || !p->ifname)
+		return -ENOMEM;
+	p->mtu = cfg->mtu ? cfg->mtu : (unsigned)party_setting_int(p, "mtu", NET_DEFAULT_MTU);
+	p->listen_port = (uint16_t)(cfg->listen_port >= 0
+					    ? cfg->listen_port
+					    : party_setting_int(p, "listen_port",
+								NET_DEFAULT_LISTEN_PORT));
+	p->prefix = slash ? (unsigned)atoi(slash + 1) : 16;
+	conn_config_default(cc);
+	cc->keepalive_s = (uint16_t)party_setting_int(p, "keepalive", cc->keepalive_s);
+	cc->punch_timeout_ms = (uint32_t)party_setting_int(p, "punch_timeout_ms",
+							   cc->punch_timeout_ms);
+	cc->punch_interval_ms = (uint32_t)party_setting_int(p, "punch_interval_ms",
+							    cc->punch_interval_ms);
+	cc->monitor_interval_ms = (uint32_t)party_setting_int(p, "monitor_interval_ms",
+							      cc->monitor_interval_ms);
+	cc->relay_switch_rtt_ms = (uint32_t)party_setting_int(p, "relay_switch_rtt_ms",
+							      cc->relay_switch_rtt_ms);
+	cc->reconnect_backoff_min_ms = (uint32_t)party_setting_int(
+		p, "reconnect_backoff_min_ms", cc->reconnect_backoff_min_ms);
+	cc->reconnect_backoff_max_ms = (uint32_t)party_setting_int(
+		p, "reconnect_backoff_max_ms", cc->reconnect_backoff_max_ms);
+	cc->upgrade_interval_s = (uint32_t)party_setting_int(p, "upgrade_interval_s",
+							     cc->upgrade_interval_s);
+	if (cfg->conn.n_stun_servers) {
+		for (size_t i = 0; i < cfg->conn.n_stun_servers; i++)
+			if ((r = party_split_stun(p, cfg->conn.stun_servers[i])))
+				return r;
+	} else if ((r = party_split_stun(p, config_get(p->config, "stun_servers") ?: ""))) {
+		return r;
+	}
+	return 0;
+}
+
+/* ---- Control plane ------------------------------------------------------- */
+
+static int party_open_control(struct party *p)
+{
+	struct ctl_client_opts o;
+	char path[4096];
+	int r;
+
+	ctl_client_opts_default(&o);
+	if (!p->control_url[0]) {
+		struct ctl_core_opts co;
+
+		ctl_core_opts_default(&co);
+		snprintf(path, sizeof(path), "%s/%s", p->state_dir, PARTY_LOCAL_DB);
+		co.db_path = path;
+		r = ctl_local_open(&co, &p->local);
+		if (r) {
+			log_error(PARTY_TAG, "cannot open the local control plane (%s): %s", path,
+				  strerror(-r));
+			return r;
+		}
+		o.local = p->local;
+	} else {
+		o.url = p->control_url;
+	}
+	r = ctl_client_open(&o, &p->ctl);
+	if (r) {
+		log_error(PARTY_TAG, "cannot open the control client: %s", strerror(-r));
+		return r;
+	}
+	ctl_client_subscribe(p->ctl, party_on_event, p);
+	return 0;
+}
+
+static const char *party_creds_control(const struct party *p)
+{
+	return p->control_url[0] ? p->control_url : "local";
+}
+
+/* Lock held. Authenticates with the stored token, else registers the key
+ * (which keeps our peer ID) and stores the new token. */
+static int party_register(struct party *p, struct party_creds *creds)
+{
+	int r = -ENOENT;
+
+	if (p->registered)
+		return 0;
+	if (party_creds_load(p->state_dir, creds) == 0 &&
+	    !strcmp(creds->control, party_creds_control(p)) && creds->peer_id[0]) {
+		r = ctl_auth(p->ctl, creds->peer_id, creds->token);
+		if (r)
+			log_info(PARTY_TAG, "stored control credentials refused (%s); registering",
+				 strerror(-r));
+	} else {
+		memset(creds, 0, sizeof(*creds));
+	}
+	if (r) {
+		r = ctl_register(p->ctl, p->keys->private_key, p->name, PARTY_VERSION);
+		if (r)
+			return party_ctl_error(p, "cannot register with the control plane", r);
+		snprintf(creds->control, sizeof(creds->control), "%s", party_creds_control(p));
+		snprintf(creds->peer_id, sizeof(creds->peer_id), "%s", ctl_client_peer_id(p->ctl));
+		snprintf(creds->token, sizeof(creds->token), "%s", ctl_client_token(p->ctl));
+		creds->party_id[0] = '\0';
+		r = party_creds_save(p->state_dir, creds);
+		if (r)
+			return r;
+	}
+	snprintf(p->self_id, sizeof(p->self_id), "%s", ctl_client_peer_id(p->ctl));
+	p->registered = true;
+	p->control_connected = true;
+	log_kv(LOG_INFO, PARTY_TAG, "registered with the control plane",
+	       LOG_STR("peer_id", p->self_id), LOG_STR("control", party_creds_control(p)));
+	return 0;
+}
+
+static int party_save_party_id(struct party *p, const char *party_id)
+{
+	struct party_creds c;
+	int r;
+
+	r = party_creds_load(p->state_dir, &c);
+	if (!r) {
+		snprintf(c.party_id, sizeof(c.party_id), "%s", party_id);
+		r = party_creds_save(p->state_dir, &c);
+	}
+	party_creds_wipe(&c);
+	return r;
+}
+
+/* ---- Bringing a party up and down ---------------------------------------- */
+
+static void party_teardown(struct party *p)
+{
+	if (p->conn) {
+		conn_free(p->conn);
+		p->conn = NULL;
+	}
+	if (p->net) {
+		net_free(p->net);
+		p->net = NULL;
+	}
+	party_members_clear(p);
+	p->state = PARTY_IDLE;
+	p->party_id[0] = p->party_name[0] = p->host_id[0] = p->self_ip[0] = '\0';
+	party_wake(p);
+}
+
+/* Lock held. Interface with our virtual IP, conn, members. On failure
+ * everything local is undone (the caller tells the control plane). */
+static int party_start(struct party *p, const struct ctl_party *cp)
+{
+	struct net_config nc;
+	struct conn_config cc = p->conn_cfg;
+	const char *ip = NULL;
+	int r;
+
+	for (size_t i = 0; i < cp->n_peers; i++)
+		if (!strcmp(cp->peers[i].peer_id, p->self_id))
+			ip = cp->peers[i].virtual_ip;
+	net_config_init(&nc);
+	if (!ip || inet_pton(AF_INET, ip, &nc.addr) != 1) {
+		party_seterr("the control plane gave no virtual IP for us in party %s",
+			     cp->party_id);
+		log_error(PARTY_TAG, "%s", party_err);
+		return -EBADMSG;
+	}
+	p->state = PARTY_JOINING;
+	snprintf(p->party_id, sizeof(p->party_id), "%s", cp->party_id);
+	snprintf(p->party_name, sizeof(p->party_name), "%s", cp->name);
+	snprintf(p->host_id, sizeof(p->host_id), "%s", cp->host_peer_id);
+	snprintf(p->self_ip, sizeof(p->self_ip), "%s", ip);
+	nc.ifname = p->ifname;
+	nc.prefix = p->prefix;
+	nc.mtu = p->mtu;
+	nc.listen_port = p->listen_port;
+	nc.keys = p->keys;
+	r = net_up(&p->net, &nc);
+	if (r) {
+		if (r == -EPERM || r == -EACCES)
+			party_seterr("cannot create interface %s: need root or CAP_NET_ADMIN",
+				     p->ifname);
+		else
+			party_seterr("cannot create interface %s: %s", p->ifname, strerror(-r));
+		goto err;
+	}
+	cc.net = p->net;
+	cc.ctl = p->ctl;
+	cc.keys = p->keys;
+	cc.self_peer_id = p->self_id;
+	cc.stun_servers = (const char *const *)p->stun;
+	cc.n_stun_servers = p->n_stun;
+	r = conn_new(&cc, &p->conn);
+	if (r) {
+		party_seterr("cannot start connections: %s", strerror(-r));
+		goto err;
+	}
+	r = party_members_set(p, cp);
+	if (r) {
+		party_seterr("cannot add the party's members: %s", strerror(-r));
+		goto err;
+	}
+	p->state = PARTY_ACTIVE;
+	party_wake(p);
+	log_kv(LOG_INFO, PARTY_TAG, "in party", LOG_STR("party_id", p->party_id),
+	       LOG_STR("virtual_ip", p->self_ip), LOG_UINT("members", p->n_members));
+	return 0;
+err:
+	log_error(PARTY_TAG, "%s", party_err);
+	party_teardown(p);
+	return r;
+}
+
+/* Lock held. After a crash the stored party may still have us. */
+static void party_resume(struct party *p, const char *party_id)
+{
+	struct ctl_party cp = { 0 };
+	bool member = false;
+
+	if (ctl_party_get(p->ctl, party_id, &cp) == 0) {
+		for (size_t i = 0; i < cp.n_peers; i++)
+			member |= !strcmp(cp.peers[i].peer_id, p->self_id);
+		if (member && party_start(p, &cp) == 0) {
+			log_info(PARTY_TAG, "resumed party %s after a restart", party_id);
+			ctl_party_clear(&cp);
+			return;
+		}
+		if (member)
+			ctl_party_leave(p->ctl);
+	}
+	ctl_party_clear(&cp);
+	party_save_party_id(p, "");
+}
+
+int party_new(const struct party_config *cfg, struct party **out)
+{
+	struct party *p = calloc(1, sizeof(*p));
+	struct party_creds creds = { 0 };
+	char host[CTL_MAX_NAME + 1] = "lanrage";
+	int r;
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	p->wake[0] = p->wake[1] = -1;
+	if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK)) {
+		r = -errno;
+		goto err;
+	}
+	gethostname(host, sizeof(host) - 1);
+	p->state_dir = strdup(cfg->state_dir);
+	p->name = strdup(cfg->name && cfg->name[0] ? cfg->name : host);
+	if (!p->state_dir || !p->name) {
+		r = -ENOMEM;
+		goto err;
+	}
+	r = config_open(p->state_dir, &p->config);
+	if (r)
+		goto err;
+	r = party_load_settings(p, cfg);
+	if (r)
+		goto err;
+	r = net_keys_load_or_create(p->state_dir, &p->keys);
+	if (r)
+		goto err;
+	r = party_open_control(p);
+	if (r)
+		goto err;
+	pthread_mutex_lock(&p->lock);
+	if (party_register(p, &creds) == 0 && creds.party_id[0])
+		party_resume(p, creds.party_id);
+	pthread_mutex_unlock(&p->lock);
+	party_creds_wipe(&creds);
+	log_kv(LOG_INFO, PARTY_TAG, "ready", LOG_KEY("public_key", p->keys->public_key),
+	       LOG_STR("control", party_creds_control(p)), LOG_STR("state_dir", p->state_dir));
+	*out = p;
+	return 0;
+err:
+	party_free(p);
+	return r;
+}
+
+/* Lock held. */
+static int party_leave_locked(struct party *p)
+{
+	int r;
+
+	if (p->state == PARTY_IDLE) {
+		party_seterr("not in a party");
+		return -ENOENT;
+	}
+	p->state = PARTY_LEAVING;
+	r = ctl_party_leave(p->ctl);
+	if (r)
+		party_ctl_error(p, "leaving: the control plane was not told", r);
+	log_kv(LOG_INFO, PARTY_TAG, "left the party", LOG_STR("party_id", p->party_id));
+	party_teardown(p);
+	party_save_party_id(p, "");
+	return 0;
+}
+
+void party_free(struct party *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->state != PARTY_IDLE)
+		party_leave_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	if (p->ctl)
+		ctl_client_close(p->ctl);
+	if (p->local)
+		ctl_local_close(p->local);
+	config_close(p->config);
+	net_keys_free(p->keys);
+	for (size_t i = 0; i < p->n_stun; i++)
+		free(p->stun[i]);
+	free(p->stun);
+	free(p->state_dir);
+	free(p->control_url);
+	free(p->ifname);
+	free(p->name);
+	if (p->wake[0] >= 0)
+		close(p->wake[0]);
+	if (p->wake[1] >= 0)
+		close(p->wake[1]);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static int party_status_locked(struct party *p, struct party_status *out);
+
+/* create and join: register if needed, ask the control plane, come up. */
+static int party_enter(struct party *p, const char *name, const char *party_id,
+		       struct party_status *out)
+{
+	struct party_creds creds = { 0 };
+	struct ctl_party cp = { 0 };
+	int r;
+
+	party_err[0] = '\0';
+	pthread_mutex_lock(&p->lock);
+	if (p->state != PARTY_IDLE) {
+		party_seterr("already in party %s (leave it first: lanrage party leave)",
+			     p->party_id);
+		r = -EALREADY;
+		goto out;
+	}
+	r = party_register(p, &creds);
+	if (r)
+		goto out;
+	r = name ? ctl_party_create(p->ctl, name, 0, &cp) : ctl_party_join(p->ctl, party_id, &cp);
+	if (r) {
+		r = party_ctl_error(p, name ? "cannot create the party" : "cannot join the party",
+				    r);
+		goto out;
+	}
+	r = party_start(p, &cp);
+	if (r) {
+		ctl_party_leave(p->ctl);
+		goto out;
+	}
+	party_save_party_id(p, cp.party_id);
+	if (out)
+		r = party_status_locked(p, out);
+out:
+	pthread_mutex_unlock(&p->lock);
+	ctl_party_clear(&cp);
+	party_creds_wipe(&creds);
+	return r;
+}
+
+int party_create(struct party *p, const char *name, struct party_status *out)
+{
+	if (!name || !name[0] || strlen(name) > CTL_MAX_NAME) {
+		party_seterr("a party name is 1 to %d bytes", CTL_MAX_NAME);
+		return -EINVAL;
+	}
+	return party_enter(p, name, NULL, out);
+}
+
+int party_join(struct party *p, const char *party_id, struct party_status *out)
+{
+	if (!party_id || !party_id[0] || strlen(party_id) > 32) {
+		party_seterr("a party ID looks like ABCD-EFGH-JKMN");
+		return -EINVAL;
+	}
+	return party_enter(p, NULL, party_id, out);
+}
+
+int party_leave(struct party *p)
+{
+	int r;
+
+	party_err[0] = '\0';
+	pthread_mutex_lock(&p->lock);
+	r = party_leave_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+/* ---- Status -------------------------------------------------------------- */
+
+static void party_status_from_members(struct party *p, struct party_status *out)
+{
+	for (size_t i = 0; i < p->n_members; i++) {
+		struct conn_peer_status *m = &out->members[i];
+		const struct ctl_peer *cp = &p->members[i];
+
+		memset(m, 0, sizeof(*m));
+		memcpy(m->peer_id, cp->peer_id, sizeof(m->peer_id));
+		memcpy(m->name, cp->name, sizeof(m->name));
+		memcpy(m->virtual_ip, cp->virtual_ip, sizeof(m->virtual_ip));
+		m->nat = cp->nat;
+		m->path = CONN_PATH_CONNECTING;
+	}
+	out->n_members = p->n_members;
+}
+
+static int party_status_locked(struct party *p, struct party_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->state = p->state;
+	memcpy(out->party_id, p->party_id, sizeof(out->party_id));
+	memcpy(out->name, p->party_name, sizeof(out->name));
+	memcpy(out->host_peer_id, p->host_id, sizeof(out->host_peer_id));
+	memcpy(out->self_peer_id, p->self_id, sizeof(out->self_peer_id));
+	memcpy(out->virtual_ip, p->self_ip, sizeof(out->virtual_ip));
+	memcpy(out->public_key, p->keys->public_b64, sizeof(out->public_key));
+	out->control_connected = p->registered && p->control_connected;
+	out->control_mode = p->control_url[0] ? "remote" : "local";
+	snprintf(out->self.nat.type, sizeof(out->self.nat.type), "unknown");
+	snprintf(out->self.nat.mapping, sizeof(out->self.nat.mapping), "unknown");
+	snprintf(out->self.nat.filtering, sizeof(out->self.nat.filtering), "unknown");
+	if (p->state != PARTY_ACTIVE)
+		return 0;
+	if (p->conn) {
+		conn_self_status(p->conn, &out->self);
+		return conn_status(p->conn, &out->members, &out->n_members);
+	}
+	out->members = calloc(p->n_members ? p->n_members : 1, sizeof(*out->members));
+	if (!out->members)
+		return -ENOMEM;
+	party_status_from_members(p, out);
+	return 0;
+}
+
+int party_status(struct party *p, struct party_status *out)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = party_status_locked(p, out);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+void party_status_free(struct party_status *st)
+{
+	if (!st)
+		return;
+	free(st->members);
+	st->members = NULL;
+	st->n_members = 0;
+}
+
+/* ---- Ping ---------------------------------------------------------------- */
+
+int party_ping_stats(struct party *p, const char *who, unsigned count, double *rtt_ms_out,
+		     unsigned *received)
+{
+	const struct ctl_peer *m;
+	char ip[16], ifname[IFNAMSIZ];
+	int r;
+
+	party_err[0] = '\0';
+	pthread_mutex_lock(&p->lock);
+	m = p->state == PARTY_ACTIVE ? party_member_find(p, who) : NULL;
+	if (m) {
+		snprintf(ip, sizeof(ip), "%s", m->virtual_ip);
+		snprintf(ifname, sizeof(ifname), "%s", p->ifname);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!m) {
+		party_seterr(p->state == PARTY_ACTIVE ? "no member '%s' in the party"
+						      : "not in a party (no member '%s')",
+			     who);
+		return -ENOENT;
+	}
+	/* The lock is not held while waiting for answers. */
+	r = party_ping_icmp(ifname, ip, count, 1000, rtt_ms_out, received);
+	if (r == -ETIMEDOUT)
+		party_seterr("no answer from %s (%s) within %u s", who, ip, count);
+	else if (r)
+		party_seterr("cannot ping %s: %s", ip, strerror(-r));
+	return r;
+}
+
+int party_ping(struct party *p, const char *who, unsigned count, double *rtt_ms_out)
+{
+	unsigned received;
+
+	return party_ping_stats(p, who, count, rtt_ms_out, &received);
+}
+
+/* ---- Settings ------------------------------------------------------------ */
+
+int party_settings_list(struct party *p, int (*fn)(const struct config_info *info, void *arg),
+			void *arg)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = config_list(p->config, fn, arg);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int party_setting_get(struct party *p, const char *key, struct config_info *info_out,
+		      char *value, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = config_describe(p->config, key, info_out);
+	if (!r)
+		snprintf(value, len, "%s", info_out->value ? info_out->value : "");
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int party_setting_set(struct party *p, const char *key, const char *value, char *err,
+		      size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = config_set(p->config, key, value, err, errlen);
+	pthread_mutex_unlock(&p->lock);
+	if (!r)
+		log_kv(LOG_INFO, PARTY_TAG, "setting changed (applies at the next start)",
+		       LOG_STR("key", key));
+	return r;
+}
+
+/* ---- The loop ------------------------------------------------------------ */
+
+int party_run(struct party *p)
+{
+	while (!p->stop) {
+		struct pollfd fds[3];
+		int timeout = 1000;
+		nfds_t n = 0;
+		char buf[64];
+
+		pthread_mutex_lock(&p->lock);
+		fds[n++] = (struct pollfd){ .fd = p->wake[0], .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = ctl_client_event_fd(p->ctl), .events = POLLIN };
+		if (p->conn)
+			fds[n++] = (struct pollfd){ .fd = conn_fd(p->conn), .events = POLLIN };
+		if (p->conn) {
+			uint64_t next = conn_run(p->conn);
+
+			if (next < (uint64_t)timeout)
+				timeout = (int)next;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (poll(fds, n, timeout) < 0 && errno != EINTR) {
+			log_error(PARTY_TAG, "poll: %s", strerror(errno));
+			return -errno;
+		}
+		while (read(p->wake[0], buf, sizeof(buf)) > 0) {
+		}
+		pthread_mutex_lock(&p->lock);
+		ctl_client_dispatch(p->ctl);
+		pthread_mutex_unlock(&p->lock);
+	}
+	return 0;
+}
+
+void party_stop(struct party *p)
+{
+	char b = 's';
+
+	p->stop = 1;
+	if (write(p->wake[1], &b, 1) < 0) {
+		/* the loop sees stop at its next turn */
+	}
+}

@@ -1,0 +1,85 @@
+/*
+ * party_internal: the PartyManager's state, shared by its files (party.c:
+ * lifecycle and requests; party_members.c: the member list and control-plane
+ * events; party_creds.c: the files it keeps in the state directory;
+ * party_ping.c: in-tunnel ICMP echo).
+ *
+ * Locking: p->lock protects every field but wake[] and stop, which the run
+ * loop and signal handlers use without it. The lock is never held while
+ * waiting for ICMP answers (party_ping), only while talking to the control
+ * plane, net and conn, which answer within their own timeouts.
+ */
+#ifndef LR_PARTY_INTERNAL_H
+#define LR_PARTY_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "config/config.h"
+#include "net/net.h"
+#include "party/party.h"
+
+#define PARTY_TAG "party"
+#define PARTY_VERSION "0.1.0"
+#define PARTY_CREDS_FILE "control.json"
+#define PARTY_LOCAL_DB "control.db"
+
+struct party {
+	pthread_mutex_t lock;
+	/* Configuration, fixed after party_new. */
+	char *state_dir, *control_url, *ifname, *name;
+	unsigned mtu, prefix;
+	uint16_t listen_port;
+	char **stun;              /* from cfg or the stun_servers setting */
+	size_t n_stun;
+	struct conn_config conn_cfg; /* thresholds; net/ctl/keys set per party */
+
+	struct net_keys *keys;
+	struct config *config;
+	struct ctl_local *local;  /* local mode only */
+	struct ctl_client *ctl;
+	bool registered;
+	char self_id[CTL_ID_LEN + 1];
+
+	/* The current party; members excludes ourselves. */
+	enum party_state state;
+	char party_id[CTL_PARTY_ID_LEN + 1];
+	char party_name[CTL_MAX_NAME + 1];
+	char host_id[CTL_ID_LEN + 1];
+	char self_ip[16];
+	struct ctl_peer *members;
+	size_t n_members;
+	bool control_connected;
+	struct net *net;
+	struct conn *conn;
+
+	int wake[2];              /* self-pipe: wakes party_run (stop, new conn fd) */
+	volatile sig_atomic_t stop;
+};
+
+/* party_members.c */
+void party_members_clear(struct party *p);
+/* Takes the members of cp but ourselves, handing each to conn when it runs. */
+int party_members_set(struct party *p, const struct ctl_party *cp);
+/* Brings members and conn in line with cp (a resync): adds the missing,
+ * removes the gone, updates the changed. */
+void party_members_reconcile(struct party *p, const struct ctl_party *cp);
+void party_on_event(void *arg, const struct ctl_event *ev);
+const struct ctl_peer *party_member_find(const struct party *p, const char *who);
+
+/* party_creds.c: the control-plane credentials and last party, 0600. */
+struct party_creds {
+	char control[256];        /* "local" or the URL they belong to */
+	char peer_id[CTL_ID_LEN + 1];
+	char token[128];          /* secret */
+	char party_id[CTL_PARTY_ID_LEN + 1];
+};
+int party_creds_load(const char *state_dir, struct party_creds *out);
+int party_creds_save(const char *state_dir, const struct party_creds *c);
+void party_creds_wipe(struct party_creds *c);
+
+/* party_ping.c: one ICMP echo round over the interface; -ETIMEDOUT. */
+int party_ping_icmp(const char *ifname, const char *ip, unsigned count, unsigned timeout_ms,
+		    double *rtt_ms_out, unsigned *received);
+
+#endif
