@@ -1,0 +1,261 @@
+/*
+ * fuzz_relay: the relay frame parser and lanrage-relay's whole input handler.
+ *
+ * Part 1: the input parsed as one frame. Whatever parses is re-encoded with
+ * the builders and must give the same bytes (BIND and BOUND carry MACs the
+ * fuzzer cannot make: their fields are checked in place instead); a BIND that
+ * verifies against the fixed relay key must be for one of the known client
+ * keys (the harness's own BINDs), never a forgery.
+ *
+ * Part 2: the input as a script of datagrams to one relay_core from a fake
+ * address table of 6 sources (IPv4, IPv6, v4-mapped, same IP other port).
+ * Ops let the fuzzer send valid BINDs for 4 known client keys (it cannot make
+ * MACs itself), SENDs, raw frames, and move the clocks, so forwarding, roaming,
+ * eviction, replay, expiry and the rate limits are all reachable. After every
+ * datagram the invariants of docs/RELAY.md are checked: a DELIVER leaves only
+ * for a SEND from a bound address, carries that binding's key and goes to the
+ * destination key's bound address; the tables stay consistent.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "log/log.h"
+#include "nat/relay_proto.h"
+#include "relay_core.h"
+
+#define NADDR 6
+#define NKEYS 4
+#define T0_MS 1764095000000ULL
+
+static uint8_t relay_priv[32], relay_pub[32];
+static uint8_t client_priv[NKEYS][32], client_pub[NKEYS][32];
+static struct wg_endpoint addrs[NADDR];
+
+static void init_once(void)
+{
+	static bool done;
+	static const char *const a[NADDR] = {
+		"198.51.100.1:40000", "198.51.100.1:40001", "198.51.100.2:5000",
+		"[2001:db8::1]:40000", "[::ffff:198.51.100.1]:40000", "203.0.113.9:1",
+	};
+
+	if (done)
+		return;
+	done = true;
+	crypto_init();
+	log_set_level(LOG_SILENT);
+	/* Fixed keys: reproducible runs. */
+	for (int i = 0; i < 32; i++)
+		relay_priv[i] = (uint8_t)(i + 1);
+	crypto_x25519_public(relay_pub, relay_priv);
+	for (int k = 0; k < NKEYS; k++) {
+		for (int i = 0; i < 32; i++)
+			client_priv[k][i] = (uint8_t)(k * 40 + i + 7);
+		crypto_x25519_public(client_pub[k], client_priv[k]);
+	}
+	for (int i = 0; i < NADDR; i++)
+		if (wg_endpoint_parse(&addrs[i], a[i]))
+			abort();
+}
+
+static void check_reencode(const uint8_t *data, size_t size)
+{
+	static uint8_t out[RELAY_MAX_FRAME];
+	struct relay_frame f;
+	int n = -1;
+
+	if (relay_parse(data, size, &f))
+		return;
+	if (f.raw != data || f.raw_len != size)
+		abort();
+	switch (f.type) {
+	case RELAY_BIND:
+		if (relay_verify_bind(&f, relay_priv, f.timestamp_ms, 0, NULL) == 0) {
+			bool known = false;
+
+			for (int k = 0; k < NKEYS; k++)
+				known |= !memcmp(f.key, client_pub[k], 32);
+			if (!known)
+				abort(); /* a MAC forged without the key */
+		}
+		return;
+	case RELAY_BOUND:
+		if (f.nonce != data + 4 || f.mac != data + 24)
+			abort();
+		return;
+	case RELAY_REFUSED:
+		n = relay_build_refused(out, sizeof(out), f.nonce, f.code);
+		break;
+	case RELAY_SEND:
+	case RELAY_DELIVER:
+		n = relay_build_keyed(out, sizeof(out), f.type, f.key, f.payload, f.payload_len);
+		break;
+	case RELAY_UNREACHABLE:
+		n = relay_build_unreachable(out, sizeof(out), f.key);
+		break;
+	case RELAY_PING:
+	case RELAY_PONG:
+		n = relay_build_ping(out, sizeof(out), f.type, f.nonce);
+		break;
+	}
+	if (n < 0 || (size_t)n != size || memcmp(out, data, size))
+		abort();
+}
+
+/* Every used entry is found by its key and its address; count matches. */
+static void check_table(const struct relay_core *c)
+{
+	uint32_t used = 0;
+
+	for (uint32_t i = 0; i < c->table.cap; i++) {
+		const struct relay_binding *b = &c->table.pool[i];
+
+		if (!b->used)
+			continue;
+		used++;
+		if (relay_table_find_key(&c->table, b->key) != b ||
+		    relay_table_find_addr(&c->table, &b->addr) != b)
+			abort();
+	}
+	if (used != c->table.count)
+		abort();
+}
+
+/* A DELIVER must come from a SEND by a bound address, with its key, to the
+ * destination key's address. before_src is the sender's binding before the
+ * datagram (SEND never binds). */
+static void check_output(const struct relay_core *c, const struct wg_endpoint *src,
+			 const uint8_t *in_frame_key, const struct relay_binding *before_src,
+			 const struct relay_out *o)
+{
+	const struct relay_binding *d;
+	struct relay_frame f;
+
+	if (relay_parse(o->buf, o->len, &f))
+		abort(); /* the relay only sends well-formed frames */
+	if (f.type == RELAY_DELIVER) {
+		if (!before_src || memcmp(f.key, before_src->key, 32) || !in_frame_key)
+			abort();
+		d = relay_table_find_key(&c->table, in_frame_key);
+		if (!d || !wg_endpoint_equal(&d->addr, &o->dst))
+			abort();
+	} else if (f.type == RELAY_BIND || f.type == RELAY_SEND || f.type == RELAY_PING) {
+		abort(); /* client-to-relay types never leave the relay */
+	} else if (!wg_endpoint_equal(&o->dst, src)) {
+		abort(); /* answers go back to the sender */
+	}
+}
+
+/* BIND frames are costly to make (two X25519): remembered per key and
+ * timestamp (inputs replay the same ones). */
+static size_t valid_bind(uint8_t *buf, unsigned k, uint64_t ts, const uint8_t *nonce)
+{
+	static uint8_t cache[NKEYS][RELAY_BIND_LEN];
+	static uint64_t cache_ts[NKEYS];
+	static uint8_t cache_nonce[NKEYS][RELAY_NONCE_LEN];
+
+	if (cache_ts[k] != ts || memcmp(cache_nonce[k], nonce, RELAY_NONCE_LEN)) {
+		if (relay_build_bind(cache[k], RELAY_BIND_LEN, client_priv[k], relay_pub, ts,
+				     nonce) != RELAY_BIND_LEN)
+			abort();
+		cache_ts[k] = ts;
+		memcpy(cache_nonce[k], nonce, RELAY_NONCE_LEN);
+	}
+	memcpy(buf, cache[k], RELAY_BIND_LEN);
+	return RELAY_BIND_LEN;
+}
+
+struct script {
+	const uint8_t *p;
+	size_t left;
+};
+
+static uint8_t take(struct script *s)
+{
+	if (!s->left)
+		return 0;
+	s->left--;
+	return *s->p++;
+}
+
+static void run_script(const uint8_t *data, size_t size)
+{
+	static uint8_t buf[RELAY_MAX_FRAME + 64], payload[2048];
+	struct relay_config cfg = { .lifetime_s = 5, .rate_pps = 8, .rate_bytes = 4000,
+				    .max_bindings = 3 };
+	struct script s = { data, size };
+	uint64_t now = 1000000000ULL, wall = T0_MS;
+	struct relay_core c;
+	int steps = 0;
+
+	memcpy(cfg.private_key, relay_priv, 32);
+	if (relay_core_init(&c, &cfg))
+		abort();
+	while (s.left && steps++ < 64) {
+		uint8_t op = take(&s), a = take(&s) % NADDR, k = take(&s) % NKEYS;
+		uint8_t nonce[RELAY_NONCE_LEN] = { op, a, k }, reply[RELAY_REPLY_MAX];
+		const uint8_t *frame_key = NULL;
+		uint8_t dst_key[32];
+		struct relay_binding before, *src_b;
+		struct relay_out o;
+		size_t len = 0, n;
+		int ret;
+
+		switch (op % 5) {
+		case 0: /* a valid BIND, timestamp nudged by the script */
+			len = valid_bind(buf, k, wall + (take(&s) % 4) - 1, nonce);
+			break;
+		case 1: /* SEND to a known key */
+			n = take(&s) % 200 + 1;
+			memset(payload, op, n);
+			ret = relay_build_keyed(buf, sizeof(buf), RELAY_SEND, client_pub[k],
+						payload, n);
+			len = ret > 0 ? (size_t)ret : 0;
+			break;
+		case 2: /* raw bytes from the script */
+			len = take(&s);
+			len = len < s.left ? len : s.left;
+			memcpy(buf, s.p, len);
+			s.p += len;
+			s.left -= len;
+			break;
+		case 3: /* time passes: up to ~68 s, wall clock along */
+			n = (size_t)take(&s) << 28;
+			now += n;
+			wall += n / 1000000;
+			relay_core_expire(&c, now);
+			check_table(&c);
+			continue;
+		default: /* the wall clock jumps (NTP step) */
+			wall += ((uint64_t)take(&s) << 12) - (1ULL << 19);
+			continue;
+		}
+		src_b = relay_table_find_addr(&c.table, &addrs[a]);
+		if (src_b)
+			before = *src_b;
+		/* The handler rewrites a SEND in place: keep its destination. */
+		if (len >= RELAY_KEYED_HDR_LEN) {
+			memcpy(dst_key, buf + RELAY_HDR_LEN, 32);
+			frame_key = dst_key;
+		}
+		if (relay_core_input(&c, &addrs[a], buf, len, now, wall, reply, &o))
+			check_output(&c, &addrs[a], frame_key, src_b ? &before : NULL, &o);
+		/* The table check costs hashes: only when a BIND may have changed it. */
+		if (len && buf[3] == RELAY_BIND)
+			check_table(&c);
+	}
+	check_table(&c);
+	relay_core_free(&c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	init_once();
+	check_reencode(data, size);
+	run_script(data, size);
+	return 0;
+}
