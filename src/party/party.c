@@ -158,7 +158,37 @@ static int party_load_settings(struct party *p, const struct party_config *cfg)
 	} else if ((r = party_split_stun(p, config_get(p->config, "stun_servers") ?: ""))) {
 		return r;
 	}
+	p->stun_from_relays = p->n_stun == 0;
 	return 0;
+}
+
+/* No STUN server set: the control plane's relays run one each on the
+ * standard port of their host. Lock held, conn not running (it borrows the
+ * strings). */
+static void party_stun_from_relays(struct party *p)
+{
+	struct ctl_relay *relays = NULL;
+	char host[CTL_ENDPOINT_LEN + 8];
+	size_t n = 0;
+
+	if (!p->stun_from_relays || ctl_relays_list(p->ctl, &relays, &n))
+		return;
+	for (size_t i = 0; i < p->n_stun; i++)
+		free(p->stun[i]);
+	p->n_stun = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *colon;
+
+		snprintf(host, sizeof(host), "%s", relays[i].endpoint);
+		colon = strrchr(host, ':');
+		if (!colon || colon == host)
+			continue;
+		snprintf(colon, sizeof(host) - (size_t)(colon - host), ":3478");
+		if (party_split_stun(p, host))
+			break;
+	}
+	free(relays);
+	log_kv(LOG_DEBUG, PARTY_TAG, "STUN servers from the relays", LOG_UINT("count", p->n_stun));
 }
 
 /* ---- Control plane ------------------------------------------------------- */
@@ -307,6 +337,7 @@ static int party_start(struct party *p, const struct ctl_party *cp)
 			party_seterr("cannot create interface %s: %s", p->ifname, strerror(-r));
 		goto err;
 	}
+	party_stun_from_relays(p);
 	cc.net = p->net;
 	cc.ctl = p->ctl;
 	cc.keys = p->keys;

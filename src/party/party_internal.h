@@ -30,8 +30,9 @@ struct party {
 	char *state_dir, *control_url, *ifname, *name;
 	unsigned mtu, prefix;
 	uint16_t listen_port;
-	char **stun;              /* from cfg or the stun_servers setting */
-	size_t n_stun;
+	char **stun;              /* from cfg or the stun_servers setting, else */
+	size_t n_stun;            /* the relays' hosts (refreshed per party) */
+	bool stun_from_relays;
 	struct conn_config conn_cfg; /* thresholds; net/ctl/keys set per party */
 
 	struct net_keys *keys;
