@@ -196,10 +196,10 @@ static int cli_print_status(const json_t *st)
 	printf("party %s \"%s\" (%s; control %s, %s)\n", cli_str(st, "party_id"),
 	       cli_str(st, "party_name"), state, cli_str(ctl, "mode"),
 	       json_is_true(json_object_get(ctl, "connected")) ? "connected" : "reconnecting");
-	printf("this node: %s  NAT %s%s%s\n", cli_str(self, "virtual_ip"),
+	printf("this node: %s  NAT %s%s%s%s\n", cli_str(self, "virtual_ip"),
 	       cli_str(json_object_get(self, "nat"), "type"),
 	       json_is_true(json_object_get(self, "udp_blocked")) ? "  UDP BLOCKED" : "",
-	       cli_str(self, "home_relay")[0] ? "  relay " : "");
+	       cli_str(self, "home_relay")[0] ? "  home relay " : "", cli_str(self, "home_relay"));
 	return 2 + cli_print_members(json_object_get(st, "members"));
 }
 
