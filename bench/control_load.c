@@ -146,7 +146,6 @@ static void load_enter(enum load_phase ph, uint64_t now, double timeout_s)
 	load.phase_start = now;
 	load.phase_deadline = now + (uint64_t)(timeout_s * 1e9);
 	load.cursor = 0;
-	load.answered = 0;
 	load_mark(ph, now);
 }
 

@@ -107,7 +107,7 @@ struct load_global {
 	/* connect phase */
 	uint32_t started, in_flight, conn_failed, registered;
 	/* paced phases */
-	uint32_t cursor, answered;
+	uint32_t cursor;
 	uint64_t hb_cursor, hb_end;
 	uint32_t sig_slot, sig_cursor;   /* signal slots passed, signals sent */
 	/* per op */
