@@ -272,9 +272,6 @@ int api_start(const struct api_config *cfg, struct api **out)
 		r = -EINVAL;
 		goto err;
 	}
-	r = api_write_token(a);
-	if (r)
-		goto err;
 	lws_set_log_level(LLL_ERR, api_lws_log);
 	memset(&info, 0, sizeof(info));
 	info.port = a->port;
@@ -290,6 +287,11 @@ int api_start(const struct api_config *cfg, struct api **out)
 		r = -EADDRINUSE;
 		goto err;
 	}
+	/* Only once the address is ours: a second daemon must not replace the
+	 * token of the one already serving. */
+	r = api_write_token(a);
+	if (r)
+		goto err;
 	r = -pthread_create(&a->thread, NULL, api_thread, a);
 	if (r) {
 		log_error(API_TAG, "cannot start the API thread: %s", strerror(-r));

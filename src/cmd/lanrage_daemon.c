@@ -8,12 +8,15 @@
  * build (tests/natlab/demo.sh).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -61,6 +64,41 @@ static int daemon_logging(const struct cli_args *a, struct party *p)
 	return 0;
 }
 
+/* One daemon per state directory: a second would take over the first's
+ * control-plane session and API token. The lock goes with the process, so a
+ * crash leaves nothing that blocks the next start. */
+static int daemon_lock(const char *state_dir)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s", state_dir);
+	for (char *s = path + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(path, 0700); /* parents; errors show in the mkdir below */
+			*s = '/';
+		}
+	if (mkdir(state_dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "lanrage: cannot create the state directory %s: %s\n", state_dir,
+			strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/daemon.lock", state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "lanrage: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		fprintf(stderr, "lanrage: a daemon is already running with state directory %s\n",
+			state_dir);
+		close(fd);
+		return -1;
+	}
+	return fd; /* kept open (and locked) until exit */
+}
+
 int cli_daemon(const struct cli_args *a)
 {
 	struct party_config pc = { .listen_port = a->listen_port };
@@ -81,6 +119,8 @@ int cli_daemon(const struct cli_args *a)
 	}
 	pc.state_dir = a->state_dir ? a->state_dir
 				    : cli_default_state_dir(state_dir, sizeof(state_dir));
+	if (daemon_lock(pc.state_dir) < 0)
+		return CLI_EXIT_FAIL;
 	pc.control_url = a->control;
 	pc.ifname = a->ifname;
 	pc.name = a->name;

@@ -95,6 +95,10 @@ check "api.token is 0600" test "$(stat -c %a "$TMP/a/api.token")" = 600
 check "control.json is 0600" test "$(stat -c %a "$TMP/a/control.json")" = 600
 check "keys are 0600" test "$(stat -c %a "$TMP/a/keys/private.key")" = 600
 check "status idle" test "$(lr a status --json | jget state)" = idle
+TOKEN_BEFORE=$(cat "$TMP/a/api.token")
+check "second daemon on the same state dir refused" bash -c \
+	"ip netns exec $(nl_ns a) $LANRAGE daemon --control $CTL_URL --state-dir $TMP/a --interface lrx 2>$TMP/err; [ \$? -eq 1 ] && grep -q 'already running' $TMP/err"
+check "the running daemon keeps its token" test "$(cat "$TMP/a/api.token")" = "$TOKEN_BEFORE"
 
 # ---- party ----
 OUT=$(lr a party create "lan night" --json)
