@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libsodium-dev libmnl-dev libcmocka-dev libjansson-dev zlib1g-dev
-	libsqlite3-dev sqlite3 libwebsockets-dev
+	libsqlite3-dev sqlite3 libwebsockets-dev libuv1-dev
 	wireguard-go wireguard-tools coturn iperf3 iproute2 nftables iputils-ping
 	procps psmisc coreutils bc python3
 )
