@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q[nq++] = (struct tun_gro_pkt){ raw[k], len };
 		off += len;
 	}
-	n = (int)tun_gro_coalesce(q, nq, g);
+	n = (int)tun_gro_coalesce(q, nq, h.flags & 0x80, g);
 	for (int i = 0; i < n; i++) {
 		size_t total = q[g[i].first].len;
 

@@ -286,54 +286,69 @@ int tun_gso_split(const struct tun_vnet_hdr *h, const uint8_t *pkt, size_t len, 
 
 /* ---- GRO ------------------------------------------------------------------ */
 
-/* A TCP segment as the coalescer sees it. */
+enum { GRO_MAX_SEGS = 64 }; /* UDP_MAX_SEGMENTS on older kernels; plenty for TCP */
+
+/* A TCP segment or UDP datagram as the coalescer sees it. */
 struct gro_seg {
 	int family;
+	uint8_t proto;
 	size_t l4, hlen, plen;
-	uint8_t flags;
-	uint32_t seq;
+	uint8_t flags; /* TCP only */
+	uint32_t seq;  /* TCP only */
 };
 
-/* Fills s if pkt is a TCP segment we may merge: IPv4 without options or
- * fragments, or IPv6 without extension headers; valid checksum. */
-static bool gro_parse(const uint8_t *pkt, size_t len, struct gro_seg *s)
+/* Fills s if pkt is a TCP segment (or, with udp, a UDP datagram) we may merge:
+ * IPv4 without options or fragments, or IPv6 without extension headers; a
+ * valid checksum (UDP: present and valid). */
+static bool gro_parse(const uint8_t *pkt, size_t len, bool udp, struct gro_seg *s)
 {
 	size_t thlen;
 
 	if (len >= IP4_HLEN && pkt[0] == 0x45) {
-		if (pkt[9] != PROTO_TCP || get16(pkt + 2) != len || (get16(pkt + 6) & 0x3fff))
+		if (get16(pkt + 2) != len || (get16(pkt + 6) & 0x3fff))
 			return false;
 		s->family = 4;
+		s->proto = pkt[9];
 		s->l4 = IP4_HLEN;
 	} else if (len >= IP6_HLEN && pkt[0] >> 4 == 6) {
-		if (pkt[6] != PROTO_TCP || (size_t)get16(pkt + 4) + IP6_HLEN != len)
+		if ((size_t)get16(pkt + 4) + IP6_HLEN != len)
 			return false;
 		s->family = 6;
+		s->proto = pkt[6];
 		s->l4 = IP6_HLEN;
 	} else {
 		return false;
 	}
-	if (s->l4 + TCP_HLEN > len)
+	if (s->proto == PROTO_TCP) {
+		if (s->l4 + TCP_HLEN > len)
+			return false;
+		thlen = (size_t)(pkt[s->l4 + 12] >> 4) * 4;
+		if (thlen < TCP_HLEN || s->l4 + thlen > len)
+			return false;
+		s->flags = pkt[s->l4 + 13];
+		s->seq = get32(pkt + s->l4 + 4);
+	} else if (s->proto == PROTO_UDP && udp) {
+		thlen = UDP_HLEN;
+		if (s->l4 + UDP_HLEN > len || get16(pkt + s->l4 + 4) != len - s->l4 ||
+		    !get16(pkt + s->l4 + UDP_CSUM_OFF))
+			return false;
+	} else {
 		return false;
-	thlen = (size_t)(pkt[s->l4 + 12] >> 4) * 4;
-	if (thlen < TCP_HLEN || s->l4 + thlen > len)
-		return false;
+	}
 	s->hlen = s->l4 + thlen;
 	s->plen = len - s->hlen;
-	s->flags = pkt[s->l4 + 13];
-	s->seq = get32(pkt + s->l4 + 4);
 	if (s->family == 4 && tun_csum_fold(tun_csum_add(0, pkt, IP4_HLEN)) != 0xffff)
 		return false;
-	return tun_csum_fold(tun_csum_add(tun_csum_pseudo(pkt, s->family, PROTO_TCP, len - s->l4),
+	return tun_csum_fold(tun_csum_add(tun_csum_pseudo(pkt, s->family, s->proto, len - s->l4),
 					  pkt + s->l4, len - s->l4)) == 0xffff;
 }
 
 /* Same flow and same everything the merged header keeps from the head: IP
- * header but lengths, ID and checksum; TCP ports, ack and options. */
+ * header but lengths, ID and checksum; ports; for TCP also ack and options. */
 static bool gro_same_flow(const uint8_t *a, const struct gro_seg *sa, const uint8_t *b,
 			  const struct gro_seg *sb)
 {
-	if (sa->family != sb->family || sa->hlen != sb->hlen)
+	if (sa->family != sb->family || sa->proto != sb->proto || sa->hlen != sb->hlen)
 		return false;
 	if (sa->family == 4) {
 		if (a[1] != b[1] || a[6] != b[6] || a[8] != b[8] || memcmp(a + 12, b + 12, 8))
@@ -341,9 +356,23 @@ static bool gro_same_flow(const uint8_t *a, const struct gro_seg *sa, const uint
 	} else if (memcmp(a, b, 4) || a[7] != b[7] || memcmp(a + 8, b + 8, 32)) {
 		return false;
 	}
-	return !memcmp(a + sa->l4, b + sb->l4, 4) &&		      /* ports */
-	       !memcmp(a + sa->l4 + 8, b + sb->l4 + 8, 4) &&	      /* ack */
-	       !memcmp(a + sa->l4 + 20, b + sb->l4 + 20, sa->hlen - sa->l4 - 20); /* options */
+	if (memcmp(a + sa->l4, b + sb->l4, 4)) /* ports */
+		return false;
+	return sa->proto == PROTO_UDP ||
+	       (!memcmp(a + sa->l4 + 8, b + sb->l4 + 8, 4) &&			   /* ack */
+		!memcmp(a + sa->l4 + 20, b + sb->l4 + 20, sa->hlen - sa->l4 - 20)); /* options */
+}
+
+/* Whether segment s (packet p) may follow a group headed by head whose
+ * sequence continues at next, with total bytes so far. */
+static bool gro_fits(const uint8_t *h, const struct gro_seg *head, const uint8_t *p,
+		     const struct gro_seg *s, uint32_t next, size_t total)
+{
+	if (!gro_same_flow(h, head, p, s) || !s->plen || s->plen > head->plen ||
+	    total + s->plen > MAX_IP_LEN)
+		return false;
+	return s->proto == PROTO_UDP ||
+	       (s->seq == next && (s->flags == TCP_ACK || s->flags == (TCP_ACK | TCP_PSH)));
 }
 
 /* Rewrites the head packet's headers for the whole group (total IP length
@@ -351,6 +380,7 @@ static bool gro_same_flow(const uint8_t *a, const struct gro_seg *sa, const uint
 static void gro_finish(uint8_t *head, const struct gro_seg *s, size_t total, uint8_t last_flags,
 		       struct tun_gro_group *g)
 {
+	size_t off = s->proto == PROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF;
 	uint16_t c;
 
 	if (s->family == 4) {
@@ -359,21 +389,27 @@ static void gro_finish(uint8_t *head, const struct gro_seg *s, size_t total, uin
 	} else {
 		put16(head + 4, (uint16_t)(total - IP6_HLEN));
 	}
-	head[s->l4 + 13] |= last_flags & TCP_PSH;
+	if (s->proto == PROTO_TCP)
+		head[s->l4 + 13] |= last_flags & TCP_PSH;
+	else
+		put16(head + s->l4 + 4, (uint16_t)(total - s->l4));
 	/* CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum. */
-	c = tun_csum_fold(tun_csum_pseudo(head, s->family, PROTO_TCP, total - s->l4));
-	memcpy(head + s->l4 + TCP_CSUM_OFF, &c, 2);
+	c = tun_csum_fold(tun_csum_pseudo(head, s->family, s->proto, total - s->l4));
+	memcpy(head + s->l4 + off, &c, 2);
 	g->hdr = (struct tun_vnet_hdr){
 		.flags = TUN_VNET_F_NEEDS_CSUM,
-		.gso_type = s->family == 4 ? TUN_VNET_GSO_TCPV4 : TUN_VNET_GSO_TCPV6,
+		.gso_type = s->proto == PROTO_UDP ? TUN_VNET_GSO_UDP_L4
+			    : s->family == 4      ? TUN_VNET_GSO_TCPV4
+						  : TUN_VNET_GSO_TCPV6,
 		.hdr_len = (uint16_t)s->hlen,
 		.gso_size = (uint16_t)s->plen,
 		.csum_start = (uint16_t)s->l4,
-		.csum_offset = TCP_CSUM_OFF,
+		.csum_offset = (uint16_t)off,
 	};
 }
 
-unsigned tun_gro_coalesce(struct tun_gro_pkt *pkts, unsigned n, struct tun_gro_group *out)
+unsigned tun_gro_coalesce(struct tun_gro_pkt *pkts, unsigned n, bool udp,
+			  struct tun_gro_group *out)
 {
 	unsigned ng = 0, i = 0;
 
@@ -385,28 +421,25 @@ unsigned tun_gro_coalesce(struct tun_gro_pkt *pkts, unsigned n, struct tun_gro_g
 		uint32_t next;
 
 		*g = (struct tun_gro_group){ .first = i, .count = 1 };
-		/* A head carries data and ACK only: PSH, FIN, SYN, RST, URG, ECE, CWR end or
-		 * change a flow's state and go alone, as in the kernel's GRO. */
-		if (!gro_parse(pkts[i].data, pkts[i].len, &head) || !head.plen ||
-		    head.flags != TCP_ACK) {
+		/* A TCP head carries data and ACK only: PSH, FIN, SYN, RST, URG, ECE, CWR
+		 * end or change a flow's state and go alone, as in the kernel's GRO. */
+		if (!gro_parse(pkts[i].data, pkts[i].len, udp, &head) || !head.plen ||
+		    (head.proto == PROTO_TCP && head.flags != TCP_ACK)) {
 			i++;
 			continue;
 		}
 		total = pkts[i].len;
 		next = head.seq + (uint32_t)head.plen;
-		for (i++; i < n; i++) {
-			if (!gro_parse(pkts[i].data, pkts[i].len, &s) ||
-			    !gro_same_flow(pkts[g->first].data, &head, pkts[i].data, &s) ||
-			    s.seq != next || !s.plen || s.plen > head.plen ||
-			    (s.flags != TCP_ACK && s.flags != (TCP_ACK | TCP_PSH)) ||
-			    total + s.plen > MAX_IP_LEN)
+		for (i++; i < n && g->count < GRO_MAX_SEGS; i++) {
+			if (!gro_parse(pkts[i].data, pkts[i].len, udp, &s) ||
+			    !gro_fits(pkts[g->first].data, &head, pkts[i].data, &s, next, total))
 				break;
 			total += s.plen;
 			next += (uint32_t)s.plen;
 			last_flags = s.flags;
 			g->count++;
 			/* A short segment or a PSH ends the group. */
-			if (s.plen < head.plen || s.flags & TCP_PSH) {
+			if (s.plen < head.plen || (s.proto == PROTO_TCP && s.flags & TCP_PSH)) {
 				i++;
 				break;
 			}

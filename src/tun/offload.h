@@ -90,9 +90,13 @@ struct tun_gro_group {
  * (same addresses, ports, ack, options; contiguous sequence numbers; only ACK
  * and a final PSH; payloads of one size except a shorter last one; valid
  * checksums) become one group whose first packet is rewritten in place as a
- * GSO super-packet. Everything else is a group of one with an empty header.
- * Returns the number of groups written to out (at most n).
+ * GSO super-packet. With udp (the kernel took TUN_F_USO), runs of UDP
+ * datagrams of one flow, one size but a shorter last, become one UDP_L4 GSO
+ * packet the same way. At most 64 packets per group. Everything else is a
+ * group of one with an empty header. Returns the number of groups written to
+ * out (at most n).
  */
-unsigned tun_gro_coalesce(struct tun_gro_pkt *pkts, unsigned n, struct tun_gro_group *out);
+unsigned tun_gro_coalesce(struct tun_gro_pkt *pkts, unsigned n, bool udp,
+			  struct tun_gro_group *out);
 
 #endif

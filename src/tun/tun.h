@@ -14,6 +14,8 @@
  * virtio_net_hdr (tun/offload.h). The other bits are the kernel's TUN_F_ flags
  * (linux/if_tun.h) it accepted: TUN_F_TSO4 means reads may be TCP super-packets. */
 #define TUN_OFFLOAD_VNET 0x10000u
+/* TUN_F_USO4 | TUN_F_USO6 (Linux 6.2), which older headers lack. */
+#define TUN_OFFLOAD_USO 0x60u
 
 /* Creates (or attaches to) ifname; name gets the kernel's name. With vnet,
  * asks for IFF_VNET_HDR and checksum/TSO/USO offloads, and *offloads says what

@@ -330,7 +330,7 @@ void wg_batch_tun_flush(struct wg_batch *b, int tun_fd)
 	if (!b->ntun)
 		return;
 	if (b->vnet && b->tun_gro) {
-		ng = tun_gro_coalesce(b->tun_q, b->ntun, b->groups);
+		ng = tun_gro_coalesce(b->tun_q, b->ntun, b->tun_uso, b->groups);
 	} else {
 		for (unsigned i = 0; i < b->ntun; i++)
 			b->groups[i] = (struct tun_gro_group){ .first = i, .count = 1 };
@@ -353,8 +353,14 @@ void wg_batch_tun_flush(struct wg_batch *b, int tun_fd)
 		}
 		if (writev(tun_fd, b->tun_iov, (int)gr->count) < 0 && gr->count > 1 &&
 		    errno == EINVAL) {
-			log_info("wg", "TUN refused a coalesced TCP packet, writing packets one by one");
-			b->tun_gro = false;
+			bool udp = gr->hdr.gso_type == TUN_VNET_GSO_UDP_L4;
+
+			log_info("wg", "TUN refused a coalesced %s packet, writing them one by one",
+				 udp ? "UDP" : "TCP");
+			if (udp)
+				b->tun_uso = false;
+			else
+				b->tun_gro = false;
 		}
 	}
 	b->ntun = 0;

@@ -37,6 +37,7 @@ struct wg_batch {
 	bool udp_gso; /* send runs with UDP_SEGMENT */
 	bool udp_gro; /* the socket has UDP_GRO on */
 	bool tun_gro; /* coalesce TCP segments written to TUN */
+	bool tun_uso; /* and UDP datagrams (the kernel took TUN_F_USO4/6) */
 	/* TX */
 	uint8_t *tun_buf; /* one TUN read; the packet starts at tun_buf + WG_TX_HEADROOM */
 	uint8_t *arena;

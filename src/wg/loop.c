@@ -251,6 +251,8 @@ static int loop_open_fds(struct wg_loop *loop, const struct wg_loop_config *cfg)
 		return loop->tun_fd;
 	loop->batch.vnet = offloads & TUN_OFFLOAD_VNET;
 	loop->batch.tun_gro = loop->batch.vnet && loop->features.tun_gro;
+	loop->batch.tun_uso =
+		loop->batch.tun_gro && (offloads & TUN_OFFLOAD_USO) == TUN_OFFLOAD_USO;
 	loop->batch.udp_gso = loop->features.udp_gso;
 	log_debug("wg", "TUN offloads 0x%x, UDP GSO %s, TCP GRO to TUN %s", offloads,
 		  loop->batch.udp_gso ? "on" : "off", loop->batch.tun_gro ? "on" : "off");

@@ -401,7 +401,7 @@ static void test_gro_round_trip(void **state)
 		unsigned n = split_for_gro(pkt, family, plen, 1368, 0x18, q); /* PSH on the last */
 
 		len = (family == 4 ? 20 : 40) + 32 + plen;
-		assert_int_equal(tun_gro_coalesce(q, n, g), 1);
+		assert_int_equal(tun_gro_coalesce(q, n, false, g), 1);
 		assert_int_equal(g[0].count, n);
 		assert_int_equal(g[0].hdr.gso_type, family == 4 ? TUN_VNET_GSO_TCPV4 : TUN_VNET_GSO_TCPV6);
 		assert_int_equal(g[0].hdr.gso_size, 1368);
@@ -421,7 +421,7 @@ static void test_gro_single_and_other_packets_alone(void **state)
 	split_for_gro(pkt, 4, 1000, 1368, 0x10, q); /* one segment */
 	build(udp, 4, 17, 0, 50, &len);
 	q[1] = (struct tun_gro_pkt){ udp, len };
-	assert_int_equal(tun_gro_coalesce(q, 2, g), 2);
+	assert_int_equal(tun_gro_coalesce(q, 2, true, g), 2);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(g[i].count, 1);
 		assert_int_equal(g[i].hdr.gso_type, TUN_VNET_GSO_NONE);
@@ -440,7 +440,7 @@ static unsigned gro_with(void (*change)(struct tun_gro_pkt *q), unsigned *counts
 	unsigned n = split_for_gro(pkt, 4, 6 * 1000, 1000, 0x10, q), ng;
 
 	change(q);
-	ng = tun_gro_coalesce(q, n, g);
+	ng = tun_gro_coalesce(q, n, false, g);
 	for (unsigned i = 0; i < ng; i++)
 		counts[i] = g[i].count;
 	return ng;
@@ -544,6 +544,116 @@ static void test_gro_boundaries(void **state)
 	assert_int_equal(c[2], 2);
 }
 
+/* UDP datagrams of one flow, as a USO split makes them, merge into one UDP_L4
+ * packet only when asked; its bytes are the original's, its checksum field
+ * holds the pseudo-header sum; a bigger datagram, another port or the 65th
+ * datagram starts a new group. */
+static void test_gro_udp(void **state)
+{
+	static uint8_t pkt[BIG], whole[BIG];
+	static struct tun_gro_pkt q[MAXSEG];
+	static struct tun_gro_group g[MAXSEG];
+
+	(void)state;
+	for (int family = 4; family <= 6; family += 2) {
+		struct tun_vnet_hdr h = { .gso_type = TUN_VNET_GSO_UDP_L4, .gso_size = 100 };
+		size_t len, l4 = build(pkt, family, 17, 0, 1050, &len), n;
+		int k;
+
+		set_partial(pkt, len, l4, 17, &h);
+		k = split(&h, pkt, len, CAP);
+		assert_int_equal(k, 11);
+		for (int i = 0; i < k; i++)
+			q[i] = (struct tun_gro_pkt){ out[i], out_len[i] };
+		assert_int_equal(tun_gro_coalesce(q, (unsigned)k, false, g), 11);
+		assert_int_equal(tun_gro_coalesce(q, (unsigned)k, true, g), 1);
+		assert_int_equal(g[0].count, 11);
+		assert_int_equal(g[0].hdr.gso_type, TUN_VNET_GSO_UDP_L4);
+		assert_int_equal(g[0].hdr.gso_size, 100);
+		assert_int_equal(g[0].hdr.hdr_len, l4 + 8);
+		assert_int_equal(g[0].hdr.csum_start, l4);
+		assert_int_equal(g[0].hdr.csum_offset, 6);
+		n = out_len[0];
+		memcpy(whole, out[0], n);
+		for (int i = 1; i < k; i++) {
+			memcpy(whole + n, out[i] + l4 + 8, out_len[i] - l4 - 8);
+			n += out_len[i] - l4 - 8;
+		}
+		assert_int_equal(n, len);
+		assert_int_equal(be16(whole + l4 + 6), ref_fold(ref_pseudo(whole, 17, n - l4)));
+		assert_memory_equal(whole + l4, pkt + l4, 6); /* ports and the new length */
+		assert_memory_equal(whole + l4 + 8, pkt + l4 + 8, n - l4 - 8);
+		if (family == 4) {
+			assert_true(ip4_ok(whole));
+			assert_int_equal(be16(whole + 2), n);
+		} else {
+			assert_memory_equal(whole, pkt, 40);
+		}
+	}
+}
+
+/* A standalone, valid UDP datagram of the test flow with plen payload bytes;
+ * flip changes its source port. */
+static size_t udp_single(uint8_t *buf, size_t plen, bool flip)
+{
+	struct tun_vnet_hdr h = { 0 };
+	size_t len;
+
+	build(buf, 4, 17, 0, plen, &len);
+	buf[21] ^= flip;
+	put16(buf + 10, (uint16_t)~ref_fold(ref_sum(0, buf, 20)));
+	set_partial(buf, len, 20, 17, &h);
+	assert_int_equal(tun_csum_complete(&h, buf, len), 0);
+	return len;
+}
+
+/* Splits 64 datagrams of 10 bytes into q, puts odd (if any) in place of the
+ * last one and the last one after it; returns the number of groups. */
+static unsigned udp_run_with(struct tun_gro_pkt *q, struct tun_gro_group *g, uint8_t *odd,
+			     size_t oddlen)
+{
+	static uint8_t pkt[BIG];
+	struct tun_vnet_hdr h = { .gso_type = TUN_VNET_GSO_UDP_L4, .gso_size = 10 };
+	size_t len, l4 = build(pkt, 4, 17, 0, 10 * MAXSEG, &len);
+	int k;
+
+	set_partial(pkt, len, l4, 17, &h);
+	k = split(&h, pkt, len, CAP);
+	assert_int_equal(k, MAXSEG);
+	for (int i = 0; i < k; i++)
+		q[i] = (struct tun_gro_pkt){ out[i], out_len[i] };
+	q[k] = q[k - 1];
+	if (odd)
+		q[k - 1] = (struct tun_gro_pkt){ odd, oddlen };
+	return tun_gro_coalesce(q, (unsigned)k + 1, true, g);
+}
+
+static void test_gro_udp_boundaries(void **state)
+{
+	static uint8_t odd[CAP];
+	static struct tun_gro_pkt q[MAXSEG + 8];
+	static struct tun_gro_group g[MAXSEG + 8];
+	size_t len;
+
+	(void)state;
+	/* A bigger datagram of the same flow ends the run and heads the next one. */
+	len = udp_single(odd, 11, false);
+	assert_int_equal(udp_run_with(q, g, odd, len), 2);
+	assert_int_equal(g[0].count, MAXSEG - 1);
+	assert_int_equal(g[1].count, 2);
+	assert_int_equal(g[1].hdr.gso_size, 11);
+	/* A datagram of another port never joins. */
+	len = udp_single(odd, 10, true);
+	assert_int_equal(udp_run_with(q, g, odd, len), 3);
+	assert_int_equal(g[0].count, MAXSEG - 1);
+	assert_int_equal(g[1].count, 1);
+	assert_int_equal(g[2].count, 1);
+	/* At most 64 per group. */
+	assert_int_equal(udp_run_with(q, g, NULL, 0), 2);
+	assert_int_equal(g[0].count, MAXSEG);
+	assert_int_equal(g[1].count, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +667,8 @@ int main(void)
 		cmocka_unit_test(test_gro_round_trip),
 		cmocka_unit_test(test_gro_single_and_other_packets_alone),
 		cmocka_unit_test(test_gro_boundaries),
+		cmocka_unit_test(test_gro_udp),
+		cmocka_unit_test(test_gro_udp_boundaries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
