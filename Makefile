@@ -1,7 +1,7 @@
 # LANrage top-level Makefile: thin wrapper over Meson/Ninja.
 #   make          build everything into build/
 #   make check    install missing packages, build, run every test
-#   make demo     install missing packages, build, run the current demo
+#   make demo     install missing packages, build, run `lanrage demo` (a party in natlab)
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 300)
 #   make bench    run the benchmarks (root)
 BUILD ?= build
@@ -46,7 +46,7 @@ check: deps
 	@scripts/check.sh
 
 demo: deps build
-	@tests/interop/demo.sh
+	@$(BUILD)/lanrage demo
 
 fuzz: deps fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

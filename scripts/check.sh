@@ -9,7 +9,10 @@
 #      then again with the sanitized lanrage-wg
 #   5. root-only NetworkManager tests (tests/net), plain and sanitized
 #   6. root-only natlab tests (tests/natlab): NAT lab, netcheck against
-#      lanrage-relay and coturn, STUN on the WireGuard socket; then sanitized
+#      lanrage-relay and coturn, STUN on the WireGuard socket, the relay, the
+#      ConnectionManager; then sanitized
+#   7. root-only daemon tests (tests/daemon): two daemons, a control server
+#      and a relay in natlab; plain and sanitized
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
@@ -77,6 +80,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	stage "NetworkManager tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/net/run.sh
 	stage "natlab tests (tests/natlab)" env BUILD="$PWD/build" tests/natlab/run.sh
 	stage "natlab tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/natlab/run.sh
+	stage "daemon tests (tests/daemon)" env BUILD="$PWD/build" tests/daemon/test_daemon.sh
+	stage "daemon tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/daemon/test_daemon.sh
 else
 	echo "=== integration tests skipped: they need root (network namespaces)"
 fi
