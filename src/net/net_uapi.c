@@ -202,7 +202,7 @@ static int add_peer(struct net_status *st, const char *v)
 static int parse_device_line(struct net_status *st, const char *k, const char *v)
 {
 	uint8_t priv[NET_KEY_LEN];
-	uint64_t n;
+	uint64_t n = 0; /* parse_u64 leaves it alone on error */
 	int ret;
 
 	if (!strcmp(k, "private_key")) {
@@ -229,7 +229,7 @@ static int parse_device_line(struct net_status *st, const char *k, const char *v
 
 static int parse_peer_line(struct net_peer_status *p, const char *k, const char *v)
 {
-	uint64_t n;
+	uint64_t n = 0; /* parse_u64 leaves it alone on error */
 	int ret = 0;
 
 	if (!strcmp(k, "endpoint")) {
