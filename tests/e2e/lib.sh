@@ -1,0 +1,228 @@
+# tests/e2e/lib.sh: shared setup for the end-to-end scenarios (source it).
+#
+#   e2e_lab LAB RELAYS <<DESC  natlab with a control server (203.0.113.30) and
+#                              RELAYS relays r1.. (203.0.113.2N, STUN on .2N
+#                              and .2N+100... see below) plus the nodes in DESC
+#   e2e_daemon NODE            start `lanrage daemon` on NODE, wait for its API
+#   lr NODE ARGS...            the CLI against NODE's daemon
+#   jget PATH                  a field of the JSON on stdin (a.0.b)
+#   vip NODE                   NODE's virtual IP
+#   peer_field NODE VIP FIELD  a field of NODE's member with that virtual IP
+#   wait_path NODE VIP S       waits until the member is no longer connecting
+#   ping_ok NODE VIP           system ping over the tunnel (retried a few times)
+#   tcp_ok FROM TO             2 MiB over TCP from FROM to TO's virtual IP,
+#                              sha256 compared on both ends
+#   pass/fail/check            PASS/FAIL lines, counted in FAILS
+#
+# Every lab is torn down by nl_down: on EXIT (trap set by e2e_lab) and by
+# e2e_lab_down between scenarios.
+set -uo pipefail
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$E2E_ROOT/build}
+LANRAGE=$BUILD/lanrage
+source "$E2E_ROOT/tests/natlab/lib.sh"
+
+E2E_TMP=$(mktemp -d /tmp/lre2e.XXXXXX)
+CTL_URL=ws://203.0.113.30:8667
+SECRET=e2e-secret-$RANDOM
+FAILS=0
+PASSES=0
+declare -gA DPID RELAY_PID
+
+pass() { echo "PASS $*"; PASSES=$((PASSES + 1)); }
+fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+check() { # NAME CMD...
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+note() { echo "  $*"; }
+
+e2e_cleanup() {
+	nl_down
+	if [ -n "${KEEP:-}" ]; then echo "kept $E2E_TMP"; else rm -rf "$E2E_TMP"; fi
+}
+
+# e2e_lab LAB NRELAYS: the description of the players on stdin.
+e2e_lab() {
+	local lab=$1 nrel=$2 i desc
+	desc=$(cat)
+	nl_init "$lab"
+	trap 'rc=$?; e2e_cleanup; exit $rc' EXIT
+	mkdir -p "$E2E_TMP/$lab"
+	E2E_DIR=$E2E_TMP/$lab
+	{
+		echo "server ctl 203.0.113.30"
+		for i in $(seq "$nrel"); do
+			echo "server r$i 203.0.113.$((20 + 2 * i)) 203.0.113.$((21 + 2 * i))"
+		done
+		echo "$desc"
+	} | nl_build || return 1
+	e2e_ctl_start || return 1
+	for i in $(seq "$nrel"); do e2e_relay_start "r$i" || return 1; done
+}
+
+e2e_lab_down() {
+	nl_down
+	DPID=()
+	RELAY_PID=()
+}
+
+e2e_ctl_start() {
+	nl_spawn ctl "$E2E_DIR/ctl.log.$RANDOM" "$BUILD/lanrage-control" --listen 203.0.113.30:8667 \
+		--db "$E2E_DIR/ctl.db" --relay-secret "$SECRET" >/dev/null
+	CTL_PID=${NL_PIDS[-1]}
+	for _ in $(seq 50); do
+		nl_exec ctl ss -ltnH 2>/dev/null | grep ':8667 ' >/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# e2e_relay_start rN: relay N on 203.0.113.(20+2N), STUN on it and the next address
+e2e_relay_start() {
+	local r=$1 n=${1#r} a b
+	a=203.0.113.$((20 + 2 * n))
+	b=203.0.113.$((21 + 2 * n))
+	nl_spawn "$r" "$E2E_DIR/$r.log" "$BUILD/lanrage-relay" --listen "$a:51821" \
+		--stun "$a" --stun "$b" --key "$E2E_DIR/$r.key" --control "$CTL_URL" \
+		--relay-secret "$SECRET" --public-endpoint "$a:51821" --name "$r" >/dev/null
+	RELAY_PID[$r]=${NL_PIDS[-1]}
+	for _ in $(seq 100); do
+		grep -qi 'registered' "$E2E_DIR/$r.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+lr() { # NODE ARGS...
+	local node=$1
+	shift
+	nl_exec "$node" "$LANRAGE" "$@" --state-dir "$E2E_DIR/$node"
+}
+
+# e2e_daemon NODE...: starts each daemon, then waits for every API
+e2e_daemon() {
+	local node ok=0
+	for node in "$@"; do
+		mkdir -p "$E2E_DIR/$node"
+		nl_spawn "$node" "$E2E_DIR/$node.log" "$LANRAGE" daemon --control "$CTL_URL" \
+			--state-dir "$E2E_DIR/$node" --interface "lr$node" --name "$node" \
+			--log-level debug >/dev/null
+		DPID[$node]=${NL_PIDS[-1]}
+	done
+	for node in "$@"; do
+		for _ in $(seq 150); do
+			lr "$node" status >/dev/null 2>&1 && continue 2
+			sleep 0.1
+		done
+		echo "  daemon $node did not answer" >&2
+		ok=1
+	done
+	return $ok
+}
+
+jget() {
+	python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    d = d[int(k)] if isinstance(d, list) else d[k]
+print(d)' "$1"
+}
+
+vip() { lr "$1" status --json | jget self.virtual_ip; }
+
+# party_create NODE -> prints the party ID
+party_create() { lr "$1" party create "e2e $1" --json | jget party_id; }
+party_join() { lr "$1" party join "$2" >/dev/null; }
+
+peer_field() { # NODE VIP FIELD
+	lr "$1" status --json | python3 -c 'import json,sys
+st = json.load(sys.stdin)
+for m in st.get("members", []):
+    if m["virtual_ip"] == sys.argv[1]:
+        v = m
+        for k in sys.argv[2].split("."):
+            v = v.get(k) if isinstance(v, dict) else None
+        print("" if v is None else v)
+        break' "$2" "$3"
+}
+
+# wait_path NODE VIP SECONDS: the member is known and no longer connecting
+wait_path() {
+	local p end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		p=$(peer_field "$1" "$2" path 2>/dev/null)
+		[ -n "$p" ] && [ "$p" != connecting ] && return 0
+		sleep 0.3
+	done
+	return 1
+}
+
+# wait_members NODE N SECONDS
+wait_members() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(lr "$1" status --json 2>/dev/null |
+			python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("members",[])))')" = "$2" ] &&
+			return 0
+		sleep 0.3
+	done
+	return 1
+}
+
+ping_ok() { # NODE VIP: up to 10 single pings, any 2 in a row answered
+	local ok=0
+	for _ in $(seq 10); do
+		if nl_exec "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; then
+			ok=$((ok + 1))
+			[ $ok -ge 2 ] && return 0
+		else
+			ok=0
+		fi
+	done
+	return 1
+}
+
+both_ping() { ping_ok "$1" "$2" && ping_ok "$3" "$4"; } # A VIP_B B VIP_A
+
+# tcp_ok FROM TO: FROM sends 2 MiB of random bytes to TO's virtual IP
+tcp_ok() {
+	local from=$1 to=$2 tvip sent got port=$((40000 + RANDOM % 20000))
+	tvip=$(vip "$to")
+	head -c $((2 * 1024 * 1024)) /dev/urandom >"$E2E_DIR/tcp.$from.$to"
+	sent=$(sha256sum <"$E2E_DIR/tcp.$from.$to" | cut -d' ' -f1)
+	nl_exec "$to" timeout 30 python3 -c '
+import socket, sys, hashlib
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)
+c, _ = s.accept(); h = hashlib.sha256()
+while True:
+    b = c.recv(65536)
+    if not b: break
+    h.update(b)
+print(h.hexdigest())' "$tvip" "$port" >"$E2E_DIR/tcp.$from.$to.sum" 2>&1 &
+	local lpid=$!
+	sleep 0.3
+	nl_exec "$from" timeout 30 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+s.sendall(open(sys.argv[3], "rb").read()); s.close()' "$tvip" "$port" "$E2E_DIR/tcp.$from.$to"
+	wait "$lpid"
+	got=$(cat "$E2E_DIR/tcp.$from.$to.sum")
+	rm -f "$E2E_DIR/tcp.$from.$to"
+	[ "$got" = "$sent" ] || { note "tcp $from -> $to: sent $sent got '$got'"; return 1; }
+}
+
+# ms since the epoch (for durations)
+now_ms() { date +%s%3N; }
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
+
+# dump_logs NODE...: the tail of each daemon's log (after a failure)
+dump_logs() {
+	local n
+	for n in "$@"; do
+		echo "  == $n"
+		grep -E 'conn|party' "$E2E_DIR/$n.log" 2>/dev/null | tail -15 | sed 's/^/    /'
+	done
+}
