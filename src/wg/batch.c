@@ -20,7 +20,7 @@ enum {
 	TX_MAX = 256,		 /* slots and queued datagrams */
 	GSO_MAX_SEGS = 64,	 /* UDP_MAX_SEGMENTS is 64 on older kernels */
 	GSO_MAX_BYTES = 65000,	 /* payload of one UDP GSO message */
-	RX_MSGS = 16,
+	RX_MSGS = WG_BATCH_RX_MSGS,
 	RX_BUF = 65536 + 64,	 /* one datagram or one UDP GRO train */
 	TUN_Q = 1024,		 /* decrypted packets per flush: RX_MSGS * 64 segments */
 	TUN_READ = WG_TX_HEADROOM + WG_MAX_PACKET + WG_TX_TAILROOM,
@@ -36,6 +36,7 @@ void wg_batch_features_from_env(struct wg_batch_features *f)
 	f->udp_gso = !off || !strstr(off, "udp-gso");
 	f->udp_gro = !off || !strstr(off, "udp-gro");
 	f->tun_gro = !off || !strstr(off, "tun-gro");
+	f->short_slice = !off || !strstr(off, "short-slice");
 }
 
 void wg_batch_set_mtu(struct wg_batch *b, unsigned mtu)
@@ -323,12 +324,12 @@ void wg_batch_tun_queue(struct wg_batch *b, int tun_fd, uint8_t *pkt, size_t len
 	b->tun_q[b->ntun++] = (struct tun_gro_pkt){ pkt, len };
 }
 
-void wg_batch_tun_flush(struct wg_batch *b, int tun_fd)
+unsigned wg_batch_tun_flush(struct wg_batch *b, int tun_fd)
 {
 	unsigned ng;
 
 	if (!b->ntun)
-		return;
+		return 0;
 	if (b->vnet && b->tun_gro) {
 		ng = tun_gro_coalesce(b->tun_q, b->ntun, b->tun_uso, b->groups);
 	} else {
@@ -364,4 +365,5 @@ void wg_batch_tun_flush(struct wg_batch *b, int tun_fd)
 		}
 	}
 	b->ntun = 0;
+	return ng;
 }

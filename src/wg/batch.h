@@ -63,9 +63,10 @@ struct wg_batch {
 };
 
 /* Feature switches, from the environment LR_WG_DISABLE (a comma-separated list
- * of tun-offload, udp-gso, udp-gro, tun-gro) for tests and comparisons. */
+ * of tun-offload, udp-gso, udp-gro, tun-gro, short-slice) for tests and
+ * comparisons. */
 struct wg_batch_features {
-	bool tun_offload, udp_gso, udp_gro, tun_gro;
+	bool tun_offload, udp_gso, udp_gro, tun_gro, short_slice;
 };
 
 void wg_batch_features_from_env(struct wg_batch_features *f);
@@ -87,11 +88,16 @@ void wg_batch_udp_queue(struct wg_batch *b, int udp_fd, const struct sockaddr_in
 			socklen_t salen, const uint8_t *buf, size_t len);
 /* Sends what is queued. Datagrams the socket refuses are dropped, as UDP would. */
 void wg_batch_udp_flush(struct wg_batch *b, int udp_fd);
+/* Datagrams (or GRO trains) one wg_batch_udp_recv takes at most. */
+#define WG_BATCH_RX_MSGS 16
+
 /* Receives one batch from udp_fd and hands each datagram to fn. Returns the
- * number of datagrams (0 when there was nothing). */
+ * number of messages received (0 when there was nothing); fewer than
+ * WG_BATCH_RX_MSGS means the socket was drained. */
 int wg_batch_udp_recv(struct wg_batch *b, int udp_fd, wg_batch_rx_fn fn, void *ctx);
 /* Queues one decrypted packet for TUN (see wg_io_ops.tun_write for where it lies). */
 void wg_batch_tun_queue(struct wg_batch *b, int tun_fd, uint8_t *pkt, size_t len);
-void wg_batch_tun_flush(struct wg_batch *b, int tun_fd);
+/* Writes what is queued; returns the number of writes made. */
+unsigned wg_batch_tun_flush(struct wg_batch *b, int tun_fd);
 
 #endif

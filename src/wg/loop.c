@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log/log.h"
@@ -386,16 +388,21 @@ static void loop_rx(void *ctx, uint8_t *buf, size_t len, const struct sockaddr_i
 
 /* Receives a few batches of datagrams; each batch's packets for TUN are
  * written (coalesced) before the next batch reuses the buffers. */
-static void loop_udp_readable(struct wg_loop *loop)
+/* Returns whether anything was written to TUN. A short batch means the socket
+ * is drained: no extra recvmmsg just to hear EAGAIN. */
+static bool loop_udp_readable(struct wg_loop *loop)
 {
+	unsigned written = 0;
+
 	for (int i = 0; i < 4; i++) {
 		int n = wg_batch_udp_recv(&loop->batch, loop->udp_fd, loop_rx, loop);
 
-		wg_batch_tun_flush(&loop->batch, loop->tun_fd);
+		written += wg_batch_tun_flush(&loop->batch, loop->tun_fd);
 		wg_batch_udp_flush(&loop->batch, loop->udp_fd);
-		if (!n)
+		if (n < WG_BATCH_RX_MSGS)
 			break;
 	}
+	return written;
 }
 
 /* Once a second: follow MTU changes made with `ip link`, and exit if our UAPI
@@ -440,7 +447,11 @@ static int loop_event(struct wg_loop *loop, const struct epoll_event *ev)
 		if (ev->events & (EPOLLERR | EPOLLHUP) || !loop_tun_readable(loop))
 			return -ENODEV;
 	} else if (fd == loop->udp_fd) {
-		loop_udp_readable(loop);
+		/* What we wrote to TUN often has its answer waiting there already
+		 * (a ping's reply, TCP's ACKs): read it now, without a trip
+		 * through epoll_wait. */
+		if (loop_udp_readable(loop) && !loop_tun_readable(loop))
+			return -ENODEV;
 	} else if (loop->uapi_enabled && fd == loop->uapi.listen_fd) {
 		int cfd = wg_uapi_server_accept(&loop->uapi);
 
@@ -466,12 +477,50 @@ static int loop_setup_epoll(struct wg_loop *loop)
 	return 0;
 }
 
+/*
+ * Asks the scheduler for short time slices for this thread (Linux 6.12+
+ * EEVDF: sched_runtime of a SCHED_OTHER task). Its weight, and so its share
+ * of the CPU, does not change; what changes is that on a busy machine a
+ * wakeup for a packet preempts a task with a longer slice instead of waiting
+ * for that slice to end. The loop runs for microseconds per wakeup, so it
+ * never needs a long slice. Older kernels ignore the value; failure is only
+ * logged. LR_WG_DISABLE=short-slice leaves the default.
+ */
+static void loop_short_slice(const struct wg_loop *loop)
+{
+	/* struct sched_attr, SCHED_ATTR_SIZE_VER0: <linux/sched/types.h> clashes
+	 * with <sched.h>, and glibc has no wrapper. */
+	struct {
+		uint32_t size, sched_policy;
+		uint64_t sched_flags;
+		int32_t sched_nice;
+		uint32_t sched_priority;
+		uint64_t sched_runtime, sched_deadline, sched_period;
+	} attr = {
+		.size = sizeof(attr),
+		.sched_policy = SCHED_OTHER,
+		.sched_runtime = 100 * 1000, /* ns; the kernel's floor is 0.1 ms */
+	};
+	int nice;
+
+	if (!loop->features.short_slice)
+		return;
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, 0);
+	if (errno)
+		return;
+	attr.sched_nice = nice; /* keep it: sched_setattr sets it too */
+	if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+		log_debug("wg", "short scheduler slice not available: %s", strerror(errno));
+}
+
 int wg_loop_run(struct wg_loop *loop)
 {
 	struct epoll_event evs[16];
 	uint64_t next = UINT64_MAX, now;
 	int n, ret = loop_setup_epoll(loop);
 
+	loop_short_slice(loop);
 	while (!ret) {
 		now = time_mono_ns();
 		n = epoll_wait(loop->epoll_fd, evs, 16, wait_ms(now, next));
