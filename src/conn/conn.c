@@ -9,7 +9,8 @@
  * upgrade_interval_s; on DIRECT, all echoes lost for CONN_LOST_INTERVALS
  * monitor intervals moves the member to the relay and punches again.
  * Invariants: a member always has a WireGuard peer with its /32 as allowed IP;
- * its endpoint is the direct one on DIRECT and its shim on RELAY.
+ * its endpoint is the direct one on DIRECT and its shim on RELAY, and the shim
+ * from the start while the first punching runs (when a relay is known).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -182,6 +183,26 @@ static void set_path(struct conn_member *m, enum conn_path p)
 
 /* ---- Signaling ----------------------------------------------------------- */
 
+/* A control-plane request waits for the connection up to its timeout (10 s),
+ * and conn runs on the daemon's control thread: while the control server is
+ * away, one failed request holds the others off for CONN_CTL_HOLDOFF_NS, so
+ * punching, monitoring and the API keep running. Anything from the control
+ * plane (a signal, a member update) ends the hold-off. */
+static bool ctl_usable(const struct conn *c)
+{
+	return c->cfg.ctl && time_mono_ns() >= c->ctl_holdoff_ns;
+}
+
+static void ctl_failed(struct conn *c)
+{
+	c->ctl_holdoff_ns = time_mono_ns() + CONN_CTL_HOLDOFF_NS;
+}
+
+static void ctl_alive(struct conn *c)
+{
+	c->ctl_holdoff_ns = 0;
+}
+
 static void send_punch(struct conn *c, struct conn_member *m)
 {
 	char session[2 * PROBE_SESSION_LEN + 1], ep[CTL_ENDPOINT_LEN];
@@ -199,10 +220,12 @@ static void send_punch(struct conn *c, struct conn_member *m)
 	json_object_set_new(o, "relay", json_string(c->self.home_relay));
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	if (!text || !c->cfg.ctl)
+	if (!text || !ctl_usable(c))
 		goto out;
-	if (ctl_signal(c->cfg.ctl, m->peer.peer_id, text))
+	if (ctl_signal(c->cfg.ctl, m->peer.peer_id, text)) {
 		log_warn(CONN_TAG, "member %s: punch signal not sent", m->peer.peer_id);
+		ctl_failed(c);
+	}
 out:
 	free(text);
 }
@@ -250,6 +273,8 @@ static void go_direct(struct conn *c, struct conn_member *m, const struct wg_end
 	m->backoff_ms = 0;
 	wg_endpoint_format(src, ep, sizeof(ep));
 	log_info(CONN_TAG, "member %s: direct via %s", m->peer.peer_id, ep);
+	/* relayed packets still in flight may move WireGuard back to the shim */
+	c->ep_check_ns = time_mono_ns() + 300 * MS;
 	if (m->punching) {
 		bool lan_cands = false;
 
@@ -272,7 +297,9 @@ static void go_relay_or_fail(struct conn *c, struct conn_member *m)
 	uint64_t now = time_mono_ns();
 	struct conn_relay *r = conn_relay_for(c, m);
 
-	if (r && m->shim_fd >= 0 && !wg_set(c, m, &m->shim_ep)) {
+	/* c->home < 0: no relay answers us (UDP blocked), so none can carry
+	 * anything for us either */
+	if (r && c->home >= 0 && m->shim_fd >= 0 && !wg_set(c, m, &m->shim_ep)) {
 		if (m->path != CONN_PATH_RELAY || strcmp(m->relay_used, r->id))
 			log_info(CONN_TAG, "member %s: relay %s (no direct path)", m->peer.peer_id,
 				 r->id);
@@ -425,7 +452,10 @@ static void monitor(struct conn *c, struct conn_member *m, uint64_t now)
 		return;
 	}
 	mon_expire(&m->mon, now - interval + 1);
-	if (m->mon.consecutive_lost >= CONN_LOST_INTERVALS) {
+	/* a path whose tunnel never answered yet may be waiting for one
+	 * WireGuard handshake retry (5 s): give it that before giving up */
+	if (m->mon.consecutive_lost >= CONN_LOST_INTERVALS &&
+	    (m->mon.up || now - m->since_ns >= CONN_FIRST_ANSWER_NS)) {
 		log_warn(CONN_TAG, "member %s: no echo answer for %u intervals on the %s path; "
 			 "reconnecting", m->peer.peer_id, m->mon.consecutive_lost,
 			 conn_path_name(m->path));
@@ -481,10 +511,12 @@ static void replay_pending(struct conn *c, const char *peer_id)
 int conn_peer_add(struct conn *c, const struct ctl_peer *peer)
 {
 	struct conn_member *m, **grown;
+	struct conn_relay *r;
 	int ret;
 
 	if (!strcasecmp(peer->peer_id, c->self_id))
 		return 0;
+	ctl_alive(c);
 	if (member_find(c, peer->peer_id))
 		return conn_peer_update(c, peer);
 	m = calloc(1, sizeof(*m));
@@ -510,7 +542,14 @@ int conn_peer_add(struct conn *c, const struct ctl_peer *peer)
 	ret = conn_shim_open(c, m);
 	if (ret)
 		goto fail;
-	ret = wg_set(c, m, NULL);
+	/* While punching, WireGuard's endpoint is the relay shim: a packet sent
+	 * right after joining (a ping, our first echo) makes WireGuard send a
+	 * handshake initiation at once and no other for REKEY_TIMEOUT (5 s);
+	 * through the relay it arrives, so the session is up when the direct
+	 * path is found (WireGuard keeps it across the endpoint change), and a
+	 * relayed pair does not wait for the punching timeout. */
+	r = c->home >= 0 ? conn_relay_for(c, m) : NULL;
+	ret = wg_set(c, m, r ? &m->shim_ep : NULL);
 	if (ret)
 		goto fail;
 	grown = realloc(c->members, (c->n_members + 1) * sizeof(*grown));
@@ -539,6 +578,7 @@ int conn_peer_update(struct conn *c, const struct ctl_peer *peer)
 	struct conn_member *m = member_find(c, peer->peer_id);
 	bool relay_changed;
 
+	ctl_alive(c);
 	if (!m)
 		return conn_peer_add(c, peer);
 	if (memcmp(m->peer.public_key, peer->public_key, 32) ||
@@ -604,6 +644,7 @@ void conn_on_signal(struct conn *c, const char *from_peer_id, const char *payloa
 	size_t i;
 	json_t *v;
 
+	ctl_alive(c);
 	if (!m) {
 		/* the signal overtook the member's arrival: keep it for conn_peer_add */
 		pending_store(c, from_peer_id, payload_json);
@@ -678,6 +719,42 @@ static uint64_t member_tick(struct conn *c, struct conn_member *m, uint64_t now)
 	return m->echo_next_ns < next ? m->echo_next_ns : next;
 }
 
+/* WireGuard roams: its endpoint follows the source of the peer's latest
+ * authenticated packet. Packets the member sent through the relay before it
+ * found the direct path too (it punches on its own clock) arrive after ours
+ * switched to direct and move WireGuard back to the shim; if both sides do
+ * that, both stay on the relay for good. So the direct endpoint is put back
+ * wherever WireGuard left it. */
+static uint64_t endpoints_check(struct conn *c, uint64_t now)
+{
+	struct net_status st;
+
+	if (now < c->ep_check_ns)
+		return c->ep_check_ns;
+	c->ep_check_ns = now + c->cfg.monitor_interval_ms * MS / 2;
+	if (net_status(c->cfg.net, &st))
+		return c->ep_check_ns;
+	for (size_t i = 0; i < c->n_members; i++) {
+		struct conn_member *m = c->members[i];
+
+		if (m->path != CONN_PATH_DIRECT)
+			continue;
+		for (size_t j = 0; j < st.n_peers; j++) {
+			if (memcmp(st.peers[j].public_key, m->peer.public_key, 32))
+				continue;
+			if (!st.peers[j].has_endpoint ||
+			    !wg_endpoint_equal(&st.peers[j].endpoint, &m->endpoint)) {
+				log_debug(CONN_TAG, "member %s: WireGuard left the direct endpoint; "
+					  "putting it back", m->peer.peer_id);
+				(void)wg_set(c, m, &m->endpoint);
+			}
+			break;
+		}
+	}
+	net_status_free(&st);
+	return c->ep_check_ns;
+}
+
 int conn_fd(const struct conn *c)
 {
 	return c->epfd;
@@ -687,7 +764,7 @@ uint64_t conn_run(struct conn *c)
 {
 	struct epoll_event ev[16];
 	int n = epoll_wait(c->epfd, ev, 16, 0);
-	uint64_t now, next;
+	uint64_t now, next, t_ep;
 	struct itimerspec its = { 0 };
 
 	for (int i = 0; i < n; i++) {
@@ -716,6 +793,13 @@ uint64_t conn_run(struct conn *c)
 	}
 	now = time_mono_ns();
 	next = conn_relay_tick(c, now);
+	t_ep = endpoints_check(c, now);
+	if (c->publish_pending && ctl_usable(c))
+		conn_publish(c);
+	else if (c->publish_pending && c->ctl_holdoff_ns < t_ep)
+		t_ep = c->ctl_holdoff_ns;
+	if (t_ep < next)
+		next = t_ep;
 	for (size_t i = 0; i < c->n_members; i++) {
 		uint64_t t = member_tick(c, c->members[i], now);
 
@@ -742,12 +826,19 @@ void conn_publish(struct conn *c)
 
 	if (!c->cfg.ctl)
 		return;
+	c->publish_pending = true;
+	if (!ctl_usable(c))
+		return;
 	for (size_t i = 0; i < c->self.n_endpoints; i++)
 		eps[i] = c->self.endpoints[i];
 	u.n_endpoints = c->self.n_endpoints;
 	u.relay = c->self.home_relay;
-	if (ctl_peer_update(c->cfg.ctl, &u, &out))
-		log_warn(CONN_TAG, "cannot publish endpoints and home relay");
+	if (ctl_peer_update(c->cfg.ctl, &u, &out)) {
+		log_warn(CONN_TAG, "cannot publish endpoints and home relay; retrying later");
+		ctl_failed(c);
+		return;
+	}
+	c->publish_pending = false;
 }
 
 static void self_discover(struct conn *c)

@@ -70,7 +70,9 @@ enum { MON_WINDOW = 10 };
 
 /* Echo outcomes over the last MON_WINDOW requests. Each request is settled
  * (answered or lost) once; a reply after its request was settled as lost, or
- * for a sequence never sent, is ignored. */
+ * for a sequence never sent, is ignored. The first answer marks the tunnel up
+ * (up_ns): requests sent before it waited for WireGuard's handshake, so they
+ * count as answered but give no RTT sample. */
 struct mon_stats {
 	uint32_t next_seq;
 	struct {
@@ -81,6 +83,8 @@ struct mon_stats {
 	/* the last MON_WINDOW outcomes, in settling order */
 	bool outcome[MON_WINDOW];
 	unsigned n_outcomes, outcome_next;
+	bool up; /* some request was answered since the reset */
+	uint64_t up_ns;
 	bool rtt_valid;
 	double rtt_ms, jitter_ms, last_rtt_ms;
 	unsigned consecutive_lost; /* settled as lost in a row */

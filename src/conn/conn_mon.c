@@ -3,6 +3,9 @@
  * requests: smoothed RTT (EWMA, 1/8 as TCP's SRTT), jitter (EWMA of the RTT
  * change, 1/16 as RFC 3550), loss, and how many requests in a row got no
  * answer (what triggers a reconnect). Each request is settled exactly once.
+ * Only requests sent after the tunnel first answered are RTT samples: the
+ * earlier ones include the WireGuard handshake (and its 5 s retry), which
+ * would dominate the smoothed RTT for minutes.
  */
 #include <string.h>
 
@@ -71,6 +74,12 @@ bool mon_reply(struct mon_stats *m, uint32_t seq, uint64_t now_ns)
 	m->slot[i].answered = true;
 	m->consecutive_lost = 0;
 	record(m, true);
+	if (!m->up) {
+		m->up = true;
+		m->up_ns = now_ns;
+	}
+	if (m->slot[i].sent_ns < m->up_ns)
+		return true; /* answered, but waited for the handshake */
 	rtt = (double)(now_ns - m->slot[i].sent_ns) / 1e6;
 	if (!m->rtt_valid) {
 		m->rtt_ms = rtt;

@@ -15,12 +15,14 @@
 #define CONN_MAX_RELAYS 32
 #define CONN_REBIND_NS (60ULL * 1000000000ULL)       /* docs/RELAY.md: rebind every 60 s */
 #define CONN_BIND_RETRY_NS (2ULL * 1000000000ULL)
-#define CONN_RELAY_PING_NS (10ULL * 1000000000ULL)   /* home relay RTT re-measured */
-#define CONN_RELAY_PING_TIMEOUT_NS (2ULL * 1000000000ULL)
+#define CONN_RELAY_PING_NS (5ULL * 1000000000ULL)    /* relay RTT re-measured */
+#define CONN_RELAY_PING_TIMEOUT_NS (1500ULL * 1000000ULL)
 #define CONN_RELAY_DEAD_MISSES 3
 #define CONN_RELAY_LIST_NS (60ULL * 1000000000ULL)   /* relays_list refreshed */
 #define CONN_LOST_INTERVALS 3                        /* all echoes lost => reconnect */
+#define CONN_FIRST_ANSWER_NS (12ULL * 1000000000ULL)  /* a new path's first answer */
 #define CONN_MAX_PENDING_SIGNALS 16
+#define CONN_CTL_HOLDOFF_NS (30ULL * 1000000000ULL)  /* after a failed request */
 
 enum conn_src_kind { SRC_HOOK = 1, SRC_RELAY, SRC_ECHO, SRC_TIMER, SRC_SHIM };
 
@@ -95,6 +97,9 @@ struct conn {
 	size_t n_relays;
 	int home; /* index in relays, -1 when none */
 	uint64_t relays_list_next_ns;
+	uint64_t ep_check_ns; /* next check of the direct endpoints in WireGuard */
+	uint64_t ctl_holdoff_ns; /* no control-plane request before (it is away) */
+	bool publish_pending;    /* endpoints/home relay not published yet */
 	struct conn_member **members;
 	size_t n_members;
 	struct {

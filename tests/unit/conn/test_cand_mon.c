@@ -89,12 +89,21 @@ static void test_cand_local(void **state)
 static void test_mon_rtt_jitter(void **state)
 {
 	struct mon_stats m = { 0 };
-	uint64_t t = 1000 * MSN;
+	uint64_t t = 10000 * MSN;
 	uint32_t s;
 
 	(void)state;
 	mon_reset(&m);
 	assert_false(m.rtt_valid);
+	/* two requests before the tunnel answered (the handshake): answered,
+	 * but not RTT samples */
+	s = mon_sent(&m, t - 3000 * MSN);
+	(void)mon_sent(&m, t - 1000 * MSN);
+	assert_true(mon_reply(&m, s + 1, t - 10 * MSN));
+	assert_true(mon_reply(&m, s, t - 9 * MSN)); /* late, still no sample */
+	assert_true(m.up);
+	assert_false(m.rtt_valid);
+	assert_int_equal(m.consecutive_lost, 0);
 	s = mon_sent(&m, t);
 	assert_true(mon_reply(&m, s, t + 10 * MSN));
 	assert_true(m.rtt_valid);
