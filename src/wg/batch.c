@@ -111,7 +111,8 @@ void wg_batch_free(struct wg_batch *b)
 static void tx_in_place(struct wg_batch *b, int udp_fd, const struct tun_vnet_hdr *h,
 			uint8_t *pkt, size_t len, wg_batch_tx_fn fn, void *ctx)
 {
-	/* Segments larger than a slot cannot happen: slots follow the MTU. */
+	/* A GSO packet whose segments do not fit can only come in the second
+	 * between an MTU raise and the slots following it: dropped, TCP resends. */
 	if (h->gso_type != TUN_VNET_GSO_NONE || tun_csum_complete(h, pkt, len))
 		return;
 	fn(ctx, pkt, len);
