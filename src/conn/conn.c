@@ -17,6 +17,7 @@
 #include <ifaddrs.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,11 +184,11 @@ static void set_path(struct conn_member *m, enum conn_path p)
 
 /* ---- Signaling ----------------------------------------------------------- */
 
-/* A control-plane request waits for the connection up to its timeout (10 s),
- * and conn runs on the daemon's control thread: while the control server is
- * away, one failed request holds the others off for CONN_CTL_HOLDOFF_NS, so
- * punching, monitoring and the API keep running. Anything from the control
- * plane (a signal, a member update) ends the hold-off. */
+/* An endpoint update (conn_publish) is a request on the daemon's control
+ * thread that waits for the connection up to its timeout (10 s): after one
+ * failed, the next waits CONN_CTL_HOLDOFF_NS, so a control server that is
+ * away stalls that thread once, not at every home relay change. Anything
+ * from the control plane (a signal, a member update) ends the hold-off. */
 static bool ctl_usable(const struct conn *c)
 {
 	return c->cfg.ctl && time_mono_ns() >= c->ctl_holdoff_ns;
@@ -201,6 +202,57 @@ static void ctl_failed(struct conn *c)
 static void ctl_alive(struct conn *c)
 {
 	c->ctl_holdoff_ns = 0;
+}
+
+/* Punch signals go out from conn's own thread: a request waits for the
+ * control connection up to its timeout (10 s), and the control thread also
+ * carries the relayed members' traffic (the shims), which must not stall
+ * while the control server is away. Only the newest signal per member is
+ * kept; the oldest is dropped when the queue is full. */
+static void *sig_thread(void *arg)
+{
+	struct conn *c = arg;
+
+	pthread_mutex_lock(&c->sig_mu);
+	while (!c->sig_stop) {
+		struct conn_sig sig;
+
+		if (!c->n_sigq) {
+			pthread_cond_wait(&c->sig_cond, &c->sig_mu);
+			continue;
+		}
+		sig = c->sigq[0];
+		memmove(c->sigq, c->sigq + 1, --c->n_sigq * sizeof(c->sigq[0]));
+		pthread_mutex_unlock(&c->sig_mu);
+		if (ctl_signal(c->cfg.ctl, sig.to, sig.text))
+			log_warn(CONN_TAG, "member %s: punch signal not sent", sig.to);
+		free(sig.text);
+		pthread_mutex_lock(&c->sig_mu);
+	}
+	pthread_mutex_unlock(&c->sig_mu);
+	return NULL;
+}
+
+static void sig_queue(struct conn *c, const char *to, char *text)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->sig_mu);
+	for (i = 0; i < c->n_sigq && strcasecmp(c->sigq[i].to, to); i++)
+		;
+	if (i < c->n_sigq) {
+		free(c->sigq[i].text);
+	} else {
+		if (c->n_sigq == CONN_SIGQ_LEN) {
+			free(c->sigq[0].text);
+			memmove(c->sigq, c->sigq + 1, --c->n_sigq * sizeof(c->sigq[0]));
+		}
+		i = c->n_sigq++;
+		snprintf(c->sigq[i].to, sizeof(c->sigq[i].to), "%s", to);
+	}
+	c->sigq[i].text = text;
+	pthread_cond_signal(&c->sig_cond);
+	pthread_mutex_unlock(&c->sig_mu);
 }
 
 static void send_punch(struct conn *c, struct conn_member *m)
@@ -220,14 +272,11 @@ static void send_punch(struct conn *c, struct conn_member *m)
 	json_object_set_new(o, "relay", json_string(c->self.home_relay));
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	if (!text || !ctl_usable(c))
-		goto out;
-	if (ctl_signal(c->cfg.ctl, m->peer.peer_id, text)) {
-		log_warn(CONN_TAG, "member %s: punch signal not sent", m->peer.peer_id);
-		ctl_failed(c);
+	if (!text || !c->sig_started) {
+		free(text);
+		return;
 	}
-out:
-	free(text);
+	sig_queue(c, m->peer.peer_id, text);
 }
 
 static void merge_peer_endpoints(struct conn_member *m)
@@ -246,7 +295,9 @@ static void punch_start(struct conn *c, struct conn_member *m)
 	m->punch_next_ns = now;
 	m->punch_end_ns = now + c->cfg.punch_timeout_ms * MS;
 	merge_peer_endpoints(m);
-	if (m->path == CONN_PATH_FAILED)
+	/* a UDP-blocked node stays FAILED while it tries again: "connecting"
+	 * every few seconds would hide the one thing the user must know */
+	if (m->path == CONN_PATH_FAILED && !c->self.udp_blocked)
 		set_path(m, CONN_PATH_CONNECTING);
 	log_info(CONN_TAG, "member %s: punching %zu candidates", m->peer.peer_id, m->cands.n);
 	send_punch(c, m);
@@ -886,6 +937,8 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	if (!c)
 		return -ENOMEM;
 	c->cfg = *cfg;
+	pthread_mutex_init(&c->sig_mu, NULL);
+	pthread_cond_init(&c->sig_cond, NULL);
 	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = -1;
 	c->hook_fd[0] = c->hook_fd[1] = -1;
 	c->home = -1;
@@ -916,6 +969,12 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 			goto fail;
 		}
 	}
+	if (cfg->ctl) {
+		ret = -pthread_create(&c->sig_thread_id, NULL, sig_thread, c);
+		if (ret)
+			goto fail;
+		c->sig_started = true;
+	}
 	ret = conn_relay_open(c);
 	if (ret)
 		goto fail;
@@ -941,6 +1000,18 @@ void conn_free(struct conn *c)
 	if (!c)
 		return;
 	conn_peer_remove_all(c);
+	if (c->sig_started) {
+		/* waits for a signal being sent (at most the request timeout) */
+		pthread_mutex_lock(&c->sig_mu);
+		c->sig_stop = true;
+		pthread_cond_signal(&c->sig_cond);
+		pthread_mutex_unlock(&c->sig_mu);
+		pthread_join(c->sig_thread_id, NULL);
+	}
+	for (size_t i = 0; i < c->n_sigq; i++)
+		free(c->sigq[i].text);
+	pthread_mutex_destroy(&c->sig_mu);
+	pthread_cond_destroy(&c->sig_cond);
 	if (c->hook_fd[0] >= 0)
 		(void)net_set_rx_hook(c->cfg.net, NULL, NULL);
 	free(c->members);
@@ -983,9 +1054,16 @@ static void member_detail(const struct conn *c, const struct conn_member *m, cha
 			 m->punching ? "trying direct" : "no direct path");
 		break;
 	case CONN_PATH_FAILED:
-		snprintf(d, n, "%s; retry in %llu ms",
-			 c->self.udp_blocked ? "UDP blocked, no relay" : "no direct path, no relay",
-			 (unsigned long long)(m->retry_ns > now ? (m->retry_ns - now) / MS : 0));
+		if (m->punching)
+			snprintf(d, n, "%s; trying again",
+				 c->self.udp_blocked ? "UDP blocked, no relay"
+						     : "no direct path, no relay");
+		else
+			snprintf(d, n, "%s; retry in %llu ms",
+				 c->self.udp_blocked ? "UDP blocked, no relay"
+						     : "no direct path, no relay",
+				 (unsigned long long)(m->retry_ns > now ? (m->retry_ns - now) / MS
+									: 0));
 		break;
 	}
 }

@@ -19,7 +19,10 @@
  *
  * Threading: every call is made from the daemon's control thread; packets
  * arriving on the WireGuard socket (the net rx hook) are handed over through
- * an internal queue whose fd is conn_fd().
+ * an internal queue whose fd is conn_fd(). Punch signals are sent from conn's
+ * own thread (the control client must allow requests from two threads), so
+ * a control server that is away does not stall the relayed traffic the
+ * control thread carries.
  */
 #ifndef LR_CONN_CONN_H
 #define LR_CONN_CONN_H

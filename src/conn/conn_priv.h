@@ -2,10 +2,13 @@
  * conn_priv: the ConnectionManager's state, shared by conn.c (members,
  * punching, monitoring, status) and conn_relay.c (relays, the loopback shim).
  * Everything is touched only on the control thread, except hook_fd[0], which
- * the device thread's receive hook writes to.
+ * the device thread's receive hook writes to, and the signal queue, shared
+ * with conn's signal thread under sig_mu.
  */
 #ifndef LR_CONN_PRIV_H
 #define LR_CONN_PRIV_H
+
+#include <pthread.h>
 
 #include "conn/conn.h"
 #include "conn/conn_internal.h"
@@ -22,6 +25,7 @@
 #define CONN_LOST_INTERVALS 3                        /* all echoes lost => reconnect */
 #define CONN_FIRST_ANSWER_NS (12ULL * 1000000000ULL)  /* a new path's first answer */
 #define CONN_MAX_PENDING_SIGNALS 16
+#define CONN_SIGQ_LEN 64                             /* punch signals waiting */
 #define CONN_CTL_HOLDOFF_NS (30ULL * 1000000000ULL)  /* after a failed request */
 
 enum conn_src_kind { SRC_HOOK = 1, SRC_RELAY, SRC_ECHO, SRC_TIMER, SRC_SHIM };
@@ -81,6 +85,11 @@ struct conn_member {
 	uint64_t echo_next_ns;
 };
 
+struct conn_sig {
+	char to[CTL_ID_LEN + 1];
+	char *text;
+};
+
 struct conn {
 	struct conn_config cfg;
 	char self_id[CTL_ID_LEN + 1];
@@ -100,6 +109,14 @@ struct conn {
 	uint64_t ep_check_ns; /* next check of the direct endpoints in WireGuard */
 	uint64_t ctl_holdoff_ns; /* no control-plane request before (it is away) */
 	bool publish_pending;    /* endpoints/home relay not published yet */
+	/* punch signals, sent by sig_thread (sigq, n_sigq, sig_stop under sig_mu) */
+	pthread_t sig_thread_id;
+	bool sig_started;
+	pthread_mutex_t sig_mu;
+	pthread_cond_t sig_cond;
+	bool sig_stop;
+	struct conn_sig sigq[CONN_SIGQ_LEN];
+	size_t n_sigq;
 	struct conn_member **members;
 	size_t n_members;
 	struct {

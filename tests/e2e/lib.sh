@@ -47,7 +47,7 @@ e2e_cleanup() {
 e2e_lab() {
 	local lab=$1 nrel=$2 i desc
 	desc=$(cat)
-	nl_init "$lab"
+	nl_init "$lab$((RANDOM % 1000))" # a random suffix: concurrent runs do not collide
 	trap 'rc=$?; e2e_cleanup; exit $rc' EXIT
 	mkdir -p "$E2E_TMP/$lab"
 	E2E_DIR=$E2E_TMP/$lab
@@ -60,6 +60,23 @@ e2e_lab() {
 	} | nl_build || return 1
 	e2e_ctl_start || return 1
 	for i in $(seq "$nrel"); do e2e_relay_start "r$i" || return 1; done
+}
+
+# e2e_stop_daemons: SIGTERM to every daemon at once (each leaves the party
+# and removes its interface); true when all exited 0 within 20 s
+e2e_stop_daemons() {
+	local n pid rc bad=0
+	for n in "${!DPID[@]}"; do kill -TERM "${DPID[$n]}" 2>/dev/null; done
+	for n in "${!DPID[@]}"; do
+		pid=${DPID[$n]}
+		for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$pid" 2>/dev/null && { note "daemon $n still running 20 s after SIGTERM"; bad=1; continue; }
+		wait "$pid" 2>/dev/null
+		rc=$?
+		[ "$rc" -eq 0 ] || { note "daemon $n exited with $rc"; bad=1; }
+	done
+	DPID=()
+	return $bad
 }
 
 e2e_lab_down() {
@@ -166,6 +183,17 @@ wait_members() {
 			python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("members",[])))')" = "$2" ] &&
 			return 0
 		sleep 0.3
+	done
+	return 1
+}
+
+# wait_control NODE SECONDS: the daemon is connected to the control plane
+wait_control() {
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(lr "$1" status --json 2>/dev/null | jget control.connected 2>/dev/null)" = True ] &&
+			return 0
+		sleep 0.5
 	done
 	return 1
 }
