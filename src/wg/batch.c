@@ -45,6 +45,7 @@ void wg_batch_set_mtu(struct wg_batch *b, unsigned mtu)
 
 	if (b->ntx || b->used || cap == b->slot_cap)
 		return;
+	b->gso_max = SIZE_MAX; /* learnt again for the new MTU */
 	size = (WG_TX_HEADROOM + cap + WG_TX_TAILROOM + 63) & ~(size_t)63;
 	b->nslots = (unsigned)(TX_ARENA / size);
 	if (b->nslots > TX_MAX)
@@ -182,7 +183,7 @@ static unsigned gso_run(const struct wg_batch *b, unsigned first)
 	size_t total = d->len;
 	unsigned k = 1;
 
-	if (!b->udp_gso)
+	if (!b->udp_gso || d->len > b->gso_max)
 		return 1;
 	while (first + k < b->ntx && k < GSO_MAX_SEGS) {
 		const struct wg_batch_dgram *e = &b->tx[first + k];
@@ -236,6 +237,28 @@ static void tx_msg_unbatched(int fd, const struct msghdr *mh)
 	}
 }
 
+/* The kernel refused a GSO message with err. Segments larger than the path
+ * MTU (EMSGSIZE: GSO never fragments) go alone from now on, as IP fragments;
+ * any other refusal switches GSO off. Either way this message's datagrams are
+ * sent one by one. */
+static void tx_gso_refused(struct wg_batch *b, int udp_fd, const struct msghdr *mh, int err)
+{
+	size_t seg = mh->msg_iov[0].iov_len;
+
+	if (err == EMSGSIZE) {
+		if (seg <= b->gso_max) {
+			log_debug("wg", "UDP GSO: %zu-byte datagrams exceed the path MTU, "
+					"sending them alone", seg);
+			b->gso_max = seg - 1;
+		}
+	} else if (b->udp_gso) {
+		log_info("wg", "UDP GSO refused (%s), sending datagrams one by one",
+			 strerror(err));
+		b->udp_gso = false;
+	}
+	tx_msg_unbatched(udp_fd, mh);
+}
+
 void wg_batch_udp_flush(struct wg_batch *b, int udp_fd)
 {
 	unsigned nmsg = 0, done = 0;
@@ -258,13 +281,8 @@ void wg_batch_udp_flush(struct wg_batch *b, int udp_fd)
 			continue;
 		if (errno == EAGAIN || errno == ENOBUFS)
 			break; /* the socket is full: drop the rest, as a sendto would */
-		if (b->tx_msgs[done].msg_hdr.msg_controllen &&
-		    (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
-			log_info("wg", "UDP GSO refused (%s), sending datagrams one by one",
-				 strerror(errno));
-			b->udp_gso = false;
-			tx_msg_unbatched(udp_fd, &b->tx_msgs[done].msg_hdr);
-		}
+		if (b->tx_msgs[done].msg_hdr.msg_controllen)
+			tx_gso_refused(b, udp_fd, &b->tx_msgs[done].msg_hdr, errno);
 		done++; /* this endpoint failed (unreachable...): the others still go */
 	}
 }

@@ -35,6 +35,7 @@ struct wg_batch_dgram {
 struct wg_batch {
 	bool vnet;    /* TUN reads and writes start with a virtio_net_hdr */
 	bool udp_gso; /* send runs with UDP_SEGMENT */
+	size_t gso_max; /* larger datagrams go alone: they need IP fragments */
 	bool udp_gro; /* the socket has UDP_GRO on */
 	bool tun_gro; /* coalesce TCP segments written to TUN */
 	bool tun_uso; /* and UDP datagrams (the kernel took TUN_F_USO4/6) */
