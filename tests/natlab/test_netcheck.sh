@@ -37,10 +37,13 @@ router inner port-restricted-cone behind outer
 host f inner
 LAB
 
-nl_spawn stun "$TMP/relay.log" "$RELAY" --stun 203.0.113.10:3478 --stun 203.0.113.11:3478 >/dev/null
-nl_spawn stun "$TMP/relay6.log" "$RELAY" --stun "[$(nl_addr6 stun)]:3478" >/dev/null
-nl_spawn plain "$TMP/plain1.log" "$RELAY" --stun 203.0.113.30:3478 >/dev/null
-nl_spawn plain "$TMP/plain2.log" "$RELAY" --stun 203.0.113.31:3478 >/dev/null
+# Relays sharing a namespace each need their own relay (forwarding) port.
+nl_spawn stun "$TMP/relay.log" "$RELAY" --stun 203.0.113.10:3478 --stun 203.0.113.11:3478 \
+	--listen 0.0.0.0:51821 >/dev/null
+nl_spawn stun "$TMP/relay6.log" "$RELAY" --stun "[$(nl_addr6 stun)]:3478" \
+	--listen 0.0.0.0:51822 >/dev/null
+nl_spawn plain "$TMP/plain1.log" "$RELAY" --stun 203.0.113.30:3478 --listen 0.0.0.0:51821 >/dev/null
+nl_spawn plain "$TMP/plain2.log" "$RELAY" --stun 203.0.113.31:3478 --listen 0.0.0.0:51822 >/dev/null
 nl_spawn coturn "$TMP/coturn.log" turnserver -c /dev/null -n --stun-only --no-tls --no-dtls \
 	--no-cli --listening-ip 203.0.113.20 --listening-ip 203.0.113.21 --listening-port 3478 \
 	--log-file stdout --simple-log >/dev/null
