@@ -185,13 +185,16 @@ static void set_path(struct conn_member *m, enum conn_path p)
 /* ---- Signaling ----------------------------------------------------------- */
 
 /* An endpoint update (conn_publish) is a request on the daemon's control
- * thread that waits for the connection up to its timeout (10 s): after one
- * failed, the next waits CONN_CTL_HOLDOFF_NS, so a control server that is
- * away stalls that thread once, not at every home relay change. Anything
- * from the control plane (a signal, a member update) ends the hold-off. */
-static bool ctl_usable(const struct conn *c)
+ * thread, which also carries the relayed members' traffic (the shims). A
+ * request made while the control connection is down waits for it up to its
+ * timeout (10 s), so none is made then (ctl_client_ready); one in flight
+ * when the connection drops fails at once. After a failure the next waits
+ * CONN_CTL_HOLDOFF_NS. Anything from the control plane (a signal, a member
+ * update) ends the hold-off. */
+bool conn_ctl_usable(const struct conn *c)
 {
-	return c->cfg.ctl && time_mono_ns() >= c->ctl_holdoff_ns;
+	return c->cfg.ctl && time_mono_ns() >= c->ctl_holdoff_ns &&
+	       ctl_client_ready(c->cfg.ctl);
 }
 
 static void ctl_failed(struct conn *c)
@@ -845,7 +848,7 @@ uint64_t conn_run(struct conn *c)
 	now = time_mono_ns();
 	next = conn_relay_tick(c, now);
 	t_ep = endpoints_check(c, now);
-	if (c->publish_pending && ctl_usable(c))
+	if (c->publish_pending && conn_ctl_usable(c))
 		conn_publish(c);
 	else if (c->publish_pending && c->ctl_holdoff_ns < t_ep)
 		t_ep = c->ctl_holdoff_ns;
@@ -878,7 +881,7 @@ void conn_publish(struct conn *c)
 	if (!c->cfg.ctl)
 		return;
 	c->publish_pending = true;
-	if (!ctl_usable(c))
+	if (!conn_ctl_usable(c))
 		return;
 	for (size_t i = 0; i < c->self.n_endpoints; i++)
 		eps[i] = c->self.endpoints[i];

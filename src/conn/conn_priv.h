@@ -141,6 +141,8 @@ int conn_shim_open(struct conn *c, struct conn_member *m);
 /* Timers: binds, rebinds, pings, home switch. Returns the next deadline. */
 uint64_t conn_relay_tick(struct conn *c, uint64_t now);
 void conn_publish(struct conn *c);
+/* A blocking control request may be made now without stalling (conn.c). */
+bool conn_ctl_usable(const struct conn *c);
 struct conn_member *conn_member_by_key(struct conn *c, const uint8_t pub[32]);
 
 #endif

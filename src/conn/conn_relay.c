@@ -221,7 +221,9 @@ void conn_relay_refresh(struct conn *c, uint64_t wait_ms)
 	int best = -1;
 
 	c->relays_list_next_ns = now + CONN_RELAY_LIST_NS;
-	if (!c->cfg.ctl || ctl_relays_list(c->cfg.ctl, &list, &n))
+	/* Not while the control connection is down: the request would wait for
+	 * it on the thread that carries relayed traffic. The old list stays. */
+	if (!conn_ctl_usable(c) || ctl_relays_list(c->cfg.ctl, &list, &n))
 		return;
 	for (size_t i = 0; i < c->n_relays; i++)
 		c->relays[i].listed = false;

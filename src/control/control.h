@@ -123,6 +123,11 @@ int ctl_client_dispatch(struct ctl_client *c);
 /* Waits up to timeout_ms for an event, then dispatches. Returns how many
  * were delivered (0 on timeout). */
 int ctl_client_wait_event(struct ctl_client *c, uint64_t timeout_ms);
+/* True when a request would be sent at once: always in local mode; in remote
+ * mode while connected and authenticated. A request made when it is false
+ * waits for the connection up to its timeout, so a thread that must not
+ * stall (one that carries traffic) asks first. */
+bool ctl_client_ready(struct ctl_client *c);
 /* The code and message of the last refusal ("" when none). */
 const char *ctl_client_error(const struct ctl_client *c, const char **message);
 

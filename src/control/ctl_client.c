@@ -583,6 +583,16 @@ int ctl_client_wait_event(struct ctl_client *c, uint64_t timeout_ms)
 	return ctl_client_dispatch(c);
 }
 
+bool ctl_client_ready(struct ctl_client *c)
+{
+	bool ready;
+
+	pthread_mutex_lock(&c->lock);
+	ready = c->ready;
+	pthread_mutex_unlock(&c->lock);
+	return ready;
+}
+
 const char *ctl_client_error(const struct ctl_client *c, const char **message)
 {
 	if (message)
