@@ -14,7 +14,7 @@
 #   7. root-only daemon tests (tests/daemon): two daemons, a control server
 #      and a relay in natlab; plain and sanitized
 #   8. root-only end-to-end tests (tests/e2e): every NAT pair, mixed party,
-#      same NAT, UDP blocked, rejoin, control restart, relay failover (plain)
+#      same NAT, UDP blocked, rejoin, control restart, relay failover; plain and sanitized
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
@@ -85,6 +85,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	stage "daemon tests (tests/daemon)" env BUILD="$PWD/build" tests/daemon/test_daemon.sh
 	stage "daemon tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/daemon/test_daemon.sh
 	stage "e2e tests (tests/e2e)" env BUILD="$PWD/build" tests/e2e/run.sh
+	stage "e2e tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/e2e/run.sh
 else
 	echo "=== integration tests skipped: they need root (network namespaces)"
 fi
