@@ -12,32 +12,9 @@
 #include "conn/conn_internal.h"
 #include "crypto/crypto.h"
 #include "nat/relay_proto.h"
+#include "util/bytes.h"
 
 static const char probe_label[] = "lanrage-probe-v1";
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 int probe_pair_key(uint8_t key[PROBE_KEY_LEN], const uint8_t own_priv[32],
 		   const uint8_t peer_pub[32])
@@ -83,7 +60,7 @@ int probe_build(uint8_t *out, size_t cap, const struct probe_frame *f,
 	out[2] = PROBE_VERSION;
 	out[3] = (uint8_t)f->type;
 	memcpy(out + 4, f->session, PROBE_SESSION_LEN);
-	put_be32(out + 4 + PROBE_SESSION_LEN, f->seq);
+	bytes_put_be32(out + 4 + PROBE_SESSION_LEN, f->seq);
 	probe_mac(out + PROBE_SIGNED_LEN, out, key, sender_pub);
 	return PROBE_LEN;
 }
@@ -102,7 +79,7 @@ int probe_parse(const uint8_t *buf, size_t len, const uint8_t key[PROBE_KEY_LEN]
 		return -EBADMSG;
 	f->type = buf[3];
 	memcpy(f->session, buf + 4, PROBE_SESSION_LEN);
-	f->seq = get_be32(buf + 4 + PROBE_SESSION_LEN);
+	f->seq = bytes_get_be32(buf + 4 + PROBE_SESSION_LEN);
 	return 0;
 }
 
@@ -114,8 +91,8 @@ int echo_build(uint8_t out[ECHO_LEN], int type, uint32_t seq, uint64_t stamp)
 	out[1] = ECHO_MAGIC1;
 	out[2] = 1;
 	out[3] = (uint8_t)type;
-	put_be32(out + 4, seq);
-	put_be64(out + 8, stamp);
+	bytes_put_be32(out + 4, seq);
+	bytes_put_be64(out + 8, stamp);
 	return ECHO_LEN;
 }
 
@@ -125,8 +102,8 @@ int echo_parse(const uint8_t *buf, size_t len, int *type, uint32_t *seq, uint64_
 	    (buf[3] != ECHO_REQUEST && buf[3] != ECHO_REPLY))
 		return -EINVAL;
 	*type = buf[3];
-	*seq = get_be32(buf + 4);
-	*stamp = get_be64(buf + 8);
+	*seq = bytes_get_be32(buf + 4);
+	*stamp = bytes_get_be64(buf + 8);
 	return 0;
 }
 

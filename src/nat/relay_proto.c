@@ -11,6 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "nat/relay_proto.h"
+#include "util/bytes.h"
 
 static const char bind_label[] = "lanrage-relay-bind-v1";
 static const char bound_label[] = "lanrage-relay-bound-v1";
@@ -21,30 +22,6 @@ _Static_assert(RELAY_BIND_LEN == 92, "BIND is 92 bytes");
 _Static_assert(RELAY_BOUND_LEN == 56, "BOUND is 56 bytes");
 _Static_assert(RELAY_REFUSED_LEN == 21, "REFUSED is 21 bytes");
 _Static_assert(RELAY_PING_LEN == 12, "PING is 12 bytes");
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 static void put_header(uint8_t *out, enum relay_type type)
 {
@@ -100,13 +77,13 @@ int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f)
 	switch (f->type) {
 	case RELAY_BIND:
 		f->key = body;
-		f->timestamp_ms = get_be64(body + RELAY_KEY_LEN);
+		f->timestamp_ms = bytes_get_be64(body + RELAY_KEY_LEN);
 		f->nonce = body + RELAY_KEY_LEN + 8;
 		f->mac = buf + RELAY_BIND_SIGNED_LEN;
 		break;
 	case RELAY_BOUND:
 		f->nonce = body;
-		f->lifetime_s = get_be32(body + RELAY_NONCE_LEN);
+		f->lifetime_s = bytes_get_be32(body + RELAY_NONCE_LEN);
 		f->mac = buf + RELAY_BOUND_SIGNED_LEN;
 		break;
 	case RELAY_REFUSED:
@@ -157,7 +134,7 @@ int relay_build_bind(uint8_t *out, size_t cap, const uint8_t client_priv[32],
 		goto out;
 	put_header(out, RELAY_BIND);
 	crypto_x25519_public(out + RELAY_HDR_LEN, client_priv);
-	put_be64(out + RELAY_HDR_LEN + RELAY_KEY_LEN, timestamp_ms);
+	bytes_put_be64(out + RELAY_HDR_LEN + RELAY_KEY_LEN, timestamp_ms);
 	memcpy(out + RELAY_HDR_LEN + RELAY_KEY_LEN + 8, nonce, RELAY_NONCE_LEN);
 	relay_mac(out + RELAY_BIND_SIGNED_LEN, k, bind_label, LABEL_LEN(bind_label), out,
 		  RELAY_BIND_SIGNED_LEN);
@@ -174,7 +151,7 @@ int relay_build_bound(uint8_t *out, size_t cap, const uint8_t k[32],
 		return -ENOSPC;
 	put_header(out, RELAY_BOUND);
 	memcpy(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
-	put_be32(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, lifetime_s);
+	bytes_put_be32(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, lifetime_s);
 	relay_mac(out + RELAY_BOUND_SIGNED_LEN, k, bound_label, LABEL_LEN(bound_label), out,
 		  RELAY_BOUND_SIGNED_LEN);
 	return RELAY_BOUND_LEN;

@@ -11,33 +11,10 @@
 
 #include "crypto/crypto.h"
 #include "nat/stun.h"
+#include "util/bytes.h"
 
 #define STUN_FAMILY_IPV4 0x01
 #define STUN_FAMILY_IPV6 0x02
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* The 14-bit message type interleaves the method bits with the two class bits
  * (C0 at bit 4, C1 at bit 8), RFC 8489 section 5. */
@@ -60,8 +37,8 @@ static uint32_t fingerprint(const uint8_t *buf, size_t len)
 
 bool stun_is_message(const uint8_t *buf, size_t len)
 {
-	return len >= STUN_HEADER_LEN && (buf[0] & 0xC0) == 0 && (get16(buf + 2) & 3) == 0 &&
-	       get32(buf + 4) == STUN_MAGIC_COOKIE;
+	return len >= STUN_HEADER_LEN && (buf[0] & 0xC0) == 0 &&
+	       (bytes_get_be16(buf + 2) & 3) == 0 && bytes_get_be32(buf + 4) == STUN_MAGIC_COOKIE;
 }
 
 /* Decodes an address attribute; xor undoes XOR-MAPPED-ADDRESS obfuscation. */
@@ -74,7 +51,7 @@ static int parse_addr(struct wg_endpoint *ep, const uint8_t *v, size_t vlen, con
 	if (vlen < 4)
 		return -EBADMSG;
 	memset(ep, 0, sizeof(*ep));
-	port = get16(v + 2);
+	port = bytes_get_be16(v + 2);
 	if (xor)
 		port ^= (uint16_t)(STUN_MAGIC_COOKIE >> 16);
 	if (v[1] == STUN_FAMILY_IPV4 && vlen == 8) {
@@ -160,7 +137,7 @@ static int parse_attr(struct stun_msg *m, uint16_t type, const uint8_t *v, size_
 		if (vlen != 4)
 			return -EBADMSG;
 		m->has |= STUN_HAS_CHANGE_REQUEST;
-		m->change_flags = get32(v);
+		m->change_flags = bytes_get_be32(v);
 		return 0;
 	case STUN_ATTR_ERROR_CODE:
 		if (m->has & STUN_HAS_ERROR)
@@ -191,10 +168,10 @@ static int parse_header(struct stun_msg *m, const uint8_t *buf, size_t len, size
 {
 	if (!stun_is_message(buf, len))
 		return -EBADMSG;
-	*mlen = get16(buf + 2);
+	*mlen = bytes_get_be16(buf + 2);
 	if (*mlen > len - STUN_HEADER_LEN)
 		return -EBADMSG;
-	type_decode(get16(buf), &m->method, &m->cls);
+	type_decode(bytes_get_be16(buf), &m->method, &m->cls);
 	memcpy(m->txid, buf + 8, STUN_TXID_LEN);
 	return 0;
 }
@@ -216,13 +193,13 @@ int stun_parse(struct stun_msg *m, const uint8_t *buf, size_t len)
 
 		if (end - off < 4)
 			return -EBADMSG;
-		type = get16(buf + off);
-		vlen = get16(buf + off + 2);
+		type = bytes_get_be16(buf + off);
+		vlen = bytes_get_be16(buf + off + 2);
 		padded = ((size_t)vlen + 3) & ~(size_t)3;
 		if (padded > end - off - 4)
 			return -EBADMSG;
 		if (type == STUN_ATTR_FINGERPRINT) {
-			if (vlen != 4 || get32(buf + off + 4) != fingerprint(buf, off))
+			if (vlen != 4 || bytes_get_be32(buf + off + 4) != fingerprint(buf, off))
 				return -EBADMSG;
 			m->has |= STUN_HAS_FINGERPRINT;
 			return 0; /* it must be last: ignore anything after it */
@@ -260,9 +237,9 @@ void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_t 
 		b->err = -ENOSPC;
 		return;
 	}
-	put16(buf, type_encode(method, cls));
-	put16(buf + 2, 0);
-	put32(buf + 4, STUN_MAGIC_COOKIE);
+	bytes_put_be16(buf, type_encode(method, cls));
+	bytes_put_be16(buf + 2, 0);
+	bytes_put_be32(buf + 4, STUN_MAGIC_COOKIE);
 	memcpy(buf + 8, txid, STUN_TXID_LEN);
 	b->len = STUN_HEADER_LEN;
 }
@@ -281,12 +258,12 @@ static uint8_t *attr_reserve(struct stun_builder *b, uint16_t type, size_t vlen)
 		b->err = -ENOSPC;
 		return NULL;
 	}
-	put16(b->buf + b->len, type);
-	put16(b->buf + b->len + 2, (uint16_t)vlen);
+	bytes_put_be16(b->buf + b->len, type);
+	bytes_put_be16(b->buf + b->len + 2, (uint16_t)vlen);
 	v = b->buf + b->len + 4;
 	memset(v + vlen, 0, padded - vlen);
 	b->len += 4 + padded;
-	put16(b->buf + 2, (uint16_t)(b->len - STUN_HEADER_LEN));
+	bytes_put_be16(b->buf + 2, (uint16_t)(b->len - STUN_HEADER_LEN));
 	return v;
 }
 
@@ -322,7 +299,7 @@ static void add_addr(struct stun_builder *b, uint16_t type, const struct wg_endp
 		return;
 	v[0] = 0;
 	v[1] = family;
-	put16(v + 2, xor ? (uint16_t)(port ^ (STUN_MAGIC_COOKIE >> 16)) : port);
+	bytes_put_be16(v + 2, xor ? (uint16_t)(port ^ (STUN_MAGIC_COOKIE >> 16)) : port);
 	for (i = 0; i < alen; i++)
 		v[4 + i] = xor ? (uint8_t)(ip[i] ^ b->buf[4 + i]) : ip[i];
 }
@@ -342,7 +319,7 @@ void stun_add_u32(struct stun_builder *b, uint16_t type, uint32_t val)
 	uint8_t *v = attr_reserve(b, type, 4);
 
 	if (v)
-		put32(v, val);
+		bytes_put_be32(v, val);
 }
 
 void stun_add_bytes(struct stun_builder *b, uint16_t type, const void *data, size_t len)
@@ -382,7 +359,7 @@ int stun_build_finish(struct stun_builder *b, bool with_fingerprint)
 		v = attr_reserve(b, STUN_ATTR_FINGERPRINT, 4);
 		/* The CRC covers the header with the length already counting FINGERPRINT. */
 		if (v)
-			put32(v, fingerprint(b->buf, at));
+			bytes_put_be32(v, fingerprint(b->buf, at));
 	}
 	return b->err ? b->err : (int)b->len;
 }

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util/bytes.h"
+
 enum {
 	IP4_HLEN = 20,
 	IP6_HLEN = 40,
@@ -25,28 +27,6 @@ enum {
 	UDP_CSUM_OFF = 6,
 	MAX_IP_LEN = 65535,
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 uint64_t tun_csum_add(uint64_t sum, const uint8_t *buf, size_t len)
 {
@@ -100,10 +80,10 @@ uint64_t tun_csum_pseudo(const uint8_t *pkt, int family, uint8_t proto, size_t l
 
 	if (family == 4) {
 		tail[1] = proto;
-		put16(tail + 2, (uint16_t)l4len);
+		bytes_put_be16(tail + 2, (uint16_t)l4len);
 		return tun_csum_add(tun_csum_add(0, pkt + 12, 8), tail, 4);
 	}
-	put32(tail, (uint32_t)l4len);
+	bytes_put_be32(tail, (uint32_t)l4len);
 	tail[7] = proto;
 	return tun_csum_add(tun_csum_add(0, pkt + 8, 32), tail, 8);
 }
@@ -163,10 +143,11 @@ static int gso_shape(const struct tun_vnet_hdr *h, const uint8_t *pkt, size_t le
 	s->l4 = l4;
 	if (s->family == 4) {
 		if ((size_t)(pkt[0] & 0xf) * 4 != l4 || l4 < IP4_HLEN || pkt[9] != proto ||
-		    get16(pkt + 2) != len)
+		    bytes_get_be16(pkt + 2) != len)
 			return -EINVAL;
 	} else if (s->family == 6) {
-		if (len < IP6_HLEN || l4 < IP6_HLEN || (size_t)get16(pkt + 4) + IP6_HLEN != len)
+		if (len < IP6_HLEN || l4 < IP6_HLEN ||
+		    (size_t)bytes_get_be16(pkt + 4) + IP6_HLEN != len)
 			return -EINVAL;
 		if (l4 == IP6_HLEN && pkt[6] != proto)
 			return -EINVAL;
@@ -189,11 +170,11 @@ static int gso_shape(const struct tun_vnet_hdr *h, const uint8_t *pkt, size_t le
 static void seg_fix_ip(uint8_t *seg, const struct gso_shape *s, size_t seglen, unsigned i)
 {
 	if (s->family == 4) {
-		put16(seg + 2, (uint16_t)seglen);
-		put16(seg + 4, (uint16_t)(get16(seg + 4) + i));
+		bytes_put_be16(seg + 2, (uint16_t)seglen);
+		bytes_put_be16(seg + 4, (uint16_t)(bytes_get_be16(seg + 4) + i));
 		ip4_set_csum(seg);
 	} else {
-		put16(seg + 4, (uint16_t)(seglen - IP6_HLEN));
+		bytes_put_be16(seg + 4, (uint16_t)(seglen - IP6_HLEN));
 	}
 }
 
@@ -214,7 +195,7 @@ static int gso_segment(const struct tun_vnet_hdr *h, const uint8_t *pkt, size_t 
 	n = payload ? (unsigned)((payload + mss - 1) / mss) : 1;
 	if (n > max || s.hlen + (payload < mss ? payload : mss) > cap)
 		return -EMSGSIZE;
-	seq = proto == PROTO_TCP ? get32(pkt + s.l4 + 4) : 0;
+	seq = proto == PROTO_TCP ? bytes_get_be32(pkt + s.l4 + 4) : 0;
 	for (i = 0, off = 0; i < n; i++, off += mss) {
 		size_t plen = payload - off < mss ? payload - off : mss;
 		size_t seglen = s.hlen + plen;
@@ -226,14 +207,14 @@ static int gso_segment(const struct tun_vnet_hdr *h, const uint8_t *pkt, size_t 
 		if (proto == PROTO_TCP) {
 			uint8_t *th = seg + s.l4;
 
-			put32(th + 4, seq + (uint32_t)off);
+			bytes_put_be32(th + 4, seq + (uint32_t)off);
 			if (i + 1 < n)
 				th[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 			if (i)
 				th[13] &= (uint8_t)~TCP_CWR;
 			l4_set_csum(seg, s.family, PROTO_TCP, s.l4, TCP_CSUM_OFF, seglen);
 		} else {
-			put16(seg + s.l4 + 4, (uint16_t)(seglen - s.l4));
+			bytes_put_be16(seg + s.l4 + 4, (uint16_t)(seglen - s.l4));
 			l4_set_csum(seg, s.family, PROTO_UDP, s.l4, UDP_CSUM_OFF, seglen);
 		}
 		out_len[i] = seglen;
@@ -305,13 +286,13 @@ static bool gro_parse(const uint8_t *pkt, size_t len, bool udp, struct gro_seg *
 	size_t thlen;
 
 	if (len >= IP4_HLEN && pkt[0] == 0x45) {
-		if (get16(pkt + 2) != len || (get16(pkt + 6) & 0x3fff))
+		if (bytes_get_be16(pkt + 2) != len || (bytes_get_be16(pkt + 6) & 0x3fff))
 			return false;
 		s->family = 4;
 		s->proto = pkt[9];
 		s->l4 = IP4_HLEN;
 	} else if (len >= IP6_HLEN && pkt[0] >> 4 == 6) {
-		if ((size_t)get16(pkt + 4) + IP6_HLEN != len)
+		if ((size_t)bytes_get_be16(pkt + 4) + IP6_HLEN != len)
 			return false;
 		s->family = 6;
 		s->proto = pkt[6];
@@ -326,11 +307,11 @@ static bool gro_parse(const uint8_t *pkt, size_t len, bool udp, struct gro_seg *
 		if (thlen < TCP_HLEN || s->l4 + thlen > len)
 			return false;
 		s->flags = pkt[s->l4 + 13];
-		s->seq = get32(pkt + s->l4 + 4);
+		s->seq = bytes_get_be32(pkt + s->l4 + 4);
 	} else if (s->proto == PROTO_UDP && udp) {
 		thlen = UDP_HLEN;
-		if (s->l4 + UDP_HLEN > len || get16(pkt + s->l4 + 4) != len - s->l4 ||
-		    !get16(pkt + s->l4 + UDP_CSUM_OFF))
+		if (s->l4 + UDP_HLEN > len || bytes_get_be16(pkt + s->l4 + 4) != len - s->l4 ||
+		    !bytes_get_be16(pkt + s->l4 + UDP_CSUM_OFF))
 			return false;
 	} else {
 		return false;
@@ -384,15 +365,15 @@ static void gro_finish(uint8_t *head, const struct gro_seg *s, size_t total, uin
 	uint16_t c;
 
 	if (s->family == 4) {
-		put16(head + 2, (uint16_t)total);
+		bytes_put_be16(head + 2, (uint16_t)total);
 		ip4_set_csum(head);
 	} else {
-		put16(head + 4, (uint16_t)(total - IP6_HLEN));
+		bytes_put_be16(head + 4, (uint16_t)(total - IP6_HLEN));
 	}
 	if (s->proto == PROTO_TCP)
 		head[s->l4 + 13] |= last_flags & TCP_PSH;
 	else
-		put16(head + s->l4 + 4, (uint16_t)(total - s->l4));
+		bytes_put_be16(head + s->l4 + 4, (uint16_t)(total - s->l4));
 	/* CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum. */
 	c = tun_csum_fold(tun_csum_pseudo(head, s->family, s->proto, total - s->l4));
 	memcpy(head + s->l4 + off, &c, 2);
