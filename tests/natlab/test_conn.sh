@@ -20,14 +20,7 @@ nl_init cn$((RANDOM % 1000))
 TMP=$(mktemp -d /tmp/nlconn.XXXXXX)
 # KEEP=1 keeps the logs and status files in $TMP
 trap 'rc=$?; nl_down; [ -n "${KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"; exit $rc' EXIT
-FAILS=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
-check() { # NAME CMD...
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
+source "$ROOT/tests/lib/check.sh"
 
 nl_build <<'LAB'
 server relay 203.0.113.40 203.0.113.41

@@ -10,9 +10,7 @@ LIB=$ROOT/tests/natlab/lib.sh
 TMP=$(mktemp -d /tmp/nlself.XXXXXX)
 LAB=st$((RANDOM % 1000))
 trap 'source "$LIB"; NL_LAB=$LAB; NL_STATE=/run/natlab/$LAB; nl_down; rm -rf "$TMP"' EXIT
-FAILS=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+source "$ROOT/tests/lib/check.sh"
 left() { ip netns list | awk '{print $1}' | grep -c "^nl-$LAB-" || true; }
 
 cat >"$TMP/lab.txt" <<'LAB'

@@ -13,9 +13,7 @@ source "$ROOT/tests/natlab/lib.sh"
 nl_init nc$((RANDOM % 1000))
 TMP=$(mktemp -d /tmp/nltest.XXXXXX)
 trap 'rc=$?; nl_down; rm -rf "$TMP"; exit $rc' EXIT
-FAILS=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+source "$ROOT/tests/lib/check.sh"
 
 nl_build <<'LAB'
 server stun 203.0.113.10 203.0.113.11   # lanrage-relay, RFC 5780

@@ -18,14 +18,7 @@ source "$ROOT/tests/natlab/lib.sh"
 nl_init rl$((RANDOM % 1000))
 TMP=$(mktemp -d /tmp/nlrelay.XXXXXX)
 trap 'rc=$?; nl_down; rm -rf "$TMP"; exit $rc' EXIT
-FAILS=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
-check() { # NAME CMD...
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
+source "$ROOT/tests/lib/check.sh"
 
 nl_build <<'LAB'
 server relay 203.0.113.40

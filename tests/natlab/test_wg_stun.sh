@@ -15,9 +15,7 @@ TMP=$(mktemp -d /tmp/nlwg.XXXXXX)
 IF_A=lrst$$
 IF_P=lrsp$$
 trap 'rc=$?; nl_down; rm -rf "$TMP"; rm -f /var/run/wireguard/$IF_A.sock /var/run/wireguard/$IF_P.sock; exit $rc' EXIT
-FAILS=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+source "$ROOT/tests/lib/check.sh"
 
 nl_build <<'LAB'
 server stun 203.0.113.10 203.0.113.11
