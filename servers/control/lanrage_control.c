@@ -32,6 +32,7 @@
 #include "control/ctl_wsq.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "util/hostport.h"
 #include "util/time.h"
 
 #define SRV_NAME "lanrage-control/0.1.0"
@@ -339,28 +340,11 @@ static const struct lws_protocols srv_protocols[] = {
 /* "ADDR:PORT", "[V6]:PORT" or ":PORT"; ADDR 0.0.0.0, :: or empty is any. */
 static int parse_listen(const char *s, char *addr, size_t addr_len, int *port)
 {
-	const char *colon = strrchr(s, ':');
-	const char *a = s;
-	size_t n;
-	char *end;
-	long p;
+	uint16_t p;
 
-	if (!colon)
+	if (hostport_split(s, addr, addr_len, &p))
 		return -EINVAL;
-	n = (size_t)(colon - s);
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		a = s + 1;
-		n -= 2;
-	}
-	if (n >= addr_len)
-		return -EINVAL;
-	memcpy(addr, a, n);
-	addr[n] = '\0';
-	errno = 0;
-	p = strtol(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || p < 1 || p > 65535)
-		return -EINVAL;
-	*port = (int)p;
+	*port = p;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "crypto/crypto.h"
+#include "util/hostport.h"
 
 static const char *const api_loopback_names[] = { "localhost", "127.0.0.1", "[::1]" };
 
@@ -225,29 +226,11 @@ int api_request_check(const struct api_http *h, const char *token, uint16_t port
 
 int api_listen_parse(const char *s, char *addr, size_t addr_len, uint16_t *port)
 {
-	const char *colon = s ? strrchr(s, ':') : NULL;
-	const char *a = s;
 	struct in6_addr a6;
 	struct in_addr a4;
-	size_t n;
-	char *end;
-	long p;
 
-	if (!colon)
+	if (hostport_split(s, addr, addr_len, port))
 		return -EINVAL;
-	n = (size_t)(colon - s);
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		a = s + 1;
-		n -= 2;
-	}
-	if (n == 0 || n >= addr_len)
-		return -EINVAL;
-	memcpy(addr, a, n);
-	addr[n] = '\0';
-	p = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || p < 1 || p > 65535)
-		return -EINVAL;
-	*port = (uint16_t)p;
 	if (inet_pton(AF_INET, addr, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127 ? 0 : -EINVAL;
 	if (inet_pton(AF_INET6, addr, &a6) == 1)
