@@ -22,6 +22,16 @@
  * was granted (0: plain packets). Returns the non-blocking fd or a negative
  * errno. */
 int tun_open(const char *ifname, char name[IFNAMSIZ], bool vnet, unsigned *offloads);
+/* The same with n queues (IFF_MULTI_QUEUE when n > 1): fds gets one
+ * non-blocking fd per queue. Returns how many queues were opened (at least
+ * one; fewer than n when the kernel refused more) or a negative errno. */
+int tun_open_queues(const char *ifname, char name[IFNAMSIZ], bool vnet, unsigned *offloads,
+		    int *fds, unsigned n);
+/* Makes a multi-queue interface hand each packet to the queue numbered by the
+ * CPU that sent it (modulo the number of queues), with a two-instruction eBPF
+ * program (needs CAP_BPF or CAP_SYS_ADMIN and Linux 4.16+). Returns 0 or a
+ * negative errno; the interface is unchanged on failure. */
+int tun_steer_by_cpu(int fd);
 int tun_set_mtu(const char *name, unsigned mtu);
 /* Current MTU, or a negative errno (-ENODEV once the interface is gone). */
 int tun_get_mtu(const char *name);

@@ -37,6 +37,7 @@ void wg_batch_features_from_env(struct wg_batch_features *f)
 	f->udp_gro = !off || !strstr(off, "udp-gro");
 	f->tun_gro = !off || !strstr(off, "tun-gro");
 	f->short_slice = !off || !strstr(off, "short-slice");
+	f->multiqueue = !off || !strstr(off, "multiqueue");
 }
 
 void wg_batch_set_mtu(struct wg_batch *b, unsigned mtu)

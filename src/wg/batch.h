@@ -64,10 +64,10 @@ struct wg_batch {
 };
 
 /* Feature switches, from the environment LR_WG_DISABLE (a comma-separated list
- * of tun-offload, udp-gso, udp-gro, tun-gro, short-slice) for tests and
+ * of tun-offload, udp-gso, udp-gro, tun-gro, short-slice, multiqueue) for tests and
  * comparisons. */
 struct wg_batch_features {
-	bool tun_offload, udp_gso, udp_gro, tun_gro, short_slice;
+	bool tun_offload, udp_gso, udp_gro, tun_gro, short_slice, multiqueue;
 };
 
 void wg_batch_features_from_env(struct wg_batch_features *f);

@@ -1,21 +1,31 @@
 /*
- * loop: the real device. One thread waits in epoll on the TUN fd, one
- * dual-stack UDP socket, the UAPI socket and its connections, and a stop
- * eventfd; it runs the protocol engine (device.c) for each packet and its
- * timers when due. Datagrams that are not WireGuard go to the receive hook.
- * Packet I/O is batched (batch.c): TUN with TSO/GRO offloads when the kernel
- * grants them, UDP with sendmmsg/recvmmsg and GSO/GRO. A packet is read,
- * encrypted and sent by this one thread, so a lone packet (a game's) waits
- * for nothing but its own syscalls.
+ * loop: the real device. The device has one or more queues; each queue is
+ * a TUN queue, a UDP socket and a thread that waits in epoll on them (queue
+ * 0 also on the UAPI socket and its connections) and on a stop eventfd, and
+ * runs the protocol engine (device.c) for each packet and its timers when due.
+ * Datagrams that are not WireGuard go to the receive hook. Packet I/O is
+ * batched (batch.c): TUN with TSO/GRO offloads when the kernel grants them,
+ * UDP with sendmmsg/recvmmsg and GSO/GRO. A packet is read, encrypted and sent
+ * by one thread, so a lone packet (a game's) waits for nothing but its own
+ * syscalls.
  *
- * Invariants: the engine is only touched with loop->lock held (the loop holds
- * it while it works, other threads take it in wg_loop_uapi / send_raw); IPv4
- * endpoints are stored as AF_INET even though the socket is AF_INET6.
+ * Queues per CPU: with several CPUs, TUN (an eBPF steering program) and the
+ * UDP group (udp.c) hand each packet to queue (CPU it came from) % n, and
+ * queue i's thread runs on the CPUs of that class. The thread a packet wakes
+ * is then on the CPU that is already awake for it: waking an idle CPU costs
+ * tens of microseconds on virtual machines and in deep C-states, several
+ * times a packet's whole processing.
+ *
+ * Invariants: the engine and every queue's batch are only touched with
+ * loop->lock held (a queue holds it while it works, other threads take it in
+ * wg_loop_uapi / send_raw); loop->cur is the queue whose buffers and socket
+ * the lock holder uses; IPv4 endpoints are stored as AF_INET even though the
+ * socket is AF_INET6.
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +42,38 @@
 #include "wg/batch.h"
 #include "wg/internal.h"
 #include "wg/uapi_server.h"
+#include "wg/udp.h"
 
-enum { LOOP_BATCH = 64 };
+enum { LOOP_BATCH = 64, LOOP_MAX_QUEUES = WG_UDP_MAX };
+#define LOOP_LOAD_WINDOW_NS (20 * TIME_NS_PER_MS)
+
+struct wg_queue {
+	struct wg_loop *loop;
+	unsigned index;
+	int tun_fd, epoll_fd;
+	struct wg_batch batch; /* empty whenever loop->lock is free */
+	cpu_set_t cpus;	       /* its CPUs: where its packets come from */
+	bool wide;	       /* running on all of loop->cpus for now */
+	uint64_t window_start, busy_ns;
+	pthread_t thread;
+	bool started;
+	int result;
+};
 
 struct wg_loop {
-	pthread_mutex_t lock; /* guards dev and udp_fd */
+	pthread_mutex_t lock; /* guards dev, udp and the queues' batches */
 	struct wg_device *dev;
 	char ifname[IFNAMSIZ];
-	int tun_fd, udp_fd, udp_family, epoll_fd, stop_fd;
+	int stop_fd;
+	struct wg_udp_set udp; /* udp.fd[i] belongs to queue i */
 	struct wg_uapi_server uapi;
 	bool uapi_enabled;
 	uint64_t next_housekeeping;
 	struct wg_batch_features features;
-	struct wg_batch batch; /* queues are empty whenever lock is free */
+	unsigned nq;
+	cpu_set_t cpus; /* every CPU this process may use */
+	struct wg_queue q[LOOP_MAX_QUEUES];
+	struct wg_queue *cur;
 };
 
 static const struct wg_io_ops loop_io_ops;
@@ -52,7 +81,7 @@ static const struct wg_io_ops loop_io_ops;
 static void to_socket_addr(const struct wg_loop *loop, const struct wg_endpoint *ep,
 			   struct sockaddr_in6 *out, socklen_t *len)
 {
-	if (loop->udp_family == AF_INET6 && ep->sa.sa_family == AF_INET) {
+	if (loop->udp.family == AF_INET6 && ep->sa.sa_family == AF_INET) {
 		memset(out, 0, sizeof(*out));
 		out->sin6_family = AF_INET6;
 		out->sin6_port = ep->in4.sin_port;
@@ -78,13 +107,19 @@ static void from_socket_addr(const struct sockaddr_in6 *in, struct wg_endpoint *
 	}
 }
 
+/* The current queue's socket. */
+static int cur_udp_fd(const struct wg_loop *loop)
+{
+	return loop->udp.n ? loop->udp.fd[loop->cur->index] : -1;
+}
+
 /* The socket address for dst, or why dst cannot be reached from our socket. */
 static int loop_dst(const struct wg_loop *loop, const struct wg_endpoint *dst,
 		    struct sockaddr_in6 *sa, socklen_t *salen)
 {
-	if (loop->udp_fd < 0)
+	if (!loop->udp.n)
 		return -ENOTCONN;
-	if (loop->udp_family == AF_INET && dst->sa.sa_family != AF_INET)
+	if (loop->udp.family == AF_INET && dst->sa.sa_family != AF_INET)
 		return -EAFNOSUPPORT;
 	to_socket_addr(loop, dst, sa, salen);
 	return 0;
@@ -93,6 +128,7 @@ static int loop_dst(const struct wg_loop *loop, const struct wg_endpoint *dst,
 static int loop_udp_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
 {
 	struct wg_loop *loop = ctx;
+	struct wg_batch *b = &loop->cur->batch;
 	struct sockaddr_in6 sa;
 	socklen_t salen;
 	int ret = loop_dst(loop, dst, &sa, &salen);
@@ -100,9 +136,9 @@ static int loop_udp_send(void *ctx, const struct wg_endpoint *dst, const uint8_t
 	if (ret)
 		return ret;
 	/* Queued data first: a packet never overtakes one handed to us earlier. */
-	if (loop->batch.ntx)
-		wg_batch_udp_flush(&loop->batch, loop->udp_fd);
-	if (sendto(loop->udp_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&sa, salen) < 0)
+	if (b->ntx)
+		wg_batch_udp_flush(b, cur_udp_fd(loop));
+	if (sendto(cur_udp_fd(loop), buf, len, MSG_DONTWAIT, (struct sockaddr *)&sa, salen) < 0)
 		return -errno;
 	return 0;
 }
@@ -117,7 +153,7 @@ static int loop_udp_queue(void *ctx, const struct wg_endpoint *dst, const uint8_
 
 	if (ret)
 		return ret;
-	wg_batch_udp_queue(&loop->batch, loop->udp_fd, &sa, salen, buf, len);
+	wg_batch_udp_queue(&loop->cur->batch, cur_udp_fd(loop), &sa, salen, buf, len);
 	return 0;
 }
 
@@ -127,87 +163,44 @@ static int loop_tun_write(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct wg_loop *loop = ctx;
 
-	wg_batch_tun_queue(&loop->batch, loop->tun_fd, (uint8_t *)pkt, len);
+	wg_batch_tun_queue(&loop->cur->batch, loop->cur->tun_fd, (uint8_t *)pkt, len);
 	return 0;
 }
 
-/* *gro: in, whether to ask for UDP GRO; out, whether the socket has it. */
-static int udp_open(uint16_t port, uint32_t fwmark, int *family, bool *gro)
+/* Puts the sockets of set into the queues' epoll sets in place of the old ones. */
+static void loop_swap_udp(struct wg_loop *loop, const struct wg_udp_set *set)
 {
-	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
-	struct sockaddr_in sa4 = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd, off = 0, buf = 4 << 20, ret;
+	for (unsigned i = 0; i < loop->nq; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = set->fd[i] };
+		int efd = loop->q[i].epoll_fd;
 
-	*family = AF_INET6;
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		/* IPv6 disabled on this host: IPv4 only. */
-		*family = AF_INET;
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
-			return -errno;
+		if (efd >= 0 && loop->udp.n)
+			epoll_ctl(efd, EPOLL_CTL_DEL, loop->udp.fd[i], NULL);
+		if (efd >= 0)
+			epoll_ctl(efd, EPOLL_CTL_ADD, set->fd[i], &ev);
+		loop->q[i].batch.udp_gro = set->gro;
 	}
-	if (*family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	if (fwmark)
-		setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
-	if (*gro) {
-		int on = 1;
-
-		/* Fails on kernels before 5.0: the socket then gets one datagram at a time. */
-		*gro = !setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
-	}
-	if (*family == AF_INET6)
-		ret = bind(fd, (struct sockaddr *)&sa6, sizeof(sa6));
-	else
-		ret = bind(fd, (struct sockaddr *)&sa4, sizeof(sa4));
-	if (ret < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-static uint16_t udp_port(int fd)
-{
-	struct sockaddr_in6 sa;
-	socklen_t len = sizeof(sa);
-
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		return 0;
-	return ntohs(sa.sin6_port); /* same offset in sockaddr_in */
+	wg_udp_close(&loop->udp);
+	loop->udp = *set;
 }
 
 static int loop_bind_port(void *ctx, uint16_t port, uint16_t *bound)
 {
 	struct wg_loop *loop = ctx;
-	bool gro = loop->features.udp_gro;
-	int fd, family;
+	struct wg_udp_set set;
+	int ret;
 
 	/* Rebinding to the port we have (or to "any" when we have one) changes nothing. */
-	if (loop->udp_fd >= 0 && (port == 0 || port == udp_port(loop->udp_fd))) {
-		*bound = udp_port(loop->udp_fd);
+	if (loop->udp.n && (port == 0 || port == wg_udp_port(loop->udp.fd[0]))) {
+		*bound = wg_udp_port(loop->udp.fd[0]);
 		return 0;
 	}
-	fd = udp_open(port, loop->dev ? loop->dev->fwmark : 0, &family, &gro);
-	if (fd < 0)
-		return fd;
-	loop->batch.udp_gro = gro;
-	if (loop->udp_fd >= 0) {
-		epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, loop->udp_fd, NULL);
-		close(loop->udp_fd);
-	}
-	loop->udp_fd = fd;
-	loop->udp_family = family;
-	if (loop->epoll_fd >= 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-		epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
-	}
-	*bound = udp_port(fd);
+	ret = wg_udp_open(&set, port, loop->dev ? loop->dev->fwmark : 0, loop->nq,
+			  loop->features.udp_gro);
+	if (ret)
+		return ret;
+	loop_swap_udp(loop, &set);
+	*bound = wg_udp_port(loop->udp.fd[0]);
 	return 0;
 }
 
@@ -215,9 +208,9 @@ static int loop_set_fwmark(void *ctx, uint32_t mark)
 {
 	struct wg_loop *loop = ctx;
 
-	if (loop->udp_fd >= 0 &&
-	    setsockopt(loop->udp_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
-		return -errno;
+	for (unsigned i = 0; i < loop->udp.n; i++)
+		if (setsockopt(loop->udp.fd[i], SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+			return -errno;
 	return 0;
 }
 
@@ -228,46 +221,130 @@ static const struct wg_io_ops loop_io_ops = {
 	.set_fwmark = loop_set_fwmark,
 };
 
-static int epoll_add(struct wg_loop *loop, int fd)
+static int epoll_add(int epoll_fd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
-	return epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+	return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/*
+ * How many queues, at most max: one per CPU we may run on, and only as many
+ * as leave every class (CPU % n) with a CPU of ours. Each queue's CPUs go to
+ * q[i].cpus.
+ */
+static unsigned loop_plan_queues(struct wg_loop *loop, unsigned max)
+{
+	cpu_set_t *mine = &loop->cpus;
+	unsigned n;
+
+	if (sched_getaffinity(0, sizeof(*mine), mine) < 0)
+		return 1;
+	n = (unsigned)CPU_COUNT(mine);
+	if (n > max)
+		n = max;
+	for (; n > 1; n--) {
+		bool all = true;
+
+		for (unsigned i = 0; i < n; i++) {
+			CPU_ZERO(&loop->q[i].cpus);
+			for (unsigned c = i; c < CPU_SETSIZE; c += n)
+				if (CPU_ISSET(c, mine))
+					CPU_SET(c, &loop->q[i].cpus);
+			all = all && CPU_COUNT(&loop->q[i].cpus);
+		}
+		if (all)
+			break;
+	}
+	return n;
+}
+
+/* Opens the TUN queues: one per CPU class when the kernel steers packets by
+ * CPU, else one. Returns 0 or a negative errno. */
+static int loop_open_tun(struct wg_loop *loop, const struct wg_loop_config *cfg,
+			 unsigned *offloads)
+{
+	int fds[LOOP_MAX_QUEUES], got, ret;
+	unsigned want = loop->features.multiqueue ? LOOP_MAX_QUEUES : 1;
+
+	*offloads = 0;
+	loop->nq = 1;
+	if (cfg->tun_fd >= 0) {
+		/* An fd opened by someone else comes as it is: plain packets, no header. */
+		loop->q[0].tun_fd = cfg->tun_fd;
+		snprintf(loop->ifname, sizeof(loop->ifname), "%s", cfg->ifname);
+		return 0;
+	}
+	want = loop_plan_queues(loop, want);
+	got = tun_open_queues(cfg->ifname, loop->ifname, loop->features.tun_offload, offloads,
+			      fds, want);
+	if (got < 0)
+		return got;
+	if (got > 1 && (unsigned)got != want && loop_plan_queues(loop, (unsigned)got) != (unsigned)got)
+		ret = -ERANGE;
+	else
+		ret = got > 1 ? tun_steer_by_cpu(fds[0]) : 0;
+	if (ret) {
+		log_debug("wg", "no per-CPU TUN steering (%s): one queue", strerror(-ret));
+		while (got > 1)
+			close(fds[--got]);
+	}
+	for (int i = 0; i < got; i++)
+		loop->q[i].tun_fd = fds[i];
+	loop->nq = (unsigned)got;
+	tun_set_mtu(loop->ifname, WG_DEFAULT_MTU);
+	return 0;
+}
+
+/* The UDP group, one socket per queue; if the kernel refuses a group, the
+ * device goes on with one queue. */
+static int loop_open_udp(struct wg_loop *loop)
+{
+	struct wg_udp_set set;
+	int ret = wg_udp_open(&set, 0, 0, loop->nq, loop->features.udp_gro);
+
+	if (ret && loop->nq > 1) {
+		log_debug("wg", "no per-CPU UDP group (%s): one queue", strerror(-ret));
+		while (loop->nq > 1) {
+			loop->nq--;
+			close(loop->q[loop->nq].tun_fd);
+			loop->q[loop->nq].tun_fd = -1;
+		}
+		ret = wg_udp_open(&set, 0, 0, 1, loop->features.udp_gro);
+	}
+	if (ret) {
+		log_error("wg", "cannot open the UDP socket: %s", strerror(-ret));
+		return ret;
+	}
+	loop_swap_udp(loop, &set);
+	return 0;
 }
 
 static int loop_open_fds(struct wg_loop *loop, const struct wg_loop_config *cfg)
 {
 	char path[108];
-	uint16_t port;
-	int ret;
+	unsigned offloads;
+	int ret = loop_open_tun(loop, cfg, &offloads);
 
-	unsigned offloads = 0;
-
-	/* An fd opened by someone else comes as it is: plain packets, no header. */
-	if (cfg->tun_fd >= 0)
-		loop->tun_fd = cfg->tun_fd;
-	else
-		loop->tun_fd = tun_open(cfg->ifname, loop->ifname, loop->features.tun_offload,
-					&offloads);
-	if (loop->tun_fd < 0)
-		return loop->tun_fd;
-	loop->batch.vnet = offloads & TUN_OFFLOAD_VNET;
-	loop->batch.tun_gro = loop->batch.vnet && loop->features.tun_gro;
-	loop->batch.tun_uso =
-		loop->batch.tun_gro && (offloads & TUN_OFFLOAD_USO) == TUN_OFFLOAD_USO;
-	loop->batch.udp_gso = loop->features.udp_gso;
-	log_debug("wg", "TUN offloads 0x%x, UDP GSO %s, TCP GRO to TUN %s", offloads,
-		  loop->batch.udp_gso ? "on" : "off", loop->batch.tun_gro ? "on" : "off");
-	if (cfg->tun_fd >= 0)
-		snprintf(loop->ifname, sizeof(loop->ifname), "%s", cfg->ifname);
-	else
-		tun_set_mtu(loop->ifname, WG_DEFAULT_MTU);
-	ret = loop_bind_port(loop, 0, &port);
-	if (ret) {
-		log_error("wg", "cannot open the UDP socket: %s", strerror(-ret));
+	for (unsigned i = 0; i < loop->nq && !ret; i++)
+		ret = wg_batch_init(&loop->q[i].batch, WG_DEFAULT_MTU);
+	if (ret)
 		return ret;
+	for (unsigned i = 0; i < loop->nq; i++) {
+		struct wg_batch *b = &loop->q[i].batch;
+
+		b->vnet = offloads & TUN_OFFLOAD_VNET;
+		b->tun_gro = b->vnet && loop->features.tun_gro;
+		b->tun_uso = b->tun_gro && (offloads & TUN_OFFLOAD_USO) == TUN_OFFLOAD_USO;
+		b->udp_gso = loop->features.udp_gso;
 	}
-	loop->dev->listen_port = port;
+	ret = loop_open_udp(loop);
+	if (ret)
+		return ret;
+	log_debug("wg", "%u queue(s), TUN offloads 0x%x, UDP GSO %s, TCP GRO to TUN %s", loop->nq,
+		  offloads, loop->features.udp_gso ? "on" : "off",
+		  loop->q[0].batch.tun_gro ? "on" : "off");
+	loop->dev->listen_port = wg_udp_port(loop->udp.fd[0]);
 	if (cfg->uapi_path && !*cfg->uapi_path)
 		return 0;
 	if (cfg->uapi_path)
@@ -284,15 +361,18 @@ static int loop_open_fds(struct wg_loop *loop, const struct wg_loop_config *cfg)
 int wg_loop_new(struct wg_loop **out, const struct wg_loop_config *cfg)
 {
 	struct wg_loop *loop = calloc(1, sizeof(*loop));
-	int ret;
+	int ret = 0;
 
 	if (!loop)
 		return -ENOMEM;
 	pthread_mutex_init(&loop->lock, NULL);
-	loop->tun_fd = loop->udp_fd = loop->epoll_fd = loop->stop_fd = -1;
+	loop->stop_fd = -1;
 	loop->uapi.listen_fd = -1;
+	for (unsigned i = 0; i < LOOP_MAX_QUEUES; i++)
+		loop->q[i] = (struct wg_queue){ .loop = loop, .index = i, .tun_fd = -1,
+						.epoll_fd = -1 };
+	loop->cur = &loop->q[0];
 	wg_batch_features_from_env(&loop->features);
-	ret = wg_batch_init(&loop->batch, WG_DEFAULT_MTU);
 	if (!ret)
 		ret = wg_device_new(&loop->dev, &loop_io_ops, loop);
 	if (!ret)
@@ -319,15 +399,18 @@ void wg_loop_free(struct wg_loop *loop)
 	if (loop->uapi_enabled)
 		wg_uapi_server_close(&loop->uapi);
 	wg_device_free(loop->dev);
-	if (loop->tun_fd >= 0)
-		close(loop->tun_fd);
-	if (loop->udp_fd >= 0)
-		close(loop->udp_fd);
-	if (loop->epoll_fd >= 0)
-		close(loop->epoll_fd);
+	wg_udp_close(&loop->udp);
+	for (unsigned i = 0; i < LOOP_MAX_QUEUES; i++) {
+		struct wg_queue *q = &loop->q[i];
+
+		if (q->tun_fd >= 0)
+			close(q->tun_fd);
+		if (q->epoll_fd >= 0)
+			close(q->epoll_fd);
+		wg_batch_free(&q->batch);
+	}
 	if (loop->stop_fd >= 0)
 		close(loop->stop_fd);
-	wg_batch_free(&loop->batch);
 	pthread_mutex_destroy(&loop->lock);
 	free(loop);
 }
@@ -352,24 +435,25 @@ static void loop_tx(void *ctx, uint8_t *pkt, size_t len)
 	wg_device_tx_packet(loop->dev, pkt, len);
 }
 
-/* Reads up to a batch of packets from TUN, then sends what they became.
- * Returns false when TUN is gone. */
-static bool loop_tun_readable(struct wg_loop *loop)
+/* Reads up to a batch of packets from the queue's TUN fd, then sends what
+ * they became. Returns false when TUN is gone. */
+static bool loop_tun_readable(struct wg_queue *q)
 {
-	int r = 1;
+	struct wg_loop *loop = q->loop;
+	int udp_fd = cur_udp_fd(loop), r = 1;
 
 	for (int i = 0; i < LOOP_BATCH && r > 0; i++) {
-		r = wg_batch_tun_read(&loop->batch, loop->tun_fd, loop->udp_fd, loop_tx, loop);
+		r = wg_batch_tun_read(&q->batch, q->tun_fd, udp_fd, loop_tx, loop);
 		/* The first read of a wakeup goes out before we look for more: a lone
 		 * packet (a game's, a ping) does not wait for the read that finds TUN
 		 * empty. Later reads are batched. */
 		if (i == 0) {
-			wg_batch_udp_flush(&loop->batch, loop->udp_fd);
-			loop->batch.used = 0;
+			wg_batch_udp_flush(&q->batch, udp_fd);
+			q->batch.used = 0;
 		}
 	}
-	wg_batch_udp_flush(&loop->batch, loop->udp_fd);
-	loop->batch.used = 0;
+	wg_batch_udp_flush(&q->batch, udp_fd);
+	q->batch.used = 0;
 	if (r < 0) {
 		log_info("wg", "TUN interface %s is gone (%s)", loop->ifname, strerror(-r));
 		return false;
@@ -387,18 +471,19 @@ static void loop_rx(void *ctx, uint8_t *buf, size_t len, const struct sockaddr_i
 }
 
 /* Receives a few batches of datagrams; each batch's packets for TUN are
- * written (coalesced) before the next batch reuses the buffers. */
-/* Returns whether anything was written to TUN. A short batch means the socket
- * is drained: no extra recvmmsg just to hear EAGAIN. */
-static bool loop_udp_readable(struct wg_loop *loop)
+ * written (coalesced) before the next batch reuses the buffers. Returns
+ * whether anything was written to TUN. A short batch means the socket is
+ * drained: no extra recvmmsg just to hear EAGAIN. */
+static bool loop_udp_readable(struct wg_queue *q)
 {
+	int udp_fd = cur_udp_fd(q->loop);
 	unsigned written = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int n = wg_batch_udp_recv(&loop->batch, loop->udp_fd, loop_rx, loop);
+		int n = wg_batch_udp_recv(&q->batch, udp_fd, loop_rx, q->loop);
 
-		written += wg_batch_tun_flush(&loop->batch, loop->tun_fd);
-		wg_batch_udp_flush(&loop->batch, loop->udp_fd);
+		written += wg_batch_tun_flush(&q->batch, q->tun_fd);
+		wg_batch_udp_flush(&q->batch, udp_fd);
 		if (n < WG_BATCH_RX_MSGS)
 			break;
 	}
@@ -417,7 +502,8 @@ static bool loop_housekeeping(struct wg_loop *loop, uint64_t now)
 	mtu = tun_get_mtu(loop->ifname);
 	if (mtu > 0) {
 		wg_device_set_mtu(loop->dev, (unsigned)mtu);
-		wg_batch_set_mtu(&loop->batch, (unsigned)mtu);
+		for (unsigned i = 0; i < loop->nq; i++)
+			wg_batch_set_mtu(&loop->q[i].batch, (unsigned)mtu);
 	}
 	if (loop->uapi_enabled && !wg_uapi_server_alive(&loop->uapi)) {
 		log_info("wg", "UAPI socket %s was removed, shutting down", loop->uapi.path);
@@ -436,43 +522,58 @@ static int wait_ms(uint64_t now, uint64_t deadline)
 	return d > 1000 ? 1000 : (int)d;
 }
 
-/* Handles one ready fd. Returns 1 to go on, 0 on a requested stop, <0 fatal. */
-static int loop_event(struct wg_loop *loop, const struct epoll_event *ev)
+/* The UAPI listener and connections, which only queue 0 waits on. */
+static void loop_uapi_event(struct wg_queue *q, int fd)
 {
+	struct wg_loop *loop = q->loop;
+
+	if (q->index || !loop->uapi_enabled)
+		return; /* a socket replaced by loop_bind_port since epoll_wait */
+	if (fd == loop->uapi.listen_fd) {
+		int cfd = wg_uapi_server_accept(&loop->uapi);
+
+		if (cfd >= 0)
+			epoll_add(q->epoll_fd, cfd);
+	} else if (!wg_uapi_server_serve(&loop->uapi, fd, loop->dev)) {
+		epoll_ctl(q->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+	}
+}
+
+/* Handles one ready fd. Returns 1 to go on, 0 on a requested stop, <0 fatal. */
+static int loop_event(struct wg_queue *q, const struct epoll_event *ev)
+{
+	struct wg_loop *loop = q->loop;
 	int fd = ev->data.fd;
 
 	if (fd == loop->stop_fd)
 		return 0;
-	if (fd == loop->tun_fd) {
-		if (ev->events & (EPOLLERR | EPOLLHUP) || !loop_tun_readable(loop))
+	if (fd == q->tun_fd) {
+		if (ev->events & (EPOLLERR | EPOLLHUP) || !loop_tun_readable(q))
 			return -ENODEV;
-	} else if (fd == loop->udp_fd) {
+	} else if (fd == cur_udp_fd(loop)) {
 		/* What we wrote to TUN often has its answer waiting there already
 		 * (a ping's reply, TCP's ACKs): read it now, without a trip
 		 * through epoll_wait. */
-		if (loop_udp_readable(loop) && !loop_tun_readable(loop))
+		if (loop_udp_readable(q) && !loop_tun_readable(q))
 			return -ENODEV;
-	} else if (loop->uapi_enabled && fd == loop->uapi.listen_fd) {
-		int cfd = wg_uapi_server_accept(&loop->uapi);
-
-		if (cfd >= 0)
-			epoll_add(loop, cfd);
-	} else if (loop->uapi_enabled) {
-		if (!wg_uapi_server_serve(&loop->uapi, fd, loop->dev))
-			epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+	} else {
+		loop_uapi_event(q, fd);
 	}
 	return 1;
 }
 
-static int loop_setup_epoll(struct wg_loop *loop)
+static int loop_setup_epoll(struct wg_queue *q)
 {
-	loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (loop->epoll_fd < 0)
+	struct wg_loop *loop = q->loop;
+
+	q->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (q->epoll_fd < 0)
 		return -errno;
-	if (epoll_add(loop, loop->tun_fd) || epoll_add(loop, loop->udp_fd) ||
-	    epoll_add(loop, loop->stop_fd))
+	if (epoll_add(q->epoll_fd, q->tun_fd) ||
+	    epoll_add(q->epoll_fd, loop->udp.fd[q->index]) ||
+	    epoll_add(q->epoll_fd, loop->stop_fd))
 		return -errno;
-	if (loop->uapi_enabled && epoll_add(loop, loop->uapi.listen_fd))
+	if (!q->index && loop->uapi_enabled && epoll_add(q->epoll_fd, loop->uapi.listen_fd))
 		return -errno;
 	return 0;
 }
@@ -514,40 +615,122 @@ static void loop_short_slice(const struct wg_loop *loop)
 		log_debug("wg", "short scheduler slice not available: %s", strerror(errno));
 }
 
-int wg_loop_run(struct wg_loop *loop)
+/*
+ * Light traffic (a game's, pings) is handled on the queue's own CPUs, where
+ * its packets arrive, so no wakeup crosses CPUs. A queue busy for more than
+ * a third of a window may run on any CPU instead: in a bulk transfer the
+ * sender's CPU is already full, and the device needs the other one's help.
+ * It comes back once it is busy less than a tenth of a window.
+ */
+static void queue_follow_load(struct wg_queue *q, uint64_t now)
 {
-	struct epoll_event evs[16];
-	uint64_t next = UINT64_MAX, now;
-	int n, ret = loop_setup_epoll(loop);
+	uint64_t span = now - q->window_start;
+	bool wide;
 
+	if (span < LOOP_LOAD_WINDOW_NS)
+		return;
+	wide = q->wide ? q->busy_ns * 10 > span : q->busy_ns * 3 > span;
+	q->window_start = now;
+	q->busy_ns = 0;
+	if (wide == q->wide)
+		return;
+	if (!pthread_setaffinity_np(pthread_self(), sizeof(cpu_set_t),
+				    wide ? &q->loop->cpus : &q->cpus))
+		q->wide = wide;
+}
+
+/* One queue's thread body. Returns 0 on a requested stop, <0 fatal. */
+static int queue_run(struct wg_queue *q)
+{
+	struct wg_loop *loop = q->loop;
+	struct epoll_event evs[16];
+	uint64_t next = UINT64_MAX, woke, now;
+	int n, ret = 0;
+
+	if (loop->nq > 1 && pthread_setaffinity_np(pthread_self(), sizeof(q->cpus), &q->cpus))
+		log_debug("wg", "queue %u: cannot keep to its CPUs", q->index);
 	loop_short_slice(loop);
+	q->window_start = time_mono_ns();
 	while (!ret) {
-		now = time_mono_ns();
-		n = epoll_wait(loop->epoll_fd, evs, 16, wait_ms(now, next));
+		n = epoll_wait(q->epoll_fd, evs, 16, wait_ms(time_mono_ns(), next));
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
 		}
+		woke = time_mono_ns();
 		pthread_mutex_lock(&loop->lock);
+		loop->cur = q;
 		for (int i = 0; i < n && !ret; i++) {
-			int r = loop_event(loop, &evs[i]);
+			int r = loop_event(q, &evs[i]);
 
 			if (r <= 0)
 				ret = r ? r : 1;
 		}
+		/* Every queue runs due timers and sleeps until the next deadline it
+		 * sees, so a timer armed while one queue works is never missed. */
 		next = wg_device_tick(loop->dev);
-		if (!ret && !loop_housekeeping(loop, time_mono_ns()))
+		now = time_mono_ns();
+		if (!ret && !q->index && !loop_housekeeping(loop, now))
 			ret = -ENOENT;
 		pthread_mutex_unlock(&loop->lock);
+		q->busy_ns += now - woke;
+		if (loop->nq > 1)
+			queue_follow_load(q, now);
 	}
 	return ret == 1 ? 0 : ret;
+}
+
+static void *queue_thread(void *arg)
+{
+	struct wg_queue *q = arg;
+
+	q->result = queue_run(q);
+	if (q->result)
+		wg_loop_stop(q->loop); /* a queue that fails ends the device */
+	return NULL;
+}
+
+int wg_loop_run(struct wg_loop *loop)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < loop->nq && !ret; i++)
+		ret = loop_setup_epoll(&loop->q[i]);
+	for (unsigned i = 1; i < loop->nq && !ret; i++) {
+		struct wg_queue *q = &loop->q[i];
+
+		ret = -pthread_create(&q->thread, NULL, queue_thread, q);
+		q->started = !ret;
+	}
+	if (!ret)
+		ret = queue_run(&loop->q[0]);
+	wg_loop_stop(loop);
+	for (unsigned i = 1; i < loop->nq; i++) {
+		struct wg_queue *q = &loop->q[i];
+
+		if (!q->started)
+			continue;
+		pthread_join(q->thread, NULL);
+		q->started = false;
+		if (!ret)
+			ret = q->result;
+	}
+	return ret;
+}
+
+/* A lock holder from outside the queues uses queue 0's buffers: they are
+ * empty whenever the lock is free. */
+static void loop_lock_outside(struct wg_loop *loop)
+{
+	pthread_mutex_lock(&loop->lock);
+	loop->cur = &loop->q[0];
 }
 
 int wg_loop_uapi(struct wg_loop *loop, const char *req, size_t len, char **reply)
 {
 	int ret;
 
-	pthread_mutex_lock(&loop->lock);
+	loop_lock_outside(loop);
 	ret = wg_device_uapi(loop->dev, req, len, reply);
 	pthread_mutex_unlock(&loop->lock);
 	return ret;
@@ -555,7 +738,7 @@ int wg_loop_uapi(struct wg_loop *loop, const char *req, size_t len, char **reply
 
 void wg_loop_set_rx_hook(struct wg_loop *loop, wg_rx_hook hook, void *ctx)
 {
-	pthread_mutex_lock(&loop->lock);
+	loop_lock_outside(loop);
 	wg_device_set_rx_hook(loop->dev, hook, ctx);
 	pthread_mutex_unlock(&loop->lock);
 }
@@ -565,7 +748,7 @@ int wg_loop_send_raw(struct wg_loop *loop, const struct wg_endpoint *dst, const 
 {
 	int ret;
 
-	pthread_mutex_lock(&loop->lock);
+	loop_lock_outside(loop);
 	ret = wg_device_send_raw(loop->dev, dst, buf, len);
 	pthread_mutex_unlock(&loop->lock);
 	return ret;
