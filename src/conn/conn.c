@@ -24,13 +24,13 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "conn/conn_priv.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
 #include "nat/netcheck.h"
+#include "nat/rxq.h"
 #include "nat/stun.h"
 #include "util/time.h"
 
@@ -64,41 +64,11 @@ const char *conn_path_name(enum conn_path p)
 	return "?";
 }
 
-/* ---- The receive hook (device thread) and the queue ---------------------- */
+/* ---- netcheck over the WireGuard socket --------------------------------- */
 
-static void conn_hook(void *ctx, const uint8_t *buf, size_t len, const struct wg_endpoint *src)
-{
-	struct conn *c = ctx;
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)src, .iov_len = sizeof(*src) },
-		{ .iov_base = (void *)buf, .iov_len = len },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-
-	/* never blocks the data plane: a full queue drops the datagram */
-	(void)sendmsg(c->hook_fd[0], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-static ssize_t hook_read(struct conn *c, uint8_t *buf, size_t cap, struct wg_endpoint *src)
-{
-	struct iovec iov[2] = {
-		{ .iov_base = src, .iov_len = sizeof(*src) },
-		{ .iov_base = buf, .iov_len = cap },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t r = recvmsg(c->hook_fd[1], &mh, MSG_DONTWAIT);
-
-	if (r < 0)
-		return -errno;
-	if ((size_t)r < sizeof(*src))
-		return -EAGAIN;
-	wg_endpoint_unmap(src);
-	return r - (ssize_t)sizeof(*src);
-}
-
-/* netcheck over the WireGuard socket: requests through send_raw, answers from
- * the hook queue (anything else read meanwhile, e.g. an early probe, is lost;
- * probes are retried). */
+/* Requests through send_raw, answers from the receive hook's queue (c->rxq,
+ * filled on the device thread); anything else read meanwhile, e.g. an early
+ * probe, is lost (probes are retried). */
 static int nc_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
 {
 	struct conn *c = ctx;
@@ -108,7 +78,9 @@ static int nc_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf,
 
 static ssize_t nc_recv(void *ctx, uint8_t *buf, size_t cap, struct wg_endpoint *src)
 {
-	return hook_read(ctx, buf, cap, src);
+	struct conn *c = ctx;
+
+	return rxq_read(&c->rxq, buf, cap, src);
 }
 
 /* ---- Helpers ------------------------------------------------------------- */
@@ -420,7 +392,7 @@ static void hook_rx(struct conn *c)
 	struct wg_endpoint src;
 	ssize_t n;
 
-	while ((n = hook_read(c, buf, sizeof(buf), &src)) != -EAGAIN && n != -EWOULDBLOCK) {
+	while ((n = rxq_read(&c->rxq, buf, sizeof(buf), &src)) != -EAGAIN && n != -EWOULDBLOCK) {
 		if (n < 0)
 			break;
 		if (probe_is_frame(buf, (size_t)n))
@@ -899,7 +871,7 @@ static void self_discover(struct conn *c)
 {
 	struct netcheck_config nc = { .timeout_ms = 3000, .skip_hairpin = true };
 	struct netcheck_io io = {
-		.ctx = c, .fd = c->hook_fd[1], .local_port = c->wg_port,
+		.ctx = c, .fd = rxq_fd(&c->rxq), .local_port = c->wg_port,
 		.send = nc_send, .recv = nc_recv,
 	};
 	struct netcheck_report *rep = calloc(1, sizeof(*rep));
@@ -943,7 +915,7 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	pthread_mutex_init(&c->sig_mu, NULL);
 	pthread_cond_init(&c->sig_cond, NULL);
 	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = -1;
-	c->hook_fd[0] = c->hook_fd[1] = -1;
+	c->rxq.fd[0] = c->rxq.fd[1] = -1; /* closed until rxq_open */
 	c->home = -1;
 	snprintf(c->self_id, sizeof(c->self_id), "%s", cfg->self_peer_id);
 	ret = net_listen_port(cfg->net, &c->wg_port);
@@ -957,16 +929,18 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	c->src_echo.kind = SRC_ECHO;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (c->epfd < 0 || c->timerfd < 0 ||
-	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, c->hook_fd)) {
+	if (c->epfd < 0 || c->timerfd < 0) {
 		ret = -errno;
 		goto fail;
 	}
+	ret = rxq_open(&c->rxq);
+	if (ret)
+		goto fail;
 	{
 		struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &c->src_hook };
 		struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &c->src_timer };
 
-		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->hook_fd[1], &e1) ||
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, rxq_fd(&c->rxq), &e1) ||
 		    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->timerfd, &e2)) {
 			ret = -errno;
 			goto fail;
@@ -981,7 +955,7 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	ret = conn_relay_open(c);
 	if (ret)
 		goto fail;
-	ret = net_set_rx_hook(cfg->net, conn_hook, c);
+	ret = net_set_rx_hook(cfg->net, rxq_hook, &c->rxq);
 	if (ret)
 		goto fail;
 	echo_open(c);
@@ -1015,7 +989,7 @@ void conn_free(struct conn *c)
 		free(c->sigq[i].text);
 	pthread_mutex_destroy(&c->sig_mu);
 	pthread_cond_destroy(&c->sig_cond);
-	if (c->hook_fd[0] >= 0)
+	if (rxq_fd(&c->rxq) >= 0)
 		(void)net_set_rx_hook(c->cfg.net, NULL, NULL);
 	free(c->members);
 	for (size_t i = 0; i < CONN_MAX_PENDING_SIGNALS; i++)
@@ -1023,10 +997,7 @@ void conn_free(struct conn *c)
 	conn_relay_close(c);
 	if (c->echo_fd >= 0)
 		close(c->echo_fd);
-	for (int i = 0; i < 2; i++) {
-		if (c->hook_fd[i] >= 0)
-			close(c->hook_fd[i]);
-	}
+	rxq_close(&c->rxq);
 	if (c->timerfd >= 0)
 		close(c->timerfd);
 	if (c->epfd >= 0)

@@ -1,9 +1,9 @@
 /*
  * conn_priv: the ConnectionManager's state, shared by conn.c (members,
  * punching, monitoring, status) and conn_relay.c (relays, the loopback shim).
- * Everything is touched only on the control thread, except hook_fd[0], which
- * the device thread's receive hook writes to, and the signal queue, shared
- * with conn's signal thread under sig_mu.
+ * Everything is touched only on the control thread, except rxq's write end,
+ * which the device thread's receive hook writes to, and the signal queue,
+ * shared with conn's signal thread under sig_mu.
  */
 #ifndef LR_CONN_PRIV_H
 #define LR_CONN_PRIV_H
@@ -13,6 +13,7 @@
 #include "conn/conn.h"
 #include "conn/conn_internal.h"
 #include "nat/relay_proto.h"
+#include "nat/rxq.h"
 
 #define CONN_TAG "conn"
 #define CONN_MAX_RELAYS 32
@@ -94,7 +95,7 @@ struct conn {
 	struct conn_config cfg;
 	char self_id[CTL_ID_LEN + 1];
 	int epfd, timerfd, relay_fd, echo_fd;
-	int hook_fd[2]; /* device thread -> control thread, one datagram each */
+	struct rxq rxq; /* device thread -> control thread, one datagram each */
 	struct conn_src src_hook, src_relay, src_echo, src_timer;
 	uint16_t wg_port;
 	struct wg_endpoint wg_local; /* 127.0.0.1:wg_port, where the shims deliver */

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "nat/rxq.h"
 #include "wg/wg.h"
 
 #define NETCHECK_MAX_SERVERS 8
@@ -117,7 +118,7 @@ void netcheck_socket_close(struct netcheck_socket *s);
  * come back through the loop's receive hook (installed by open, removed by close). */
 struct netcheck_wg {
 	struct wg_loop *loop;
-	int pair[2]; /* hook -> checker, one datagram per received packet */
+	struct rxq rxq; /* hook -> checker, one datagram per received packet */
 	struct netcheck_io io;
 };
 int netcheck_wg_open(struct netcheck_wg *w, struct wg_loop *loop, uint16_t listen_port);

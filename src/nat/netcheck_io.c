@@ -6,10 +6,9 @@
  * down ends its probe at once with a clear error instead of a timeout.
  *
  * The WireGuard transport borrows the device's socket: requests go out with
- * wg_loop_send_raw, and the loop thread's receive hook copies each non-WireGuard
- * datagram (endpoint header + bytes) into a datagram socketpair that the
- * checking thread polls. The socketpair keeps message boundaries, needs no lock,
- * and drops rather than blocks the data plane when the checker is slow.
+ * wg_loop_send_raw, and the loop thread's receive hook queues each non-WireGuard
+ * datagram in an rxq (nat/rxq.h) that the checking thread polls; a slow checker
+ * loses datagrams rather than blocking the data plane.
  */
 #include <errno.h>
 #include <time.h>
@@ -22,6 +21,7 @@
 
 #include "log/log.h"
 #include "nat/netcheck.h"
+#include "nat/rxq.h"
 
 static int sock_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
 {
@@ -134,20 +134,6 @@ void netcheck_socket_close(struct netcheck_socket *s)
 	s->fd = -1;
 }
 
-/* Runs on the loop thread for every non-WireGuard datagram. */
-static void wg_hook(void *ctx, const uint8_t *buf, size_t len, const struct wg_endpoint *src)
-{
-	struct netcheck_wg *w = ctx;
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)src, .iov_len = sizeof(*src) },
-		{ .iov_base = (void *)buf, .iov_len = len },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-
-	/* Full queue: drop, as the network would; the checker retransmits. */
-	(void)sendmsg(w->pair[0], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
 static int wg_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
 {
 	struct netcheck_wg *w = ctx;
@@ -158,41 +144,32 @@ static int wg_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf,
 static ssize_t wg_recv(void *ctx, uint8_t *buf, size_t cap, struct wg_endpoint *src)
 {
 	struct netcheck_wg *w = ctx;
-	struct iovec iov[2] = {
-		{ .iov_base = src, .iov_len = sizeof(*src) },
-		{ .iov_base = buf, .iov_len = cap },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t r = recvmsg(w->pair[1], &mh, MSG_DONTWAIT);
 
-	if (r < 0)
-		return -errno;
-	if ((size_t)r < sizeof(*src))
-		return -EAGAIN;
-	wg_endpoint_unmap(src);
-	return r - (ssize_t)sizeof(*src);
+	return rxq_read(&w->rxq, buf, cap, src);
 }
 
 int netcheck_wg_open(struct netcheck_wg *w, struct wg_loop *loop, uint16_t listen_port)
 {
+	int ret;
+
 	memset(w, 0, sizeof(*w));
 	w->loop = loop;
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, w->pair))
-		return -errno;
+	ret = rxq_open(&w->rxq);
+	if (ret)
+		return ret;
 	w->io = (struct netcheck_io){
 		.ctx = w,
-		.fd = w->pair[1],
+		.fd = rxq_fd(&w->rxq),
 		.local_port = listen_port,
 		.send = wg_send,
 		.recv = wg_recv,
 	};
-	wg_loop_set_rx_hook(loop, wg_hook, w);
+	wg_loop_set_rx_hook(loop, rxq_hook, &w->rxq);
 	return 0;
 }
 
 void netcheck_wg_close(struct netcheck_wg *w)
 {
 	wg_loop_set_rx_hook(w->loop, NULL, NULL);
-	close(w->pair[0]);
-	close(w->pair[1]);
+	rxq_close(&w->rxq);
 }
