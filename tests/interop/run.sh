@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")"
 [ "$(id -u)" -eq 0 ] || { echo "interop tests need root" >&2; exit 1; }
+source ../lib/scenarios.sh
 
 scenarios=(
 	"pair lanrage->wggo|./test_pair.sh lanrage wggo"
@@ -24,28 +25,4 @@ scenarios=(
 	"daemon lifecycle|./test_lifecycle.sh"
 )
 
-filter=${1:-}
-pass=0
-fail=0
-failed=()
-n=0
-for s in "${scenarios[@]}"; do
-	name=${s%%|*}
-	cmd=${s#*|}
-	case $name in *"$filter"*) ;; *) continue ;; esac
-	n=$((n + 1))
-	log=$(mktemp /tmp/lr-interop.XXXXXX)
-	start=$(date +%s)
-	if LR_ID="$$$n" timeout 300 $cmd >"$log" 2>&1; then
-		pass=$((pass + 1))
-		echo "PASS  $name ($(($(date +%s) - start))s)"
-	else
-		fail=$((fail + 1))
-		failed+=("$name")
-		echo "FAIL  $name ($(($(date +%s) - start))s)"
-		sed 's/^/      /' "$log" | tail -60
-	fi
-	rm -f "$log"
-done
-echo "interop: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+scenarios_run interop "${1:-}" "${scenarios[@]}"
