@@ -396,7 +396,9 @@ unsigned tun_gro_coalesce(struct tun_gro_pkt *pkts, unsigned n, bool udp,
 
 	while (i < n) {
 		struct tun_gro_group *g = &out[ng++];
-		struct gro_seg head, s;
+		/* Zeroed: gro_parse leaves seq and flags unset for UDP, and gcc -O3
+		 * cannot prove they are then never read. */
+		struct gro_seg head = { 0 }, s = { 0 };
 		size_t total;
 		uint8_t last_flags = 0;
 		uint32_t next;
