@@ -123,6 +123,34 @@ lr_start() {
 
 lr_pub() { cat "$LR_TMP/$1.pub"; }
 
+# lr_want_queues: how many queues a lanrage-wg device started here should have:
+# one per CPU it may run on, at most 4, and only as many as leave every class
+# (CPU % n) with one of those CPUs (so min(nproc, 4) when the CPUs are numbered
+# without gaps); 1 when LR_ENV turns multiqueue off.
+lr_want_queues() {
+	case ${LR_ENV:-} in *LR_WG_DISABLE=*multiqueue*) echo 1; return ;; esac
+	python3 -c '
+import os
+cpus = os.sched_getaffinity(0)
+n = min(len(cpus), 4)
+while n > 1 and not all(any(c % n == i for c in cpus) for i in range(n)):
+    n -= 1
+print(n)'
+}
+
+# lr_queues N WANT: host N's interface has WANT queues: `ip -d link` shows
+# numqueues WANT (a single-queue TUN shows no count), and WANT UDP sockets are
+# bound to its listen port (one per queue).
+lr_queues() {
+	local n=$1 want=$2 ns ifc tun socks
+	ns=$(lr_ns "$n")
+	ifc=$(lr_ifname "$n")
+	tun=$(ip -n "$ns" -d link show "$ifc" | grep -o 'numqueues [0-9]*' | cut -d' ' -f2)
+	socks=$(ip netns exec "$ns" ss -Huan "sport = :$((51820 + n))" | wc -l)
+	lr_log "host $n: numqueues ${tun:-(none)}, $socks UDP socket(s) on port $((51820 + n)), want $want"
+	[ "${tun:-1}" = "$want" ] && [ "$socks" = "$want" ]
+}
+
 # lr_peer A B [extra wg set args...]: makes B a peer of A. The endpoint is B's
 # IPv4 underlay unless LR_UNDERLAY=6.
 lr_peer() {

@@ -9,6 +9,7 @@ source ../lib/scenarios.sh
 
 scenarios=(
 	"pair lanrage->wggo|./test_pair.sh lanrage wggo"
+	"pair lanrage->wggo single queue|env LR_ENV=LR_WG_DISABLE=multiqueue ./test_pair.sh lanrage wggo"
 	"pair wggo->lanrage|./test_pair.sh wggo lanrage"
 	"pair lanrage->wggo psk|./test_pair.sh lanrage wggo psk"
 	"pair lanrage->wggo ipv6 underlay|./test_pair.sh lanrage wggo nopsk 6"

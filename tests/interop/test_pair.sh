@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two peers, one of each implementation (or as given): handshake with either
 # side initiating, ping and checksummed TCP both ways, IPv4 and IPv6 inside,
-# full-MTU packets. Usage: test_pair.sh IMPL1 IMPL2 [psk] [underlay 4|6]
+# full-MTU packets; a lanrage-wg side has its expected number of queues.
+# Usage: test_pair.sh IMPL1 IMPL2 [psk] [underlay 4|6]
 source "$(dirname "$0")/lib.sh"
 
 impl1=${1:-lanrage}
@@ -14,6 +15,15 @@ lr_host 1
 lr_host 2
 lr_start "$impl1" 1
 lr_start "$impl2" 2
+# lanrage-wg: one queue per CPU class (TUN queues and UDP sockets), or one with
+# LR_ENV=LR_WG_DISABLE=multiqueue.
+want=$(lr_want_queues)
+for n in 1 2; do
+	impl=impl$n
+	if [ "${!impl}" = lanrage ]; then
+		lr_check "host $n: $want queue(s)" lr_queues "$n" "$want"
+	fi
+done
 extra=()
 if [ "$use_psk" = psk ]; then
 	wg genpsk >"$LR_TMP/psk"
