@@ -34,6 +34,7 @@
 
 #include <cmocka.h>
 
+#include "collect.h"
 #include "platform/platform.h"
 #include "tun/tun.h"
 
@@ -263,38 +264,23 @@ static const struct probe *probe_of(const uint8_t *pkt, ssize_t len)
 	return (const void *)(pkt + hl + sizeof(*udp));
 }
 
-/* Reads both queues until want probes have come or 2 s pass, then 50 ms more
- * so a stray on the other queue would be seen. per[q]: probes of cpu on q. */
-static void collect(const int *fds, unsigned n, int cpu, unsigned want, unsigned *per)
+/* One packet from a TUN queue: a probe of the expected CPU counts, anything
+ * else the kernel sends is ignored. */
+static int take_probe(int fd, void *ctx)
 {
-	unsigned total = 0;
-	int idle_ms = 0;
+	int cpu = *(const int *)ctx;
+	uint8_t pkt[2048];
+	ssize_t len = read(fd, pkt, sizeof(pkt));
+	const struct probe *p;
 
-	memset(per, 0, sizeof(*per) * n);
-	for (int waited = 0; waited < 2000 && idle_ms < 50; waited++) {
-		bool any = false;
-
-		for (unsigned q = 0; q < n; q++) {
-			uint8_t pkt[2048];
-			ssize_t len;
-
-			while ((len = read(fds[q], pkt, sizeof(pkt))) > 0) {
-				const struct probe *p = probe_of(pkt, len);
-
-				if (!p)
-					continue;
-				assert_int_equal(p->magic, MAGIC);
-				assert_int_equal(p->cpu, cpu);
-				per[q]++;
-				total++;
-				any = true;
-			}
-		}
-		if (!any && total >= want)
-			idle_ms++;
-		if (!any)
-			usleep(1000);
-	}
+	if (len <= 0)
+		return -1;
+	p = probe_of(pkt, len);
+	if (!p)
+		return 0;
+	assert_int_equal(p->magic, MAGIC);
+	assert_int_equal(p->cpu, cpu);
+	return 1;
 }
 
 static void test_steering_by_cpu(void **state)
@@ -333,7 +319,7 @@ static void test_steering_by_cpu(void **state)
 		assert_int_equal(s.err, 0);
 		assert_int_equal(s.sent, PER_CPU);
 		assert_int_equal(s.off_cpu, 0);
-		collect(fds, 2, c, PER_CPU, per);
+		lr_collect(fds, 2, PER_CPU, take_probe, &c, per);
 		print_message("cpu %d: queue 0 got %u, queue 1 got %u (want all on %d)\n", c,
 			      per[0], per[1], c % 2);
 		assert_int_equal(per[c % 2], PER_CPU);

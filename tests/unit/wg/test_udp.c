@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "collect.h"
 #include "wg/udp.h"
 
 #ifndef UDP_GRO
@@ -188,36 +189,19 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-/* Reads every member until want probes of cpu have come or 2 s pass, then
- * for 50 ms more so a stray on another member would be seen; per[i] counts
- * the probes of cpu member i got. Datagrams of other cpus fail the test. */
-static void collect(const struct wg_udp_set *s, int cpu, unsigned want, unsigned *per)
+/* One datagram from a member: it must be a probe of the expected CPU. */
+static int take_probe(int fd, void *ctx)
 {
-	unsigned total = 0;
-	int idle_ms = 0;
+	int cpu = *(const int *)ctx;
+	struct probe p;
+	ssize_t len = recv(fd, &p, sizeof(p), MSG_DONTWAIT);
 
-	memset(per, 0, sizeof(*per) * s->n);
-	for (int waited = 0; waited < 2000 && idle_ms < 50; waited++) {
-		bool any = false;
-
-		for (unsigned i = 0; i < s->n; i++) {
-			struct probe p;
-			ssize_t len;
-
-			while ((len = recv(s->fd[i], &p, sizeof(p), MSG_DONTWAIT)) >= 0) {
-				assert_int_equal(len, sizeof(p));
-				assert_int_equal(p.magic, MAGIC);
-				assert_int_equal(p.cpu, cpu);
-				per[i]++;
-				total++;
-				any = true;
-			}
-		}
-		if (!any && total >= want)
-			idle_ms++;
-		if (!any)
-			usleep(1000);
-	}
+	if (len < 0)
+		return -1;
+	assert_int_equal(len, sizeof(p));
+	assert_int_equal(p.magic, MAGIC);
+	assert_int_equal(p.cpu, cpu);
+	return 1;
 }
 
 static void test_steering_by_cpu(void **state)
@@ -247,7 +231,7 @@ static void test_steering_by_cpu(void **state)
 		assert_int_equal(snd.err, 0);
 		assert_int_equal(snd.sent, PER_CPU);
 		assert_int_equal(snd.off_cpu, 0);
-		collect(&s, cpus[k], PER_CPU, per);
+		lr_collect(s.fd, s.n, PER_CPU, take_probe, &cpus[k], per);
 		print_message("cpu %d:", cpus[k]);
 		for (unsigned i = 0; i < n; i++)
 			print_message(" member %u got %u", i, per[i]);
