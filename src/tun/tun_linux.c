@@ -37,7 +37,7 @@ static unsigned tun_set_offload(int fd)
 }
 
 /* Attaches one more queue (or the first) of name with flags. Returns the fd. */
-static int tun_attach(const char *ifname, char name[IFNAMSIZ], short flags, bool vnet)
+static int tun_attach(const char *ifname, char name[IFNAMSIZ], short flags)
 {
 	struct ifreq ifr;
 	int fd, ret;
@@ -62,7 +62,7 @@ static int tun_attach(const char *ifname, char name[IFNAMSIZ], short flags, bool
 	}
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	name[IFNAMSIZ - 1] = '\0';
-	if (vnet) {
+	if (flags & IFF_VNET_HDR) {
 		int sz = 10; /* struct virtio_net_hdr, without num_buffers */
 
 		if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
@@ -89,11 +89,11 @@ int tun_open_queues(const char *ifname, char name[IFNAMSIZ], bool vnet, unsigned
 	}
 	*offloads = 0;
 	name[0] = '\0';
-	fds[0] = tun_attach(ifname, name, flags, vnet);
+	fds[0] = tun_attach(ifname, name, flags);
 	if (fds[0] < 0)
 		return fds[0];
 	for (got = 1; got < n; got++) {
-		fds[got] = tun_attach(name, name, flags, vnet);
+		fds[got] = tun_attach(name, name, flags);
 		if (fds[got] < 0)
 			break;
 	}
