@@ -650,9 +650,10 @@ static int queue_run(struct wg_queue *q)
 	if (loop->nq > 1 && pthread_setaffinity_np(pthread_self(), sizeof(q->cpus), &q->cpus))
 		log_debug("wg", "queue %u: cannot keep to its CPUs", q->index);
 	loop_short_slice(loop);
-	q->window_start = time_mono_ns();
+	now = q->window_start = time_mono_ns();
 	while (!ret) {
-		n = epoll_wait(q->epoll_fd, evs, 16, wait_ms(time_mono_ns(), next));
+		/* now: read at the end of the last round, just before this wait. */
+		n = epoll_wait(q->epoll_fd, evs, 16, wait_ms(now, next));
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
