@@ -38,6 +38,8 @@ struct config {
 /* migrations[v] takes the schema from version v to v + 1. */
 static const char *const config_migrations[] = {
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER)",
+	/* 2: broadcast_forward became lan_discovery (same meaning, now built). */
+	"UPDATE settings SET key = 'lan_discovery' WHERE key = 'broadcast_forward'",
 };
 _Static_assert(sizeof(config_migrations) / sizeof(config_migrations[0]) == CONFIG_SCHEMA_VERSION,
 	       "one migration per schema version");

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define CONFIG_DB_FILE "lanrage.db"
-#define CONFIG_SCHEMA_VERSION 1
+#define CONFIG_SCHEMA_VERSION 2
 /* Longest value, including the NUL. */
 #define CONFIG_VALUE_MAX 1024
 /* A buffer this size holds any error message config_set writes. */

@@ -74,8 +74,20 @@ const struct config_def config_defs[] = {
 	  .check = config_check_hostlist,
 	  .allowed = "comma list of up to 16 HOST[:PORT], may be empty",
 	  .description = "STUN servers for NAT discovery (empty = the control plane's)" },
-	{ .key = "broadcast_forward", .type = CONFIG_BOOL, .def = "true", .allowed = "true|false",
-	  .description = "Forward LAN broadcast discovery packets to party members" },
+	{ .key = "lan_discovery", .type = CONFIG_BOOL, .def = "true", .allowed = "true|false",
+	  .description = "Forward LAN game discovery (broadcast, multicast) to party members" },
+	{ .key = "lan_discovery_ports", .type = CONFIG_STRING, .def = "", .flags = CONFIG_F_EMPTY_OK,
+	  .check = config_check_disco_ports,
+	  .allowed = "comma list of up to 32 PORT, PORT-PORT or GROUP:PORT[-PORT], may be empty",
+	  .description = "Discovery ports forwarded besides the built-in game table" },
+	{ .key = "lan_discovery_mode", .type = CONFIG_STRING, .def = "", .flags = CONFIG_F_EMPTY_OK,
+	  .check = config_check_disco_modes,
+	  .allowed = "comma list of up to 32 PORT[-PORT]=unicast|native, may be empty",
+	  .description = "Per-port delivery: unicast copies (default) or native broadcast" },
+	{ .key = "lan_discovery_allow_system", .type = CONFIG_STRING, .def = "",
+	  .flags = CONFIG_F_EMPTY_OK, .check = config_check_disco_allow,
+	  .allowed = "comma list of up to 32 PORT or PORT-PORT, may be empty",
+	  .description = "System protocol ports (DHCP, NetBIOS, SSDP, mDNS...) forwarded anyway" },
 };
 
 const size_t config_ndefs = sizeof(config_defs) / sizeof(config_defs[0]);

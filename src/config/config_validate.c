@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "config/config_internal.h"
+#include "util/portlist.h"
 
 #define CONFIG_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 #define CONFIG_HOSTLIST_MAX 16
@@ -396,4 +397,31 @@ out:
 	if (rc && err && errlen)
 		snprintf(err, errlen, "%s: %s", d->key, why);
 	return rc;
+}
+
+static int config_check_portlist(const char *in, unsigned flags, char *canon, size_t cap,
+				 char *why, size_t whylen)
+{
+	struct portlist l;
+
+	if (portlist_parse(&l, in, flags, why, whylen))
+		return -EINVAL;
+	if (portlist_format(&l, canon, cap))
+		return config_why(why, whylen, "too long");
+	return 0;
+}
+
+int config_check_disco_ports(const char *in, char *canon, size_t cap, char *why, size_t whylen)
+{
+	return config_check_portlist(in, PORTLIST_GROUPS, canon, cap, why, whylen);
+}
+
+int config_check_disco_modes(const char *in, char *canon, size_t cap, char *why, size_t whylen)
+{
+	return config_check_portlist(in, PORTLIST_MODES, canon, cap, why, whylen);
+}
+
+int config_check_disco_allow(const char *in, char *canon, size_t cap, char *why, size_t whylen)
+{
+	return config_check_portlist(in, 0, canon, cap, why, whylen);
 }

@@ -255,9 +255,9 @@ static const struct vcase valid[] = {
 	{ "stun_servers", "a.example , 192.0.2.1:3478,[2001:db8::1]:3478",
 	  "a.example,192.0.2.1:3478,[2001:db8::1]:3478" },
 	{ "stun_servers", "x-1.example", "x-1.example" },
-	{ "broadcast_forward", "off", "false" },
-	{ "broadcast_forward", "YES", "true" },
-	{ "broadcast_forward", "0", "false" },
+	{ "lan_discovery", "off", "false" },
+	{ "lan_discovery", "YES", "true" },
+	{ "lan_discovery", "0", "false" },
 };
 
 struct icase {
@@ -340,8 +340,8 @@ static const struct icase invalid[] = {
 	{ "stun_servers", "[2001:db8::1" },
 	{ "stun_servers", "2001:db8::1" },
 	{ "stun_servers", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q" },
-	{ "broadcast_forward", "maybe" },
-	{ "broadcast_forward", "" },
+	{ "lan_discovery", "maybe" },
+	{ "lan_discovery", "" },
 };
 
 static void test_valid_values(void **state)
@@ -459,7 +459,7 @@ static void test_persistence(void **state)
 	assert_int_equal(config_set(cfg, "listen_port", "40000", err, sizeof(err)), 0);
 	assert_int_equal(config_set(cfg, "control_server", "wss://c.example/v1/ws", err,
 				    sizeof(err)), 0);
-	assert_int_equal(config_set(cfg, "broadcast_forward", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "lan_discovery", "no", err, sizeof(err)), 0);
 	stored = db_value(f->db, "listen_port", &updated_at);
 	assert_string_equal(stored, "40000");
 	assert_true(updated_at > 1700000000); /* wall-clock seconds */
@@ -468,7 +468,7 @@ static void test_persistence(void **state)
 	assert_int_equal(config_get_int(cfg, "listen_port", &port), 0);
 	assert_int_equal(port, 40000);
 	assert_string_equal(config_get(cfg, "control_server"), "wss://c.example/v1/ws");
-	assert_int_equal(config_get_bool(cfg, "broadcast_forward", &fwd), 0);
+	assert_int_equal(config_get_bool(cfg, "lan_discovery", &fwd), 0);
 	assert_false(fwd);
 	assert_int_equal(db_int(f->db, "SELECT count(*) FROM settings"), (int)config_ndefs);
 }
@@ -520,7 +520,7 @@ static void test_typed_getters(void **state)
 	assert_int_equal(v, 1420);
 	assert_int_equal(config_get_int(cfg, "subnet", &v), -EINVAL);
 	assert_int_equal(config_get_int(cfg, "nope", &v), -ENOENT);
-	assert_int_equal(config_get_bool(cfg, "broadcast_forward", &b), 0);
+	assert_int_equal(config_get_bool(cfg, "lan_discovery", &b), 0);
 	assert_true(b);
 	assert_int_equal(config_get_bool(cfg, "mtu", &b), -EINVAL);
 	assert_int_equal(config_get_bool(cfg, "nope", &b), -ENOENT);
