@@ -46,6 +46,7 @@ enum api_route {
 	API_SETTINGS_GET,    /* GET  /v1/settings/KEY */
 	API_SETTINGS_SET,    /* POST /v1/settings {"key", "value"} */
 	API_DOWN,            /* POST /v1/down */
+	API_GAMES,           /* GET  /v1/games */
 };
 
 /* What arrived, as the server read it. NULL headers are absent. */

@@ -103,6 +103,7 @@ static const struct api_route_def api_routes[] = {
 	{ "GET", "/v1/settings/", API_SETTINGS_GET, NULL, NULL, true },
 	{ "POST", "/v1/settings", API_SETTINGS_SET, "key", "value", false },
 	{ "POST", "/v1/down", API_DOWN, NULL, NULL, false },
+	{ "GET", "/v1/games", API_GAMES, NULL, NULL, false },
 };
 
 static const struct api_route_def *api_route_find(const char *method, const char *path,

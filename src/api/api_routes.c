@@ -5,6 +5,7 @@
  * says whose fault it was: 400/404/409 for the caller, 502 for the control
  * plane, 500 for us.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -146,6 +147,61 @@ static int api_party_error(struct party *p, int r, json_t **out)
 	return status;
 }
 
+static json_t *api_groups_json(const struct disco_status *ds)
+{
+	json_t *a = json_array();
+	char ip[INET_ADDRSTRLEN];
+
+	for (size_t i = 0; a && i < ds->n_groups; i++)
+		json_array_append_new(a, json_string(inet_ntop(AF_INET, &ds->groups[i], ip,
+								 sizeof(ip))));
+	return a;
+}
+
+/* The status object's "lan_discovery": state and counters. */
+static json_t *api_disco_json(struct party *p)
+{
+	struct disco_status ds;
+	const struct disco_counters *c = &ds.c;
+
+	party_disco_status(p, &ds);
+	return json_pack("{s:b, s:b, s:s?, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+			 " s:I, s:I, s:I, s:I}",
+			 "enabled", ds.enabled, "capturing", ds.capturing,
+			 "error", ds.error[0] ? ds.error : NULL, "groups", api_groups_json(&ds),
+			 "captured", (json_int_t)c->captured, "forwarded", (json_int_t)c->forwarded,
+			 "copies", (json_int_t)c->copies, "duplicates", (json_int_t)c->duplicates,
+			 "rate_limited", (json_int_t)c->rate_limited, "denied", (json_int_t)c->denied,
+			 "not_game", (json_int_t)c->not_game, "invalid", (json_int_t)c->invalid,
+			 "same_lan", (json_int_t)c->same_lan,
+			 "native_received", (json_int_t)c->native_received,
+			 "native_refused", (json_int_t)c->native_refused,
+			 "adverts_sent", (json_int_t)c->adverts_sent,
+			 "adverts_received", (json_int_t)c->adverts_received);
+}
+
+static int api_do_games(struct party *p, json_t **out)
+{
+	struct disco_game_seen *g;
+	json_t *a;
+	size_t n;
+	int r = party_games(p, &g, &n);
+
+	if (r)
+		return api_party_error(p, r, out);
+	a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:s}",
+						   "game", g[i].game, "peer_id", g[i].peer_id,
+						   "member", g[i].member, "virtual_ip",
+						   g[i].virtual_ip, "port", g[i].port,
+						   "last_seen_s", g[i].last_seen_s, "info",
+						   g[i].info));
+	free(g);
+	*out = json_pack("{s:o}", "games", a);
+	return 200;
+}
+
 static int api_do_status(struct party *p, const struct api_request *req, json_t **out)
 {
 	struct party_status st;
@@ -155,8 +211,11 @@ static int api_do_status(struct party *p, const struct api_request *req, json_t 
 		party_status_free(&st);
 		return api_party_error(p, r, out);
 	}
-	if (req->route == API_STATUS)
+	if (req->route == API_STATUS) {
 		*out = api_status_json(&st);
+		if (*out)
+			json_object_set_new(*out, "lan_discovery", api_disco_json(p));
+	}
 	else if (req->route == API_PEERS)
 		*out = json_pack("{s:o}", "peers", api_members_json(&st));
 	else if (st.state == PARTY_ACTIVE)
@@ -233,7 +292,9 @@ static int api_do_settings(struct party *p, const struct api_request *req, json_
 		}
 		party_setting_get(p, req->arg, &info, value, sizeof(value));
 		*out = json_pack("{s:s, s:s, s:s}", "key", req->arg, "value", value, "note",
-				 "applies when the daemon next starts");
+				 strncmp(req->arg, "lan_discovery", 13)
+					 ? "applies when the daemon next starts"
+					 : "applied now");
 		return 200;
 	}
 }
@@ -260,6 +321,9 @@ int api_handle(struct party *p, const struct api_request *req, char **body)
 	case API_DOWN:
 		out = json_pack("{s:s}", "state", "stopping");
 		status = 200;
+		break;
+	case API_GAMES:
+		status = api_do_games(p, &out);
 		break;
 	default:
 		status = api_do_settings(p, req, &out);

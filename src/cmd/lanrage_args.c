@@ -33,7 +33,7 @@ enum {
 #define V(x) (1u << (x))
 #define V_CLIENT (V(CLI_PARTY_CREATE) | V(CLI_PARTY_JOIN) | V(CLI_PARTY_LEAVE) | V(CLI_STATUS) | \
 		  V(CLI_PEERS) | V(CLI_PING) | V(CLI_SETTINGS_LIST) | V(CLI_SETTINGS_GET) |     \
-		  V(CLI_SETTINGS_SET) | V(CLI_DOWN))
+		  V(CLI_SETTINGS_SET) | V(CLI_DOWN) | V(CLI_GAMES))
 
 static const struct {
 	int opt;
@@ -86,6 +86,7 @@ void cli_usage(FILE *f)
 		"  status [--wait] [--timeout S]\n"
 		"                        The party, this node and every member's path and RTT.\n"
 		"  peers                 The members.\n"
+		"  games                 LAN games found across the party.\n"
 		"  netcheck [--stun HOST[:PORT]]... [--port N] [--timeout S] [--no-hairpin] [--state-dir DIR]\n"
 		"                        NAT report: the daemon's, or a check of its own with --stun.\n"
 		"  ping PEER [--count N] In-tunnel latency to a member (peer ID, name or virtual IP).\n"
@@ -135,6 +136,7 @@ static int cli_verb(char **pos, size_t npos, struct cli_args *a, size_t *used, c
 		{ "party", "leave", CLI_PARTY_LEAVE, 0 },
 		{ "status", NULL, CLI_STATUS, 0 },
 		{ "peers", NULL, CLI_PEERS, 0 },
+		{ "games", NULL, CLI_GAMES, 0 },
 		{ "ping", NULL, CLI_PING, 1 },
 		{ "settings", "get", CLI_SETTINGS_GET, 1 },
 		{ "settings", "set", CLI_SETTINGS_SET, 2 },

@@ -32,6 +32,7 @@ enum cli_verb {
 	CLI_SETTINGS_SET,
 	CLI_DOWN,
 	CLI_DEMO,
+	CLI_GAMES,
 };
 
 struct cli_args {

@@ -180,6 +180,52 @@ static int cli_print_members(const json_t *members)
 	return (int)lines;
 }
 
+/* "LAN discovery: on, 12 forwarded ..." */
+static int cli_print_disco(const json_t *d)
+{
+	const char *err = cli_str(d, "error");
+
+	if (!json_is_true(json_object_get(d, "enabled"))) {
+		printf("LAN discovery: off (lanrage settings set lan_discovery true)\n");
+		return 1;
+	}
+	if (!json_is_true(json_object_get(d, "capturing"))) {
+		printf("LAN discovery: not running%s%s\n", err[0] ? ": " : "", err);
+		return 1;
+	}
+	printf("LAN discovery: on, %lld forwarded (%lld copies), %lld duplicates, %lld rate-limited,"
+	       " %lld denied\n",
+	       (long long)json_integer_value(json_object_get(d, "forwarded")),
+	       (long long)json_integer_value(json_object_get(d, "copies")),
+	       (long long)json_integer_value(json_object_get(d, "duplicates")),
+	       (long long)json_integer_value(json_object_get(d, "rate_limited")),
+	       (long long)json_integer_value(json_object_get(d, "denied")));
+	return 1;
+}
+
+static int cli_print_games(const json_t *games)
+{
+	size_t i;
+	json_t *g;
+
+	if (!json_array_size(games)) {
+		printf("no LAN games seen yet (they show up once a game searches or a server "
+		       "announces itself)\n");
+		return 0;
+	}
+	printf("%-24s %-16s %-21s %-9s %s\n", "GAME", "MEMBER", "ADDRESS", "SEEN", "INFO");
+	json_array_foreach(games, i, g) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "%s:%lld", cli_str(g, "virtual_ip"),
+			 (long long)json_integer_value(json_object_get(g, "port")));
+		printf("%-24.24s %-16.16s %-21s %5.0fs ago %s\n", cli_str(g, "game"),
+		       cli_str(g, "member")[0] ? cli_str(g, "member") : cli_str(g, "peer_id"), addr,
+		       json_number_value(json_object_get(g, "last_seen_s")), cli_str(g, "info"));
+	}
+	return 0;
+}
+
 /* Returns the number of lines printed. */
 static int cli_print_status(const json_t *st)
 {
@@ -200,7 +246,8 @@ static int cli_print_status(const json_t *st)
 	       cli_str(json_object_get(self, "nat"), "type"),
 	       json_is_true(json_object_get(self, "udp_blocked")) ? "  UDP BLOCKED" : "",
 	       cli_str(self, "home_relay")[0] ? "  home relay " : "", cli_str(self, "home_relay"));
-	return 2 + cli_print_members(json_object_get(st, "members"));
+	return 2 + cli_print_disco(json_object_get(st, "lan_discovery")) +
+	       cli_print_members(json_object_get(st, "members"));
 }
 
 static bool cli_settled(const json_t *st)
@@ -394,6 +441,17 @@ int cli_client(const struct cli_args *a)
 			cli_print_json(out);
 		else if (!r)
 			cli_print_members(json_object_get(out, "peers"));
+		json_decref(out);
+		break;
+	}
+	case CLI_GAMES: {
+		json_t *out;
+
+		r = cli_call(&c, "GET", "/v1/games", NULL, &out);
+		if (!r && a->json)
+			cli_print_json(out);
+		else if (!r)
+			cli_print_games(json_object_get(out, "games"));
 		json_decref(out);
 		break;
 	}

@@ -285,6 +285,7 @@ static int party_save_party_id(struct party *p, const char *party_id)
 
 static void party_teardown(struct party *p)
 {
+	party_disco_stop(p);
 	if (p->conn) {
 		conn_free(p->conn);
 		p->conn = NULL;
@@ -355,6 +356,7 @@ static int party_start(struct party *p, const struct ctl_party *cp)
 		goto err;
 	}
 	p->state = PARTY_ACTIVE;
+	party_disco_start(p, nc.addr);
 	party_wake(p);
 	log_kv(LOG_INFO, PARTY_TAG, "in party", LOG_STR("party_id", p->party_id),
 	       LOG_STR("virtual_ip", p->self_ip), LOG_UINT("members", p->n_members));
@@ -689,11 +691,17 @@ int party_setting_set(struct party *p, const char *key, const char *value, char 
 {
 	int r;
 
+	bool live = !strncmp(key, "lan_discovery", 13);
+
 	pthread_mutex_lock(&p->lock);
 	r = config_set(p->config, key, value, err, errlen);
+	if (!r && live)
+		party_disco_reload(p);
 	pthread_mutex_unlock(&p->lock);
 	if (!r)
-		log_kv(LOG_INFO, PARTY_TAG, "setting changed (applies at the next start)",
+		log_kv(LOG_INFO, PARTY_TAG,
+		       live ? "setting changed (applied now)"
+			    : "setting changed (applies at the next start)",
 		       LOG_STR("key", key));
 	return r;
 }
@@ -715,6 +723,12 @@ int party_run(struct party *p)
 			fds[n++] = (struct pollfd){ .fd = conn_fd(p->conn), .events = POLLIN };
 		if (p->conn) {
 			uint64_t next = conn_run(p->conn);
+
+			if (next < (uint64_t)timeout)
+				timeout = (int)next;
+		}
+		if (p->disco) {
+			uint64_t next = party_disco_run(p);
 
 			if (next < (uint64_t)timeout)
 				timeout = (int)next;

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "conn/conn.h"
 #include "control/control.h"
+#include "disco/disco.h"
 
 enum { PARTY_ERR_MAX = 256 };
 
@@ -85,6 +86,11 @@ int party_ping_stats(struct party *p, const char *who, unsigned count, double *r
 /* The message of the last failed call ("" when none). */
 void party_last_error(struct party *p, char *buf, size_t len);
 const char *party_state_name(enum party_state s);
+
+/* LAN discovery: its state and counters (also when not in a party), and
+ * the games seen across the party (*out malloc'd, caller frees). */
+int party_disco_status(struct party *p, struct disco_status *out);
+int party_games(struct party *p, struct disco_game_seen **out, size_t *n);
 
 /* Settings: fn is called under the party lock for each (config_list). */
 int party_settings_list(struct party *p, int (*fn)(const struct config_info *info, void *arg),

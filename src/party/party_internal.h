@@ -16,6 +16,7 @@
 #include <signal.h>
 
 #include "config/config.h"
+#include "disco/disco.h"
 #include "net/net.h"
 #include "party/party.h"
 
@@ -53,6 +54,10 @@ struct party {
 	bool control_connected;
 	struct net *net;
 	struct conn *conn;
+	struct disco *disco;      /* LAN discovery, while in a party */
+	bool disco_dirty;         /* members changed since the last sync */
+	uint64_t disco_synced_ms;
+	char disco_error[128];
 
 	int wake[2];              /* self-pipe: wakes party_run (stop, new conn fd) */
 	volatile sig_atomic_t stop;
@@ -67,6 +72,16 @@ int party_members_set(struct party *p, const struct ctl_party *cp);
 void party_members_reconcile(struct party *p, const struct ctl_party *cp);
 void party_on_event(void *arg, const struct ctl_event *ev);
 const struct ctl_peer *party_member_find(const struct party *p, const char *who);
+
+/* party_disco.c: LAN discovery; lock held. A failure to start leaves the
+ * party up without it (the status says why). */
+void party_disco_start(struct party *p, struct in_addr self_ip);
+void party_disco_stop(struct party *p);
+void party_disco_sync(struct party *p);
+/* Syncs the members when due; returns ms until it is due again. */
+uint64_t party_disco_run(struct party *p);
+/* The lan_discovery settings changed: apply them now. */
+void party_disco_reload(struct party *p);
 
 /* party_creds.c: the control-plane credentials and last party, 0600. */
 struct party_creds {

@@ -59,6 +59,7 @@ static int party_member_add(struct party *p, const struct ctl_peer *peer)
 		return r;
 	}
 	p->members[p->n_members++] = *peer;
+	p->disco_dirty = true;
 	log_kv(LOG_INFO, PARTY_TAG, "member added", LOG_STR("peer_id", peer->peer_id),
 	       LOG_STR("name", peer->name), LOG_STR("virtual_ip", peer->virtual_ip));
 	return 0;
@@ -73,6 +74,7 @@ static void party_member_remove(struct party *p, const char *peer_id, const char
 	if (p->conn)
 		conn_peer_remove(p->conn, peer_id);
 	p->members[i] = p->members[--p->n_members];
+	p->disco_dirty = true;
 	log_kv(LOG_INFO, PARTY_TAG, "member removed", LOG_STR("peer_id", peer_id),
 	       LOG_STR("reason", reason));
 }
@@ -90,6 +92,7 @@ static void party_member_update(struct party *p, const struct ctl_peer *peer)
 	if (p->conn && conn_peer_update(p->conn, peer))
 		log_kv(LOG_WARN, PARTY_TAG, "cannot update member", LOG_STR("peer_id", peer->peer_id));
 	p->members[i] = *peer;
+	p->disco_dirty = true;
 }
 
 int party_members_set(struct party *p, const struct ctl_party *cp)
