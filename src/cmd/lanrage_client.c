@@ -385,8 +385,9 @@ static int cli_settings(struct cli_conn *c, const struct cli_args *a)
 	else if (a->verb == CLI_SETTINGS_GET)
 		printf("%s\n", cli_str(out, "value"));
 	else
-		printf("%s = %s (applies when the daemon next starts)\n", cli_str(out, "key"),
-		       cli_str(out, "value"));
+		printf("%s = %s (%s)\n", cli_str(out, "key"), cli_str(out, "value"),
+		       cli_str(out, "note")[0] ? cli_str(out, "note")
+					       : "applies when the daemon next starts");
 	json_decref(out);
 	return 0;
 }

@@ -369,6 +369,14 @@ void disco_status(struct disco *d, struct disco_status *out)
 	pthread_mutex_unlock(&d->lock);
 }
 
+static int disco_game_cmp(const void *a, const void *b)
+{
+	double x = ((const struct disco_game_seen *)a)->last_seen_s;
+	double y = ((const struct disco_game_seen *)b)->last_seen_s;
+
+	return (x > y) - (x < y);
+}
+
 int disco_games(struct disco *d, struct disco_game_seen **out, size_t *n)
 {
 	uint64_t now = disco_now_ms();
@@ -385,5 +393,6 @@ int disco_games(struct disco *d, struct disco_game_seen **out, size_t *n)
 	}
 	*n = d->n_games;
 	pthread_mutex_unlock(&d->lock);
+	qsort(*out, *n, sizeof(**out), disco_game_cmp);
 	return 0;
 }

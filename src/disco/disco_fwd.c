@@ -55,6 +55,10 @@ static bool disco_copy(struct disco *d, const struct disco_peer *p, const struct
 	if (native) {
 		struct disco_msg m = { .type = DISCO_MSG_NATIVE, .native = *u };
 
+		/* The member re-injects a broadcast as 255.255.255.255: our
+		 * subnet's broadcast address means nothing on its host. */
+		if (!IN_MULTICAST(ntohl(u->dst.s_addr)))
+			m.native.dst.s_addr = htonl(INADDR_BROADCAST);
 		len = disco_msg_build(pkt, sizeof(pkt), &m);
 		return len > 0 && !disco_send_to(d->msg_fd, pkt, (size_t)len, p->m.vip, DISCO_PORT);
 	}
@@ -127,7 +131,9 @@ static void disco_capture(struct disco *d, const uint8_t *pkt, size_t len, unsig
 	case DISCO_FORWARD:
 		break;
 	}
-	if (len > d->mtu || u.payload_len == 0) {
+	/* Whole in the tunnel: a native delivery adds its message header. */
+	if (len + (disco_policy_native(&d->policy, u.dport) ? DISCO_NATIVE_HDR : 0) > d->mtu ||
+	    u.payload_len == 0) {
 		d->c.invalid++;
 		return;
 	}

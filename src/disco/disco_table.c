@@ -22,7 +22,7 @@ const struct disco_game disco_game_table[] = {
 	{ "OpenArena/ioquake3", 27960, 27963, DISCO_QUERY, 0, PREFIX("\xff\xff\xff\xffinfoResponse") },
 	{ "Source engine", 27015, 27020, DISCO_QUERY, 0, PREFIX("\xff\xff\xff\xffI") },
 	{ "Teeworlds", 8303, 8310, DISCO_QUERY, 0, NULL, 0 },
-	{ "Warcraft III", 6112, 6112, DISCO_QUERY, 0, PREFIX("\xf7") },
+	{ "Warcraft III", 6112, 6112, DISCO_QUERY, 0, PREFIX("\xf7\x30") },
 	{ "StarCraft", 6111, 6111, DISCO_QUERY, 0, NULL, 0 },
 	{ "OpenTTD", 3979, 3979, DISCO_QUERY, 0, NULL, 0 },
 	{ "Minecraft Bedrock", 19132, 19132, DISCO_QUERY, 0, PREFIX("\x1c") },
