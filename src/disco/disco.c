@@ -224,7 +224,7 @@ static void *disco_thread(void *arg)
 
 static void disco_close(struct disco *d)
 {
-	int *fds[] = { &d->stop_fd, &d->msg_fd, &d->raw_fd, &d->inject_fd, &d->tap_fd,
+	int *fds[] = { &d->stop_fd, &d->msg_fd, &d->raw_fd, &d->lo_fd, &d->tap_fd,
 		       &d->join_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -248,8 +248,8 @@ static int disco_open(struct disco *d, const struct disco_config *cfg)
 	what = "the raw socket for copies";
 	if ((r = d->raw_fd = disco_raw_open(cfg->ifname)) < 0)
 		goto err;
-	what = "the injection socket";
-	if ((r = d->inject_fd = disco_inject_open()) < 0)
+	what = "the raw socket for native deliveries";
+	if ((r = d->lo_fd = disco_raw_open("lo")) < 0)
 		goto err;
 	what = "the group socket";
 	if ((d->join_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
@@ -273,7 +273,7 @@ int disco_new(const struct disco_config *cfg, const struct disco_policy *policy,
 	*out = NULL;
 	if (!d)
 		return -ENOMEM;
-	d->stop_fd = d->msg_fd = d->raw_fd = d->inject_fd = d->tap_fd = d->join_fd = -1;
+	d->stop_fd = d->msg_fd = d->raw_fd = d->lo_fd = d->tap_fd = d->join_fd = -1;
 	snprintf(d->ifname, sizeof(d->ifname), "%s", cfg->ifname);
 	d->vif = if_nametoindex(cfg->ifname);
 	d->lo = if_nametoindex("lo");

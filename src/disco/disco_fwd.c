@@ -5,7 +5,7 @@
  *
  * Loops cannot form: only datagrams whose source is one of this host's own
  * addresses are captured (a native delivery carries the member's address and
- * is injected on lo, which the tap ignores); the copies sent on are unicast,
+ * is sent on lo, which the tap ignores); the copies sent on are unicast,
  * which the tap's filter never takes as discovery.
  */
 #include <arpa/inet.h>
@@ -219,17 +219,19 @@ static void disco_game_seen(struct disco *d, const struct disco_peer *p, const c
 
 /* A datagram a member's host sent us through the tunnel: a game server's
  * answer (from its port) or announcement (to the game's port). */
-static void disco_observe(struct disco *d, const uint8_t *pkt, size_t len, uint64_t now_ms)
+static void disco_observe_udp(struct disco *d, const struct disco_peer *p,
+			      const struct disco_udp *up, uint64_t now_ms)
 {
+	const struct disco_udp u = *up;
 	const struct disco_game *g;
-	const struct disco_peer *p;
-	struct disco_udp u;
 	char info[64] = "";
 	uint16_t port;
 
-	if (disco_udp_parse(&u, pkt, len) || !(p = disco_peer_by_vip(d, u.src)))
-		return;
 	g = disco_game_by_port(u.sport);
+	/* A query from a port that happens to be another game's (an
+	 * ephemeral 44400 to OpenArena's 27960) is not that game's answer. */
+	if (g && disco_game_by_port(u.dport) && disco_game_by_port(u.dport) != g)
+		g = NULL;
 	if (g && g->kind == DISCO_QUERY &&
 	    (!g->reply_prefix || (u.payload_len >= g->reply_prefix_len &&
 				  !memcmp(u.payload, g->reply_prefix, g->reply_prefix_len)))) {
@@ -242,6 +244,15 @@ static void disco_observe(struct disco *d, const uint8_t *pkt, size_t len, uint6
 		disco_minecraft(&u, info, sizeof(info), &port);
 		disco_game_seen(d, p, g->name, port, info, now_ms);
 	}
+}
+
+static void disco_observe(struct disco *d, const uint8_t *pkt, size_t len, uint64_t now_ms)
+{
+	const struct disco_peer *p;
+	struct disco_udp u;
+
+	if (!disco_udp_parse(&u, pkt, len) && (p = disco_peer_by_vip(d, u.src)))
+		disco_observe_udp(d, p, &u, now_ms);
 }
 
 void disco_on_tap(struct disco *d, const uint8_t *pkt, size_t len, unsigned ifindex,
@@ -277,8 +288,8 @@ static int disco_lo_join(struct disco *d, struct in_addr group)
 /* Native delivery: the member's datagram with its broadcast or multicast
  * destination, re-injected here as if the member were on our LAN. Our own
  * policy decides, so a member cannot make us broadcast to DHCP. */
-static void disco_native_in(struct disco *d, struct disco_udp *u, struct in_addr from,
-			    uint64_t now_ms)
+static void disco_native_in(struct disco *d, const struct disco_peer *p, struct disco_udp *u,
+			    struct in_addr from, uint64_t now_ms)
 {
 	uint8_t pkt[DISCO_MAX_PACKET];
 	uint64_t key;
@@ -305,9 +316,10 @@ static void disco_native_in(struct disco *d, struct disco_udp *u, struct in_addr
 	u->src = from;
 	u->ttl = 1;
 	len = disco_udp_build(pkt, sizeof(pkt), u, d->ip_id++);
-	if (len > 0 && !disco_inject(d->inject_fd, d->lo, pkt, (size_t)len))
+	if (len > 0 && !disco_send_to(d->lo_fd, pkt, (size_t)len, u->dst, 0)) {
 		d->c.native_received++;
-	else
+		disco_observe_udp(d, p, u, now_ms); /* an announcement names a game */
+	} else
 		d->c.native_refused++;
 }
 
@@ -325,6 +337,6 @@ void disco_on_msg(struct disco *d, const uint8_t *buf, size_t len, struct in_add
 		p->groups_at_ms = now_ms;
 		d->c.adverts_received++;
 	} else {
-		disco_native_in(d, &m.native, from, now_ms);
+		disco_native_in(d, p, &m.native, from, now_ms);
 	}
 }

@@ -41,11 +41,9 @@ int disco_tap_open(unsigned vif, unsigned lo, const struct portlist_entry *range
 int disco_tap_filter(int fd, unsigned vif, unsigned lo, const struct portlist_entry *ranges,
 		     size_t n);
 
-/* A raw IPv4 socket (IP_HDRINCL) bound to ifname, for the unicast copies. */
+/* A raw IPv4 socket (IP_HDRINCL) bound to ifname: the unicast copies on the
+ * virtual interface, the native deliveries on lo. */
 int disco_raw_open(const char *ifname);
-/* An AF_PACKET socket that writes IPv4 packets into lo's receive path. */
-int disco_inject_open(void);
-int disco_inject(int fd, unsigned lo, const uint8_t *pkt, size_t len);
 /* The daemons' message socket: UDP on vip:DISCO_PORT, bound to ifname. */
 int disco_msg_open(struct in_addr vip, const char *ifname);
 
@@ -90,7 +88,7 @@ struct disco {
 	unsigned vif, lo;
 	struct in_addr self_ip, subnet_bcast;
 	unsigned mtu;
-	int msg_fd, raw_fd, inject_fd;
+	int msg_fd, raw_fd, lo_fd;
 
 	/* The thread's: the tap (open while enabled), re-filtered on reload. */
 	int tap_fd;

@@ -210,38 +210,23 @@ int disco_tap_open(unsigned vif, unsigned lo, const struct portlist_entry *range
 int disco_raw_open(const char *ifname)
 {
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+	int one = 1, zero = 0, r = 0;
 
 	if (fd < 0)
 		return -errno;
-	/* Copies go into the tunnel only, whatever the routes say. */
-	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname))) {
-		int r = -errno;
-
+	/* Bound to ifname, a copy can only leave there, whatever the routes
+	 * say. On lo (native deliveries) a broadcast or multicast is
+	 * delivered once, by the output path itself, and keeps the route it
+	 * was sent with, so no reverse-path filter drops its member source. */
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)))
+		r = -errno;
+	if (r) {
 		close(fd);
 		return r;
 	}
 	return fd;
-}
-
-int disco_inject_open(void)
-{
-	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	return fd < 0 ? -errno : fd;
-}
-
-int disco_inject(int fd, unsigned lo, const uint8_t *pkt, size_t len)
-{
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_IP),
-		.sll_ifindex = (int)lo,
-		.sll_halen = ETH_ALEN, /* lo's all-zero address */
-	};
-
-	if (sendto(fd, pkt, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return -errno;
-	return 0;
 }
 
 int disco_msg_open(struct in_addr vip, const char *ifname)
