@@ -156,36 +156,6 @@ static void disco_capture(struct disco *d, const uint8_t *pkt, size_t len, unsig
 
 /* ---- Games seen ---------------------------------------------------------- */
 
-/* "[MOTD]name[/MOTD][AD]25565[/AD]": the world's name and its port. */
-static void disco_minecraft(const struct disco_udp *u, char *motd, size_t motd_len,
-			    uint16_t *port)
-{
-	const char *s = (const char *)u->payload;
-	size_t n = u->payload_len;
-	const char *a = memmem(s, n, "[MOTD]", 6), *b = memmem(s, n, "[/MOTD]", 7);
-	const char *p = memmem(s, n, "[AD]", 4), *q = memmem(s, n, "[/AD]", 5);
-
-	if (a && b && b > a) {
-		size_t l = (size_t)(b - a - 6);
-
-		l = l < motd_len - 1 ? l : motd_len - 1;
-		for (size_t i = 0; i < l; i++)
-			motd[i] = (a[6 + i] >= 0x20 && a[6 + i] < 0x7f) ? a[6 + i] : '?';
-		motd[l] = '\0';
-	}
-	if (p && q && q > p && q - p - 4 >= 1 && q - p - 4 <= 5) {
-		unsigned v = 0;
-		bool ok = true;
-
-		for (const char *c = p + 4; c < q; c++) {
-			ok &= *c >= '0' && *c <= '9';
-			v = v * 10 + (unsigned)(*c - '0');
-		}
-		if (ok && v >= 1 && v <= 65535)
-			*port = (uint16_t)v;
-	}
-}
-
 static void disco_game_seen(struct disco *d, const struct disco_peer *p, const char *game,
 			    uint16_t port, const char *info, uint64_t now_ms)
 {
@@ -241,7 +211,7 @@ static void disco_observe_udp(struct disco *d, const struct disco_peer *p,
 	g = disco_game_by_port(u.dport);
 	if (g && g->kind == DISCO_ANNOUNCE) {
 		port = u.dport;
-		disco_minecraft(&u, info, sizeof(info), &port);
+		disco_minecraft_parse(u.payload, u.payload_len, info, sizeof(info), &port);
 		disco_game_seen(d, p, g->name, port, info, now_ms);
 	}
 }

@@ -187,3 +187,46 @@ ssize_t disco_msg_build(uint8_t *buf, size_t cap, const struct disco_msg *m)
 	}
 	return (ssize_t)len;
 }
+
+/* Finds "[TAG]" and "[/TAG]" (open and close given whole); the text
+ * between them, or NULL. */
+static const char *disco_tag(const char *s, size_t n, const char *open, const char *close,
+			     size_t *len)
+{
+	const char *a = memmem(s, n, open, strlen(open));
+	const char *b;
+
+	if (!a)
+		return NULL;
+	a += strlen(open);
+	b = memmem(a, n - (size_t)(a - s), close, strlen(close));
+	if (!b)
+		return NULL;
+	*len = (size_t)(b - a);
+	return a;
+}
+
+void disco_minecraft_parse(const uint8_t *payload, size_t len, char *motd, size_t motd_len,
+			   uint16_t *port)
+{
+	const char *s = (const char *)payload, *t;
+	size_t n;
+
+	if (motd_len && (t = disco_tag(s, len, "[MOTD]", "[/MOTD]", &n))) {
+		n = n < motd_len - 1 ? n : motd_len - 1;
+		for (size_t i = 0; i < n; i++)
+			motd[i] = t[i] >= 0x20 && t[i] < 0x7f ? t[i] : '?';
+		motd[n] = '\0';
+	}
+	if ((t = disco_tag(s, len, "[AD]", "[/AD]", &n)) && n >= 1 && n <= 5) {
+		unsigned v = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (t[i] < '0' || t[i] > '9')
+				return;
+			v = v * 10 + (unsigned)(t[i] - '0');
+		}
+		if (v >= 1 && v <= 65535)
+			*port = (uint16_t)v;
+	}
+}

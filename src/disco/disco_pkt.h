@@ -76,4 +76,11 @@ int disco_msg_parse(struct disco_msg *out, const uint8_t *buf, size_t len);
  * for a message disco_msg_parse would refuse. */
 ssize_t disco_msg_build(uint8_t *buf, size_t cap, const struct disco_msg *m);
 
+/* A Minecraft Java LAN announcement, "[MOTD]world[/MOTD][AD]25565[/AD]":
+ * copies the world's name (printable ASCII, '?' for anything else,
+ * truncated, NUL-terminated) into motd when present, and sets *port when
+ * [AD] holds a port 1..65535; leaves both alone otherwise. */
+void disco_minecraft_parse(const uint8_t *payload, size_t len, char *motd, size_t motd_len,
+			   uint16_t *port);
+
 #endif
