@@ -418,6 +418,23 @@ static int cli_down(struct cli_conn *c, const struct cli_args *a)
 	return CLI_EXIT_FAIL;
 }
 
+/* GET path: the JSON, or the array under key printed as a table. */
+static int cli_list(struct cli_conn *c, const struct cli_args *a, const char *path,
+		    const char *key, int (*print)(const json_t *list))
+{
+	json_t *out;
+	int r = cli_call(c, "GET", path, NULL, &out);
+
+	if (r)
+		return r;
+	if (a->json)
+		cli_print_json(out);
+	else
+		print(json_object_get(out, key));
+	json_decref(out);
+	return 0;
+}
+
 int cli_client(const struct cli_args *a)
 {
 	struct cli_conn c = { 0 };
@@ -434,28 +451,12 @@ int cli_client(const struct cli_args *a)
 	case CLI_STATUS:
 		r = cli_status(&c, a);
 		break;
-	case CLI_PEERS: {
-		json_t *out;
-
-		r = cli_call(&c, "GET", "/v1/peers", NULL, &out);
-		if (!r && a->json)
-			cli_print_json(out);
-		else if (!r)
-			cli_print_members(json_object_get(out, "peers"));
-		json_decref(out);
+	case CLI_PEERS:
+		r = cli_list(&c, a, "/v1/peers", "peers", cli_print_members);
 		break;
-	}
-	case CLI_GAMES: {
-		json_t *out;
-
-		r = cli_call(&c, "GET", "/v1/games", NULL, &out);
-		if (!r && a->json)
-			cli_print_json(out);
-		else if (!r)
-			cli_print_games(json_object_get(out, "games"));
-		json_decref(out);
+	case CLI_GAMES:
+		r = cli_list(&c, a, "/v1/games", "games", cli_print_games);
 		break;
-	}
 	case CLI_PING:
 		r = cli_ping(&c, a);
 		break;
