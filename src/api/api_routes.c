@@ -329,7 +329,8 @@ int api_handle(struct party *p, const struct api_request *req, char **body)
 		status = api_do_settings(p, req, &out);
 		break;
 	}
-	*body = out ? json_dumps(out, JSON_COMPACT) : NULL;
+	/* 10 digits: 3.6, not the 3.6000000000000001 of full precision */
+	*body = out ? json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 	json_decref(out);
 	if (!*body) {
 		*body = strdup("{\"error\":\"internal\",\"message\":\"out of memory\"}");

@@ -318,6 +318,21 @@ void disco_free(struct disco *d)
 	free(d);
 }
 
+/* Lock held. A member that left hosts nothing any more. */
+static void disco_games_prune(struct disco *d)
+{
+	for (size_t i = 0; i < d->n_games;) {
+		bool member = false;
+
+		for (size_t k = 0; k < d->n_peers && !member; k++)
+			member = !strcmp(d->peers[k].m.peer_id, d->games[i].g.peer_id);
+		if (member)
+			i++;
+		else
+			d->games[i] = d->games[--d->n_games];
+	}
+}
+
 int disco_set_members(struct disco *d, const struct disco_member *m, size_t n)
 {
 	struct disco_peer *peers = calloc(n ? n : 1, sizeof(*peers));
@@ -341,6 +356,7 @@ int disco_set_members(struct disco *d, const struct disco_member *m, size_t n)
 	free(d->peers);
 	d->peers = peers;
 	d->n_peers = n;
+	disco_games_prune(d);
 	pthread_mutex_unlock(&d->lock);
 	if (news)
 		disco_wake(d);
@@ -389,7 +405,8 @@ int disco_games(struct disco *d, struct disco_game_seen **out, size_t *n)
 	}
 	for (size_t i = 0; i < d->n_games; i++) {
 		(*out)[i] = d->games[i].g;
-		(*out)[i].last_seen_s = (double)(now - d->games[i].at_ms) / 1000.0;
+		/* tenths of a second: what a person reads */
+		(*out)[i].last_seen_s = (double)((now - d->games[i].at_ms) / 100) / 10.0;
 	}
 	*n = d->n_games;
 	pthread_mutex_unlock(&d->lock);

@@ -68,8 +68,8 @@ struct disco_counters {
 	uint64_t duplicates;      /* suppressed as duplicates */
 	uint64_t rate_limited;
 	uint64_t denied;          /* system protocols on the denylist */
-	uint64_t not_game;        /* broadcast or multicast on no game port */
-	uint64_t invalid;         /* fragments, too large, malformed */
+	uint64_t not_game;        /* multicast on a game port to another group */
+	uint64_t invalid;         /* too large or malformed (fragments never pass the tap) */
 	uint64_t same_lan;        /* copies not sent: the member is on the same LAN */
 	uint64_t native_received; /* native deliveries from members, re-injected */
 	uint64_t native_refused;  /* native deliveries refused by our own policy */

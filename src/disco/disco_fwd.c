@@ -205,6 +205,10 @@ static void disco_observe_udp(struct disco *d, const struct disco_peer *p,
 	if (g && g->kind == DISCO_QUERY &&
 	    (!g->reply_prefix || (u.payload_len >= g->reply_prefix_len &&
 				  !memcmp(u.payload, g->reply_prefix, g->reply_prefix_len)))) {
+		if (g->info == DISCO_INFO_QUAKE)
+			disco_quake_info(u.payload, u.payload_len, info, sizeof(info));
+		else if (g->info == DISCO_INFO_SOURCE)
+			disco_source_info(u.payload, u.payload_len, info, sizeof(info));
 		disco_game_seen(d, p, g->name, u.sport, info, now_ms);
 		return;
 	}

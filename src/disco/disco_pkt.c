@@ -188,6 +188,97 @@ ssize_t disco_msg_build(uint8_t *buf, size_t cap, const struct disco_msg *m)
 	return (ssize_t)len;
 }
 
+/* Appends n bytes of s to out (cap > 0, NUL-terminated), printable ASCII
+ * kept and anything else as '?'. */
+static void disco_append(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t used = strlen(out);
+
+	for (size_t i = 0; i < n && used + 1 < cap; i++)
+		out[used++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[used] = '\0';
+}
+
+/* "NAME (MAP)", "NAME" or "(MAP)" from two fields, either may be empty. */
+static void disco_name_map(char *out, size_t cap, const char *name, size_t nlen, const char *map,
+			   size_t mlen)
+{
+	if (!cap)
+		return;
+	out[0] = '\0';
+	disco_append(out, cap, name, nlen);
+	if (mlen) {
+		disco_append(out, cap, nlen ? " (" : "(", nlen ? 2 : 1);
+		disco_append(out, cap, map, mlen);
+		disco_append(out, cap, ")", 1);
+	}
+}
+
+/* The value of \\key\\ in a quake info string, or NULL. */
+static const char *disco_quake_value(const char *s, size_t n, const char *key, size_t *vlen)
+{
+	size_t k = strlen(key);
+
+	for (size_t i = 0; i < n;) {
+		const char *kp, *vp, *end;
+
+		if (s[i] != '\\') {
+			i++;
+			continue;
+		}
+		kp = s + i + 1;
+		vp = memchr(kp, '\\', n - (size_t)(kp - s));
+		if (!vp)
+			return NULL;
+		vp++;
+		end = memchr(vp, '\\', n - (size_t)(vp - s));
+		if (!end)
+			end = s + n;
+		if ((size_t)(vp - 1 - kp) == k && !memcmp(kp, key, k)) {
+			*vlen = (size_t)(end - vp);
+			return vp;
+		}
+		i = (size_t)(end - s);
+	}
+	return NULL;
+}
+
+void disco_quake_info(const uint8_t *payload, size_t len, char *out, size_t cap)
+{
+	const char *s = (const char *)payload, *nl = memchr(s, '\n', len), *h, *m;
+	size_t hl = 0, ml = 0, n;
+
+	if (!cap)
+		return;
+	out[0] = '\0';
+	if (!nl)
+		return;
+	n = len - (size_t)(nl + 1 - s);
+	h = disco_quake_value(nl + 1, n, "hostname", &hl);
+	m = disco_quake_value(nl + 1, n, "mapname", &ml);
+	disco_name_map(out, cap, h ? h : "", h ? hl : 0, m ? m : "", m ? ml : 0);
+}
+
+void disco_source_info(const uint8_t *payload, size_t len, char *out, size_t cap)
+{
+	const char *s = (const char *)payload, *name, *ne, *map, *me;
+
+	if (!cap)
+		return;
+	out[0] = '\0';
+	if (len < 7)
+		return;
+	name = s + 6; /* after the header and the protocol byte */
+	ne = memchr(name, '\0', len - 6);
+	if (!ne)
+		return;
+	map = ne + 1;
+	me = memchr(map, '\0', len - (size_t)(map - s));
+	if (!me)
+		return;
+	disco_name_map(out, cap, name, (size_t)(ne - name), map, (size_t)(me - map));
+}
+
 /* Finds "[TAG]" and "[/TAG]" (open and close given whole); the text
  * between them, or NULL. */
 static const char *disco_tag(const char *s, size_t n, const char *open, const char *close,

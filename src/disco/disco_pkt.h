@@ -82,5 +82,12 @@ ssize_t disco_msg_build(uint8_t *buf, size_t cap, const struct disco_msg *m);
  * [AD] holds a port 1..65535; leaves both alone otherwise. */
 void disco_minecraft_parse(const uint8_t *payload, size_t len, char *motd, size_t motd_len,
 			   uint16_t *port);
+/* An ioquake3 infoResponse ("\xff\xff\xff\xffinfoResponse\n\\key\\value..."):
+ * "HOSTNAME (MAPNAME)" into out, printable ASCII only; "" when neither is
+ * there. */
+void disco_quake_info(const uint8_t *payload, size_t len, char *out, size_t cap);
+/* A Source engine A2S_INFO answer ("\xff\xff\xff\xffI", protocol, name\0,
+ * map\0, ...): "NAME (MAP)" into out; "" when it is cut short. */
+void disco_source_info(const uint8_t *payload, size_t len, char *out, size_t cap);
 
 #endif

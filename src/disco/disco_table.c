@@ -15,23 +15,27 @@
 #define DISCO_GROUP(a, b, c, d) \
 	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 #endif
+#define QUERY(n, l, h) .name = (n), .lo = (l), .hi = (h), .kind = DISCO_QUERY
 #define PREFIX(s) .reply_prefix = (s), .reply_prefix_len = sizeof(s) - 1
 
 const struct disco_game disco_game_table[] = {
-	{ "Minecraft", 4445, 4445, DISCO_ANNOUNCE, DISCO_GROUP(224, 0, 2, 60), NULL, 0 },
-	{ "OpenArena/ioquake3", 27960, 27963, DISCO_QUERY, 0, PREFIX("\xff\xff\xff\xffinfoResponse") },
-	{ "Source engine", 27015, 27020, DISCO_QUERY, 0, PREFIX("\xff\xff\xff\xffI") },
-	{ "Teeworlds", 8303, 8310, DISCO_QUERY, 0, NULL, 0 },
-	{ "Warcraft III", 6112, 6112, DISCO_QUERY, 0, PREFIX("\xf7\x30") },
-	{ "StarCraft", 6111, 6111, DISCO_QUERY, 0, NULL, 0 },
-	{ "OpenTTD", 3979, 3979, DISCO_QUERY, 0, NULL, 0 },
-	{ "Minecraft Bedrock", 19132, 19132, DISCO_QUERY, 0, PREFIX("\x1c") },
-	{ "Unreal Tournament 2004", 10777, 10777, DISCO_QUERY, 0, NULL, 0 },
-	{ "Trackmania", 2350, 2360, DISCO_QUERY, 0, NULL, 0 },
-	{ "ARMA 2", 2302, 2470, DISCO_QUERY, 0, NULL, 0 },
-	{ "Warsow", 44400, 44400, DISCO_QUERY, 0, NULL, 0 },
-	{ "Torchlight II", 4549, 4549, DISCO_QUERY, 0, NULL, 0 },
-	{ "Titan Quest", 42801, 42801, DISCO_QUERY, 0, NULL, 0 },
+	{ .name = "Minecraft", .lo = 4445, .hi = 4445, .kind = DISCO_ANNOUNCE,
+	  .group = DISCO_GROUP(224, 0, 2, 60), .info = DISCO_INFO_MINECRAFT },
+	{ QUERY("OpenArena/ioquake3", 27960, 27963), PREFIX("\xff\xff\xff\xffinfoResponse"),
+	  .info = DISCO_INFO_QUAKE },
+	{ QUERY("Source engine", 27015, 27020), PREFIX("\xff\xff\xff\xffI"),
+	  .info = DISCO_INFO_SOURCE },
+	{ QUERY("Teeworlds", 8303, 8310) },
+	{ QUERY("Warcraft III", 6112, 6112), PREFIX("\xf7\x30") },
+	{ QUERY("StarCraft", 6111, 6111) },
+	{ QUERY("OpenTTD", 3979, 3979) },
+	{ QUERY("Minecraft Bedrock", 19132, 19132), PREFIX("\x1c") },
+	{ QUERY("Unreal Tournament 2004", 10777, 10777) },
+	{ QUERY("Trackmania", 2350, 2360) },
+	{ QUERY("ARMA 2", 2302, 2470) },
+	{ QUERY("Warsow", 44400, 44400) },
+	{ QUERY("Torchlight II", 4549, 4549) },
+	{ QUERY("Titan Quest", 42801, 42801) },
 };
 const size_t disco_game_table_len = sizeof(disco_game_table) / sizeof(disco_game_table[0]);
 

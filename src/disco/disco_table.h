@@ -31,6 +31,9 @@ struct disco_game {
 	 * from the port counts as a server). */
 	const char *reply_prefix;
 	size_t reply_prefix_len;
+	/* How the server's answer names the game (disco_pkt.h), if it does. */
+	enum disco_info_format { DISCO_INFO_NONE, DISCO_INFO_QUAKE, DISCO_INFO_SOURCE,
+				 DISCO_INFO_MINECRAFT } info;
 };
 
 extern const struct disco_game disco_game_table[];
