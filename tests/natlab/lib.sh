@@ -142,7 +142,7 @@ nl_plug_lan() {
 	ip link add "$ifname" netns "$(nl_ns "$node")" type veth peer name "h$h" netns "$(nl_ns "$router")"
 	ip -n "$(nl_ns "$router")" link set "h$h" master lan0 up
 	ip -n "$(nl_ns "$node")" link set "$ifname" up
-	ip -n "$(nl_ns "$node")" addr add "192.168.$k.$h/24" dev "$ifname"
+	ip -n "$(nl_ns "$node")" addr add "192.168.$k.$h/24" brd + dev "$ifname"
 	ip -n "$(nl_ns "$node")" route add default via "192.168.$k.1"
 	echo "192.168.$k.$h" >>"$NL_STATE/addr.$node"
 	NL_NEXT_HOST[$router]=$((h + 1))
@@ -237,7 +237,7 @@ nl_router() {
 	wan=$(head -1 "$NL_STATE/addr.$node")
 	ip -n "$ns" link add lan0 type bridge
 	ip -n "$ns" link set lan0 up
-	ip -n "$ns" addr add "192.168.$k.1/24" dev lan0
+	ip -n "$ns" addr add "192.168.$k.1/24" brd + dev lan0
 	echo "192.168.$k.1" >"$NL_STATE/lan.$node"
 	# No ICMP redirects: hairpinned packets leave by the interface they came in on.
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
