@@ -15,6 +15,11 @@
 #      and a relay in natlab; plain and sanitized
 #   8. root-only end-to-end tests (tests/e2e): every NAT pair, mixed party,
 #      same NAT, UDP blocked, rejoin, control restart, relay failover; plain and sanitized
+#   9. root-only LAN discovery tests (tests/disco): real openarena-server,
+#      OpenTTD and Minecraft's Java pattern found across parties in natlab,
+#      four-player fan-out, same LAN, storm limits, denylist, live settings,
+#      native delivery; and the engine alone over wireguard-go peers
+#      (tests/disco/test_wggo.sh); plain and sanitized
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
@@ -86,6 +91,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	stage "daemon tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/daemon/test_daemon.sh
 	stage "e2e tests (tests/e2e)" env BUILD="$PWD/build" tests/e2e/run.sh
 	stage "e2e tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/e2e/run.sh
+	stage "LAN discovery tests (tests/disco)" env BUILD="$PWD/build" tests/disco/all.sh
+	stage "LAN discovery tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/disco/all.sh
 else
 	echo "=== integration tests skipped: they need root (network namespaces)"
 fi
