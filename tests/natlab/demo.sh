@@ -3,9 +3,15 @@
 # a control server, a relay (with STUN) and four players behind different
 # NATs (full cone, port-restricted cone, symmetric, symmetric), starts a
 # `lanrage daemon` on each, forms a party, shows every player's view (path
-# and RTT to each other player), pings every pair over the virtual IPs, and
-# tears everything down (nl_down on every exit path: processes by PID, then
-# the namespaces). Exit status 0 when every pair answered.
+# and RTT to each other player), pings every pair over the virtual IPs, then
+# shows LAN game discovery: p1 hosts a real OpenArena server
+# (openarena-server), the other players search the LAN exactly as the
+# OpenArena client does (a broadcast to 255.255.255.255:27960-27963) and get
+# its answer through the tunnel, and `lanrage games` lists it. Tears
+# everything down (nl_down on every exit path: processes by PID, then the
+# namespaces). Exit status 0 when every pair answered and every player found
+# the game (the discovery part is skipped, with a note, when openarena-server
+# is not installed: scripts/install-deps.sh).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -113,14 +119,67 @@ for a in "${PLAYERS[@]}"; do
 	done
 done
 
+OA=/usr/games/openarena-server
+if [ -x "$OA" ]; then
+	say "LAN game discovery: p1 hosts a real OpenArena server (openarena-server, UDP 27960)"
+	mkdir -p "$TMP/oa"
+	nl_spawn p1 "$TMP/oa.log" env HOME="$TMP/oa" "$OA" +set dedicated 1 +set sv_master1 "" \
+		+set sv_master2 "" +set sv_master3 "" +set net_port 27960 \
+		+set sv_hostname "demo night arena" +map oa_dm1 >/dev/null
+	for _ in $(seq 200); do
+		nl_exec p1 ss -ulnH 2>/dev/null | grep -q ':27960 ' && break
+		sleep 0.2
+	done
+	echo "p1 (${VIP[p1]}): openarena-server listening on UDP 27960"
+	for p in p2 p3 p4; do
+		say "$p searches the LAN like the OpenArena client: getinfo to 255.255.255.255:27960-27963"
+		# the client's own query, from an unbound socket, twice; answers for 2 s
+		if ! nl_exec "$p" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+for _ in range(2):
+    for port in range(27960, 27964):
+        s.sendto(b"\xff\xff\xff\xffgetinfo xxx", ("255.255.255.255", port))
+print("sent: \\xff\\xff\\xff\\xffgetinfo xxx to 255.255.255.255 ports 27960-27963, twice")
+end, found = time.time() + 2, 0
+while time.time() < end:
+    s.settimeout(max(0.01, end - time.time()))
+    try:
+        data, addr = s.recvfrom(4096)
+    except socket.timeout:
+        break
+    if not data.startswith(b"\xff\xff\xff\xffinfoResponse"):
+        continue
+    kv = data.split(b"\n", 1)[1].decode(errors="replace").split("\\")[1:]
+    info = dict(zip(kv[0::2], kv[1::2]))
+    print("answer from %s:%d (%s): \"%s\", map %s, %s/%s players" % (addr[0], addr[1],
+          "p1, through the tunnel" if addr[0] == sys.argv[1] else "?", info.get("hostname"),
+          info.get("mapname"), info.get("clients", "0"), info.get("sv_maxclients")))
+    found += addr[0] == sys.argv[1]
+sys.exit(0 if found else 1)' "${VIP[p1]}"; then
+			echo "$p: no answer from p1's server"
+			FAILS=$((FAILS + 1))
+		fi
+	done
+	say "lanrage games on p2: the LAN games seen across the party"
+	lr p2 games || FAILS=$((FAILS + 1))
+	say "LAN discovery counters on p2 (lanrage status --json, lan_discovery)"
+	lr p2 status --json | python3 -c 'import json, sys
+d = json.load(sys.stdin).get("lan_discovery") or {}
+print(", ".join("%s %s" % (k, json.dumps(d.get(k))) for k in ("enabled", "captured", "forwarded", "copies", "duplicates", "rate_limited", "denied")))'
+else
+	say "LAN game discovery: skipped, openarena-server is not installed (scripts/install-deps.sh)"
+fi
+
 say "leaving: lanrage down on every player"
 for p in "${PLAYERS[@]}"; do
 	lr "$p" down >/dev/null && echo "$p: daemon stopped, interface removed"
 done
 if [ "$FAILS" -eq 0 ]; then
-	say "demo complete: every player reached every other"
+	say "demo complete: every player reached every other and found p1's game"
 else
-	say "demo finished with $FAILS unreachable pair(s); logs were in $TMP"
+	say "demo finished with $FAILS failure(s) (unreachable pairs, games not found); logs were in $TMP"
 	for p in "${PLAYERS[@]}"; do echo "-- $p"; tail -15 "$TMP/$p.log"; done
 fi
 exit "$FAILS"
