@@ -40,11 +40,27 @@ static void disco_wake(struct disco *d)
 
 /* ---- The tap ------------------------------------------------------------- */
 
-/* Lock held. Opens, re-filters or closes the tap to match the policy. */
+/* Lock held. The directed broadcasts the filter names: the host's subnets'
+ * and the party subnet's (the virtual IP may sit on the interface as a /32). */
+static size_t disco_bcasts(const struct disco *d, struct in_addr *out, size_t cap)
+{
+	size_t n = disco_addrs_bcasts(&d->addrs, out, cap - 1);
+	bool dup = false;
+
+	for (size_t i = 0; i < n; i++)
+		dup |= out[i].s_addr == d->subnet_bcast.s_addr;
+	if (!dup)
+		out[n++] = d->subnet_bcast;
+	return n;
+}
+
+/* Lock held. Opens, re-filters or closes the tap to match the policy and
+ * the host's subnets. */
 static void disco_tap_sync(struct disco *d)
 {
 	struct portlist_entry ranges[PORTLIST_MAX * 2 + 32];
-	size_t n = disco_policy_ranges(&d->policy, ranges, sizeof(ranges) / sizeof(ranges[0]));
+	struct disco_tap_spec spec = { .vif = d->vif, .lo = d->lo, .ports = ranges,
+				       .bcasts = d->tap_bcasts };
 	int r;
 
 	d->reload = false;
@@ -55,10 +71,13 @@ static void disco_tap_sync(struct disco *d)
 		d->error[0] = '\0';
 		return;
 	}
+	spec.n_ports = disco_policy_ranges(&d->policy, ranges, sizeof(ranges) / sizeof(ranges[0]));
+	d->n_tap_bcasts = disco_bcasts(d, d->tap_bcasts, DISCO_MAX_IFADDRS + 1);
+	spec.n_bcasts = d->n_tap_bcasts;
 	if (d->tap_fd >= 0) {
-		r = disco_tap_filter(d->tap_fd, d->vif, d->lo, ranges, n);
+		r = disco_tap_filter(d->tap_fd, &spec);
 	} else {
-		r = disco_tap_open(d->vif, d->lo, ranges, n);
+		r = disco_tap_open(&spec);
 		if (r >= 0)
 			d->tap_fd = r;
 	}
@@ -142,6 +161,16 @@ static void disco_advertise(struct disco *d)
 	}
 }
 
+/* Lock held. A NIC came, went or changed its subnet since the tap's filter
+ * was made. */
+static bool disco_subnets_changed(const struct disco *d)
+{
+	struct in_addr b[DISCO_MAX_IFADDRS + 1];
+	size_t n = disco_bcasts(d, b, DISCO_MAX_IFADDRS + 1);
+
+	return n != d->n_tap_bcasts || memcmp(b, d->tap_bcasts, n * sizeof(b[0]));
+}
+
 /* Lock held. Re-reads this host's game groups and addresses; advertises
  * at once when the groups changed, else every DISCO_ADVERT_S. */
 static void disco_tick(struct disco *d, uint64_t now_ms, uint64_t *next_advert_ms)
@@ -152,6 +181,8 @@ static void disco_tick(struct disco *d, uint64_t now_ms, uint64_t *next_advert_m
 	bool changed;
 
 	disco_addrs_read(&d->addrs);
+	if (d->tap_fd >= 0 && disco_subnets_changed(d))
+		d->reload = true;
 	for (int i = 0; i < r && n < DISCO_MAX_GROUPS; i++)
 		if (disco_policy_group_known(&d->policy, all[i]))
 			mine[n++] = all[i];
@@ -283,6 +314,7 @@ int disco_new(const struct disco_config *cfg, const struct disco_policy *policy,
 	d->mtu = cfg->mtu ? cfg->mtu : 1420;
 	d->policy = *policy;
 	d->reload = true;
+	disco_addrs_read(&d->addrs);
 	disco_filter_init(&d->out_filter);
 	disco_filter_init(&d->in_filter);
 	if (!d->vif || !d->lo) {

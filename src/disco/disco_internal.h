@@ -30,16 +30,27 @@ int disco_addrs_read(struct disco_addrs *out);
 bool disco_addrs_is_local(const struct disco_addrs *s, struct in_addr a);
 /* True when a is the directed broadcast of one of the host's subnets. */
 bool disco_addrs_is_bcast(const struct disco_addrs *s, struct in_addr a);
+/* Those broadcast addresses, each once; returns the count (at most cap). */
+size_t disco_addrs_bcasts(const struct disco_addrs *s, struct in_addr *out, size_t cap);
 /* True when a lies in a subnet of interface ifindex. */
 bool disco_addrs_same_subnet(const struct disco_addrs *s, unsigned ifindex, struct in_addr a);
 
-/* The tap: AF_PACKET, SOCK_DGRAM, ETH_P_ALL, filtered in the kernel to IPv4
- * UDP datagrams (no fragments) that either leave by any interface but lo
- * with a destination port in ranges, or arrive on vif with a source or
- * destination port in ranges. */
-int disco_tap_open(unsigned vif, unsigned lo, const struct portlist_entry *ranges, size_t n);
-int disco_tap_filter(int fd, unsigned vif, unsigned lo, const struct portlist_entry *ranges,
-		     size_t n);
+/* The tap (disco_tap.c): AF_PACKET, SOCK_DGRAM, ETH_P_ALL, filtered in the
+ * kernel to IPv4 UDP datagrams, no fragments, that either leave by any
+ * interface but lo to 224.0.0.0 and up (multicast, 255.255.255.255) or one of
+ * bcasts, with a destination port in ports; or arrive on vif as a table
+ * game's answer (from its port, with its answer's first bytes) or
+ * announcement (to its port). */
+struct disco_tap_spec {
+	unsigned vif, lo;
+	const struct portlist_entry *ports;
+	size_t n_ports;
+	const struct in_addr *bcasts; /* the directed broadcasts of this host's subnets */
+	size_t n_bcasts;
+};
+
+int disco_tap_open(const struct disco_tap_spec *spec);
+int disco_tap_filter(int fd, const struct disco_tap_spec *spec);
 
 /* A raw IPv4 socket (IP_HDRINCL) bound to ifname: the unicast copies on the
  * virtual interface, the native deliveries on lo. */
@@ -92,7 +103,9 @@ struct disco {
 
 	/* The thread's: the tap (open while enabled), re-filtered on reload. */
 	int tap_fd;
-	bool reload;            /* policy changed: re-filter or open/close the tap */
+	bool reload;            /* policy or subnets changed: re-filter or open/close */
+	struct in_addr tap_bcasts[DISCO_MAX_IFADDRS + 1]; /* what the filter names */
+	size_t n_tap_bcasts;
 
 	struct disco_policy policy;
 	struct disco_peer *peers;

@@ -6,9 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <linux/filter.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,15 +47,33 @@ bool disco_addrs_is_local(const struct disco_addrs *s, struct in_addr a)
 	return false;
 }
 
-bool disco_addrs_is_bcast(const struct disco_addrs *s, struct in_addr a)
+size_t disco_addrs_bcasts(const struct disco_addrs *s, struct in_addr *out, size_t cap)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		uint32_t m = s->a[i].mask.s_addr;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n && n < cap; i++) {
+		uint32_t m = s->a[i].mask.s_addr, b = s->a[i].addr.s_addr | ~m;
+		bool dup = false;
 
 		/* A /31 or /32 has no broadcast address. */
-		if (ntohl(m) < 0xfffffffeU && (s->a[i].addr.s_addr | ~m) == a.s_addr)
-			return true;
+		if (ntohl(m) >= 0xfffffffeU)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= out[k].s_addr == b;
+		if (!dup)
+			out[n++].s_addr = b;
 	}
+	return n;
+}
+
+bool disco_addrs_is_bcast(const struct disco_addrs *s, struct in_addr a)
+{
+	struct in_addr b[DISCO_MAX_IFADDRS];
+	size_t n = disco_addrs_bcasts(s, b, DISCO_MAX_IFADDRS);
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i].s_addr == a.s_addr)
+			return true;
 	return false;
 }
 
@@ -71,138 +86,6 @@ bool disco_addrs_same_subnet(const struct disco_addrs *s, unsigned ifindex, stru
 			return true;
 	}
 	return false;
-}
-
-/* ---- The tap and its filter ---------------------------------------------- */
-
-enum { DISCO_BPF_MAX = 1024, DISCO_BPF_ACCEPT = 0xffff };
-
-struct disco_bpf {
-	struct sock_filter f[DISCO_BPF_MAX];
-	unsigned n;
-	bool overflow;
-};
-
-static void bpf_emit(struct disco_bpf *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
-{
-	if (p->n == DISCO_BPF_MAX) {
-		p->overflow = true;
-		return;
-	}
-	p->f[p->n++] = (struct sock_filter){ code, jt, jf, k };
-}
-
-/* "unless A == k, drop" */
-static void bpf_require(struct disco_bpf *p, uint32_t k)
-{
-	bpf_emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, k);
-	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
-}
-
-static void bpf_anc(struct disco_bpf *p, uint32_t what)
-{
-	bpf_emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)SKF_AD_OFF + what);
-}
-
-/* IPv4, UDP, not a fragment; leaves X = the IP header length. */
-static void bpf_ipv4_udp(struct disco_bpf *p)
-{
-	bpf_emit(p, BPF_LD | BPF_B | BPF_ABS, 0, 0, 0);
-	bpf_emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xf0);
-	bpf_require(p, 0x40);
-	bpf_emit(p, BPF_LD | BPF_B | BPF_ABS, 0, 0, 9);
-	bpf_require(p, IPPROTO_UDP);
-	bpf_emit(p, BPF_LD | BPF_H | BPF_ABS, 0, 0, 6);
-	bpf_emit(p, BPF_JMP | BPF_JSET | BPF_K, 0, 1, 0x3fff);
-	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
-	bpf_emit(p, BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0);
-}
-
-/* Loads the UDP port at offset off (0 source, 2 destination) and accepts the
- * packet when it is in one of the ranges; every jump is local. */
-static void bpf_ports(struct disco_bpf *p, uint32_t off, const struct portlist_entry *r, size_t n)
-{
-	bpf_emit(p, BPF_LD | BPF_H | BPF_IND, 0, 0, off);
-	for (size_t i = 0; i < n; i++) {
-		bpf_emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 2, r[i].lo);
-		bpf_emit(p, BPF_JMP | BPF_JGT | BPF_K, 1, 0, r[i].hi);
-		bpf_emit(p, BPF_RET | BPF_K, 0, 0, DISCO_BPF_ACCEPT);
-	}
-}
-
-static void bpf_build(struct disco_bpf *p, unsigned vif, unsigned lo,
-		      const struct portlist_entry *r, size_t n)
-{
-	unsigned ja;
-
-	p->n = 0;
-	p->overflow = false;
-	bpf_anc(p, SKF_AD_PROTOCOL);
-	bpf_require(p, ETH_P_IP);
-	bpf_anc(p, SKF_AD_PKTTYPE);
-	bpf_emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, PACKET_OUTGOING);
-	ja = p->n;
-	bpf_emit(p, BPF_JMP | BPF_JA, 0, 0, 0); /* to the incoming branch, patched */
-	/* Outgoing on any interface but lo (where native deliveries are
-	 * injected): the destination port decides. */
-	bpf_anc(p, SKF_AD_IFINDEX);
-	bpf_emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, lo);
-	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
-	bpf_ipv4_udp(p);
-	bpf_ports(p, 2, r, n);
-	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
-	if (!p->overflow)
-		p->f[ja].k = p->n - ja - 1;
-	/* Incoming to this host on the virtual interface: either port decides
-	 * (a server's answer comes from its port, an announcement goes to it). */
-	bpf_require(p, PACKET_HOST);
-	bpf_anc(p, SKF_AD_IFINDEX);
-	bpf_require(p, vif);
-	bpf_ipv4_udp(p);
-	bpf_ports(p, 0, r, n);
-	bpf_ports(p, 2, r, n);
-	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
-}
-
-int disco_tap_filter(int fd, unsigned vif, unsigned lo, const struct portlist_entry *ranges,
-		     size_t n)
-{
-	struct disco_bpf *p = malloc(sizeof(*p));
-	struct sock_fprog prog;
-	int r = 0;
-
-	if (!p)
-		return -ENOMEM;
-	bpf_build(p, vif, lo, ranges, n);
-	prog.len = (unsigned short)p->n;
-	prog.filter = p->f;
-	if (p->overflow)
-		r = -E2BIG;
-	else if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
-		r = -errno;
-	free(p);
-	return r;
-}
-
-int disco_tap_open(unsigned vif, unsigned lo, const struct portlist_entry *ranges, size_t n)
-{
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
-	int fd, r, rcvbuf = 1 << 20;
-
-	/* Protocol 0 receives nothing until bound: the filter is in place
-	 * before the first packet. */
-	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	r = disco_tap_filter(fd, vif, lo, ranges, n);
-	if (!r && bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
-		r = -errno;
-	if (r) {
-		close(fd);
-		return r;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	return fd;
 }
 
 /* ---- Sending ------------------------------------------------------------- */

@@ -1,8 +1,10 @@
 /*
  * test_io: the LAN discovery engine's sockets on real interfaces (in a
  * network namespace of its own): the tap's kernel filter takes this host's
- * own broadcasts on game ports and what arrives on the virtual interface,
- * and nothing else (other ports, lo, fragments, other interfaces' arrivals);
+ * own broadcasts and multicasts on game ports, and game servers' answers and
+ * announcements arriving on the virtual interface, and nothing else (other
+ * ports, unicast game traffic, lo, fragments, queries, in-game traffic,
+ * other interfaces' arrivals);
  * re-filtering takes effect; the host's addresses and /proc/net/igmp read
  * right. Needs root (exits 77, a meson skip, without it).
  *
@@ -94,10 +96,21 @@ static size_t tap_next(int tap, uint8_t *buf, size_t cap, struct sockaddr_ll *fr
 	return n > 0 ? (size_t)n : 0;
 }
 
+static struct in_addr bcasts[2];
+
+static struct disco_tap_spec tap_spec(const struct portlist_entry *r)
+{
+	bcasts[0] = ip4("192.168.7.255");
+	bcasts[1] = ip4("10.66.255.255");
+	return (struct disco_tap_spec){ .vif = vif, .lo = lo, .ports = r, .n_ports = 1,
+					.bcasts = bcasts, .n_bcasts = 2 };
+}
+
 static int open_tap(uint16_t lo_port, uint16_t hi_port)
 {
 	struct portlist_entry r = { .lo = lo_port, .hi = hi_port };
-	int fd = disco_tap_open(vif, lo, &r, 1);
+	struct disco_tap_spec spec = tap_spec(&r);
+	int fd = disco_tap_open(&spec);
 
 	assert_true(fd >= 0);
 	return fd;
@@ -138,19 +151,26 @@ static void test_tap_skips_other_ports_lo_and_fragments(void **state)
 	send_udp("255.255.255.255", 9999, 40);    /* not a game port */
 	send_udp("127.0.0.1", 27960, 40);         /* lo */
 	send_udp("255.255.255.255", 27960, 3000); /* two fragments */
+	send_udp("192.168.7.9", 27960, 40);       /* unicast game traffic */
+	send_udp("192.168.7.127", 27960, 40);     /* not a broadcast address here */
 	assert_int_equal(tap_next(tap, buf, sizeof(buf), &from), 0);
-	send_udp("255.255.255.255", 27960, 40);   /* the tap still works */
+	send_udp("192.168.7.255", 27960, 40);     /* the LAN's broadcast (OpenTTD's way) */
+	assert_true(tap_next(tap, buf, sizeof(buf), &from) > 0);
+	send_udp("224.0.2.60", 27960, 40);        /* multicast */
 	assert_true(tap_next(tap, buf, sizeof(buf), &from) > 0);
 	close(tap);
 }
 
-/* An IPv4/UDP packet from src:sport to dst:dport written into a TUN, as if
- * it arrived on that interface. */
-static void arrive(int tun_fd, const char *src, uint16_t sport, const char *dst, uint16_t dport)
+static const char info_response[] = "\xff\xff\xff\xffinfoResponse\n\\hostname\\x";
+
+/* An IPv4/UDP packet from src:sport to dst:dport with payload written into
+ * a TUN, as if it arrived on that interface. */
+static void arrive(int tun_fd, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		   const char *payload)
 {
-	static const uint8_t payload[] = "\xff\xff\xff\xffinfoResponse\n";
 	struct disco_udp u = { .src = ip4(src), .dst = ip4(dst), .sport = sport, .dport = dport,
-			       .ttl = 64, .payload = payload, .payload_len = sizeof(payload) - 1 };
+			       .ttl = 64, .payload = (const uint8_t *)payload,
+			       .payload_len = strlen(payload) };
 	uint8_t pkt[256];
 	ssize_t len = disco_udp_build(pkt, sizeof(pkt), &u, 1);
 
@@ -165,18 +185,23 @@ static void test_tap_takes_answers_arriving_on_the_virtual_interface(void **stat
 	uint8_t buf[2048];
 
 	(void)state;
-	arrive(nic_fd, "192.168.7.9", 27960, "192.168.7.1", 40000); /* not the vif */
+	arrive(nic_fd, "192.168.7.9", 27960, "192.168.7.1", 40000, info_response); /* not the vif */
+	arrive(vif_fd, "10.66.0.2", 27960, "10.66.0.1", 40000, "in-game traffic");
+	arrive(vif_fd, "10.66.0.2", 40000, "10.66.0.1", 27960, "\xff\xff\xff\xffgetinfo x");
 	assert_int_equal(tap_next(tap, buf, sizeof(buf), &from), 0);
-	arrive(vif_fd, "10.66.0.2", 27960, "10.66.0.1", 40000);
+	arrive(vif_fd, "10.66.0.2", 27960, "10.66.0.1", 40000, info_response);
 	assert_true(tap_next(tap, buf, sizeof(buf), &from) > 0);
 	assert_int_equal(from.sll_pkttype, PACKET_HOST);
 	assert_int_equal(from.sll_ifindex, (int)vif);
+	arrive(vif_fd, "10.66.0.2", 50000, "10.66.0.1", 4445, "[MOTD]w[/MOTD][AD]25565[/AD]");
+	assert_true(tap_next(tap, buf, sizeof(buf), &from) > 0);
 	close(tap);
 }
 
 static void test_refiltering_takes_effect_at_once(void **state)
 {
 	struct portlist_entry r = { .lo = 4445, .hi = 4445 };
+	struct disco_tap_spec spec = tap_spec(&r);
 	int tap = open_tap(27960, 27963);
 	struct sockaddr_ll from;
 	uint8_t buf[2048];
@@ -184,7 +209,7 @@ static void test_refiltering_takes_effect_at_once(void **state)
 	(void)state;
 	send_udp("255.255.255.255", 4445, 20);
 	assert_int_equal(tap_next(tap, buf, sizeof(buf), &from), 0);
-	assert_int_equal(disco_tap_filter(tap, vif, lo, &r, 1), 0);
+	assert_int_equal(disco_tap_filter(tap, &spec), 0);
 	send_udp("255.255.255.255", 4445, 20);
 	assert_true(tap_next(tap, buf, sizeof(buf), &from) > 0);
 	send_udp("255.255.255.255", 27960, 20);
