@@ -53,16 +53,27 @@ uint64_t disco_filter_key(uint32_t src, uint16_t sport, uint16_t dport, const ui
 	return disco_fnv(h, payload, len);
 }
 
-static bool disco_filter_dup(struct disco_filter *f, uint64_t key, uint64_t now_ms)
+static size_t disco_filter_slot(uint64_t key)
 {
-	size_t slot = (size_t)(key ^ key >> 32) & (DISCO_DEDUP_SLOTS - 1);
+	return (size_t)(key ^ key >> 32) & (DISCO_DEDUP_SLOTS - 1);
+}
 
-	if (f->seen[slot].key == key && f->seen[slot].at_ms &&
-	    now_ms - f->seen[slot].at_ms < DISCO_DEDUP_MS)
-		return true;
+static bool disco_filter_dup(const struct disco_filter *f, uint64_t key, uint64_t now_ms)
+{
+	size_t slot = disco_filter_slot(key);
+
+	return f->seen[slot].key == key && f->seen[slot].at_ms &&
+	       now_ms - f->seen[slot].at_ms < DISCO_DEDUP_MS;
+}
+
+/* Only what is sent on is remembered: the repeat of a datagram the rate
+ * limit refused is not a duplicate of anything the members got. */
+static void disco_filter_remember(struct disco_filter *f, uint64_t key, uint64_t now_ms)
+{
+	size_t slot = disco_filter_slot(key);
+
 	f->seen[slot].key = key;
 	f->seen[slot].at_ms = now_ms ? now_ms : 1;
-	return false;
 }
 
 /* The source's bucket: its slot if tracked, else the least recently used. */
@@ -92,5 +103,6 @@ enum disco_filter_result disco_filter_check(struct disco_filter *f, uint64_t key
 		return DISCO_RATE_LIMITED;
 	if (!disco_bucket_take(&f->global, DISCO_GLOBAL_RATE, DISCO_GLOBAL_BURST, now_ms))
 		return DISCO_RATE_LIMITED;
+	disco_filter_remember(f, key, now_ms);
 	return DISCO_PASS;
 }

@@ -64,7 +64,7 @@ ssize_t disco_udp_build(uint8_t *buf, size_t cap, const struct disco_udp *u, uin
 	uint32_t sum;
 	uint16_t csum;
 
-	if (total > cap || total > DISCO_MAX_PACKET)
+	if (u->payload_len > DISCO_MAX_PAYLOAD || total > cap) /* the first: no wrap-around */
 		return -EMSGSIZE;
 	buf[0] = 0x45;
 	buf[1] = 0;

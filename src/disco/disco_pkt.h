@@ -53,9 +53,10 @@ struct disco_udp {
  * still have it left to the NIC. */
 int disco_udp_parse(struct disco_udp *out, const uint8_t *buf, size_t len);
 
-/* Writes u as an IPv4 (20-byte header, no options, DF clear, id ip_id) / UDP
- * datagram with both checksums into buf. Returns its length, or -EMSGSIZE
- * when it does not fit cap or DISCO_MAX_PACKET. */
+/* Writes u as an IPv4 (20-byte header, no options, DF clear, id ip_id, TTL
+ * u->ttl or 64 when that is 0) / UDP datagram with both checksums into buf;
+ * u->payload may point into buf. Returns its length, or -EMSGSIZE when it
+ * does not fit cap or DISCO_MAX_PACKET. */
 ssize_t disco_udp_build(uint8_t *buf, size_t cap, const struct disco_udp *u, uint16_t ip_id);
 
 struct disco_msg {

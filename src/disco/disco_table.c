@@ -32,7 +32,10 @@ const struct disco_game disco_game_table[] = {
 	{ QUERY("Minecraft Bedrock", 19132, 19132), PREFIX("\x1c") },
 	{ QUERY("Unreal Tournament 2004", 10777, 10777) },
 	{ QUERY("Trackmania", 2350, 2360) },
-	{ QUERY("ARMA 2", 2302, 2470) },
+	/* ARMA 2 uses 2302-2470 (every 12th); Trackmania's 2350-2360 is
+	 * inside, and a port names one game only. */
+	{ QUERY("ARMA 2", 2302, 2349) },
+	{ QUERY("ARMA 2", 2361, 2470) },
 	{ QUERY("Warsow", 44400, 44400) },
 	{ QUERY("Torchlight II", 4549, 4549) },
 	{ QUERY("Titan Quest", 42801, 42801) },
@@ -133,10 +136,10 @@ bool disco_policy_group_known(const struct disco_policy *p, struct in_addr group
 		if (disco_game_table[i].group && disco_game_table[i].group == group.s_addr)
 			return true;
 	for (size_t i = 0; i < p->extra.n; i++)
-		if (p->extra.e[i].group == group.s_addr)
+		if (p->extra.e[i].group && p->extra.e[i].group == group.s_addr)
 			return true;
 	for (size_t i = 0; i < sizeof(disco_system) / sizeof(disco_system[0]); i++)
-		if (disco_system[i].group == group.s_addr &&
+		if (disco_system[i].group && disco_system[i].group == group.s_addr &&
 		    portlist_find(&p->allow_system, disco_system[i].port))
 			return true;
 	return false;

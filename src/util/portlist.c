@@ -93,7 +93,9 @@ int portlist_parse(struct portlist *out, const char *s, unsigned flags, char *er
 		   size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	while (s && *s) {
+	if (!s || !*s)
+		return 0;
+	for (;;) {
 		const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
 		const char *b = s;
 
@@ -119,9 +121,10 @@ int portlist_parse(struct portlist *out, const char *s, unsigned flags, char *er
 			return -EINVAL;
 		}
 		out->n++;
-		s = comma ? comma + 1 : b + strlen(b);
+		if (!comma)
+			return 0;
+		s = comma + 1; /* an empty entry after it is an error too */
 	}
-	return 0;
 }
 
 const struct portlist_entry *portlist_find(const struct portlist *l, uint16_t port)

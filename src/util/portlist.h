@@ -6,8 +6,10 @@
  *                               (PORT, LO-HI, or MULTICAST-GROUP:PORT[-HI])
  *   lan_discovery_mode          "27960-27963=native,4445=unicast"
  *   lan_discovery_allow_system  "5353,1900"
- * Entries are separated by commas (spaces around them are ignored); ports are
- * 1..65535, LO <= HI; at most PORTLIST_MAX entries. Pure: no I/O.
+ * Entries are separated by commas (spaces around them are ignored; an empty
+ * entry, a trailing comma included, is an error); ports are 1..65535,
+ * LO <= HI; at most PORTLIST_MAX entries. What a group means is the
+ * caller's (disco_table.h). Pure: no I/O.
  */
 #ifndef LR_UTIL_PORTLIST_H
 #define LR_UTIL_PORTLIST_H
@@ -26,7 +28,7 @@ enum portlist_mode { PORTLIST_MODE_NONE, PORTLIST_MODE_UNICAST, PORTLIST_MODE_NA
 
 struct portlist_entry {
 	uint16_t lo, hi;
-	uint32_t group; /* IPv4 multicast group, network order; 0 = any destination */
+	uint32_t group; /* IPv4 multicast group, network order; 0 = none named */
 	enum portlist_mode mode;
 };
 
