@@ -134,18 +134,25 @@ static void test_openttd_subnet_broadcast_parses(void **state)
 	assert_memory_equal(u.payload, "\x03\x00\x00", 3);
 }
 
-/* IHL 6: a router-alert option sits between the header and UDP. */
+/* The getinfo packet with IHL 6: a router-alert option between the header
+ * and UDP; p holds sizeof(getinfo) + 4 bytes. */
+static void getinfo_with_option(uint8_t *p)
+{
+	memcpy(p, getinfo, 20);
+	p[0] = 0x46;
+	p[3] = sizeof(getinfo) + 4;
+	memcpy(p + 20, "\x94\x04\x00\x00", 4);
+	memcpy(p + 24, getinfo + 20, sizeof(getinfo) - 20);
+}
+
+/* IHL 6: the option is skipped. */
 static void test_ip_options_are_skipped(void **state)
 {
 	uint8_t p[sizeof(getinfo) + 4];
 	struct disco_udp u;
 
 	(void)state;
-	memcpy(p, getinfo, 20);
-	p[0] = 0x46;
-	p[3] = sizeof(p);
-	memcpy(p + 20, "\x94\x04\x00\x00", 4);
-	memcpy(p + 24, getinfo + 20, sizeof(getinfo) - 20);
+	getinfo_with_option(p);
 	assert_int_equal(disco_udp_parse(&u, p, sizeof(p)), 0);
 	assert_int_equal(u.sport, 51234);
 	assert_int_equal(u.dport, 27960);
@@ -468,11 +475,7 @@ static void test_build_into_the_parsed_buffer(void **state)
 	struct disco_udp u;
 
 	(void)state;
-	memcpy(p, getinfo, 20);
-	p[0] = 0x46;
-	p[3] = sizeof(p);
-	memcpy(p + 20, "\x94\x04\x00\x00", 4);
-	memcpy(p + 24, getinfo + 20, sizeof(getinfo) - 20);
+	getinfo_with_option(p);
 	assert_int_equal(disco_udp_parse(&u, p, sizeof(p)), 0);
 	u.dst = ip("10.66.0.2");
 	assert_int_equal(disco_udp_build(p, sizeof(p), &u, 7), sizeof(getinfo));
