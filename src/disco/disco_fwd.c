@@ -70,14 +70,19 @@ static bool disco_copy(struct disco *d, const struct disco_peer *p, const struct
 	return len > 0 && !disco_send_to(d->raw_fd, pkt, (size_t)len, p->m.vip, 0);
 }
 
-/* What kind of destination a datagram we sent has, or false for unicast
- * (ordinary traffic to a game port). */
+/* A broadcast or multicast destination, or false for unicast (ordinary
+ * traffic to a game port). The subnet broadcasts are the ones the tap's
+ * filter was made with (the party subnet's among them). */
 static bool disco_is_discovery(const struct disco *d, struct in_addr dst)
 {
 	uint32_t h = ntohl(dst.s_addr);
 
-	return h == INADDR_BROADCAST || IN_MULTICAST(h) || dst.s_addr == d->subnet_bcast.s_addr ||
-	       disco_addrs_is_bcast(&d->addrs, dst);
+	if (h == INADDR_BROADCAST || IN_MULTICAST(h))
+		return true;
+	for (size_t i = 0; i < d->n_tap_bcasts; i++)
+		if (d->tap_bcasts[i].s_addr == dst.s_addr)
+			return true;
+	return false;
 }
 
 static void disco_fan_out(struct disco *d, const struct disco_udp *u, unsigned ifindex,
@@ -190,33 +195,28 @@ static void disco_game_seen(struct disco *d, const struct disco_peer *p, const c
 /* A datagram a member's host sent us through the tunnel: a game server's
  * answer (from its port) or announcement (to the game's port). */
 static void disco_observe_udp(struct disco *d, const struct disco_peer *p,
-			      const struct disco_udp *up, uint64_t now_ms)
+			      const struct disco_udp *u, uint64_t now_ms)
 {
-	const struct disco_udp u = *up;
-	const struct disco_game *g;
+	const struct disco_game *g = disco_game_by_port(u->sport);
+	const struct disco_game *to = disco_game_by_port(u->dport);
 	char info[64] = "";
-	uint16_t port;
+	uint16_t port = u->dport;
 
-	g = disco_game_by_port(u.sport);
 	/* A query from a port that happens to be another game's (an
 	 * ephemeral 44400 to OpenArena's 27960) is not that game's answer. */
-	if (g && disco_game_by_port(u.dport) && disco_game_by_port(u.dport) != g)
+	if (g && to && to != g)
 		g = NULL;
 	if (g && g->kind == DISCO_QUERY &&
-	    (!g->reply_prefix || (u.payload_len >= g->reply_prefix_len &&
-				  !memcmp(u.payload, g->reply_prefix, g->reply_prefix_len)))) {
+	    (!g->reply_prefix || (u->payload_len >= g->reply_prefix_len &&
+				  !memcmp(u->payload, g->reply_prefix, g->reply_prefix_len)))) {
 		if (g->info == DISCO_INFO_QUAKE)
-			disco_quake_info(u.payload, u.payload_len, info, sizeof(info));
+			disco_quake_info(u->payload, u->payload_len, info, sizeof(info));
 		else if (g->info == DISCO_INFO_SOURCE)
-			disco_source_info(u.payload, u.payload_len, info, sizeof(info));
-		disco_game_seen(d, p, g->name, u.sport, info, now_ms);
-		return;
-	}
-	g = disco_game_by_port(u.dport);
-	if (g && g->kind == DISCO_ANNOUNCE) {
-		port = u.dport;
-		disco_minecraft_parse(u.payload, u.payload_len, info, sizeof(info), &port);
-		disco_game_seen(d, p, g->name, port, info, now_ms);
+			disco_source_info(u->payload, u->payload_len, info, sizeof(info));
+		disco_game_seen(d, p, g->name, u->sport, info, now_ms);
+	} else if (to && to->kind == DISCO_ANNOUNCE) {
+		disco_minecraft_parse(u->payload, u->payload_len, info, sizeof(info), &port);
+		disco_game_seen(d, p, to->name, port, info, now_ms);
 	}
 }
 

@@ -28,9 +28,8 @@ struct disco_addrs {
 
 int disco_addrs_read(struct disco_addrs *out);
 bool disco_addrs_is_local(const struct disco_addrs *s, struct in_addr a);
-/* True when a is the directed broadcast of one of the host's subnets. */
-bool disco_addrs_is_bcast(const struct disco_addrs *s, struct in_addr a);
-/* Those broadcast addresses, each once; returns the count (at most cap). */
+/* The directed broadcasts of the host's subnets, each once; returns the
+ * count (at most cap). */
 size_t disco_addrs_bcasts(const struct disco_addrs *s, struct in_addr *out, size_t cap);
 /* True when a lies in a subnet of interface ifindex. */
 bool disco_addrs_same_subnet(const struct disco_addrs *s, unsigned ifindex, struct in_addr a);

@@ -66,17 +66,6 @@ size_t disco_addrs_bcasts(const struct disco_addrs *s, struct in_addr *out, size
 	return n;
 }
 
-bool disco_addrs_is_bcast(const struct disco_addrs *s, struct in_addr a)
-{
-	struct in_addr b[DISCO_MAX_IFADDRS];
-	size_t n = disco_addrs_bcasts(s, b, DISCO_MAX_IFADDRS);
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i].s_addr == a.s_addr)
-			return true;
-	return false;
-}
-
 bool disco_addrs_same_subnet(const struct disco_addrs *s, unsigned ifindex, struct in_addr a)
 {
 	for (size_t i = 0; i < s->n; i++) {

@@ -123,8 +123,6 @@ void party_disco_reload(struct party *p)
 
 int party_disco_status(struct party *p, struct disco_status *out)
 {
-	int r = 0;
-
 	pthread_mutex_lock(&p->lock);
 	if (p->disco) {
 		disco_status(p->disco, out);
@@ -138,7 +136,7 @@ int party_disco_status(struct party *p, struct disco_status *out)
 			 p->state != PARTY_ACTIVE ? "not in a party" : p->disco_error);
 	}
 	pthread_mutex_unlock(&p->lock);
-	return r;
+	return 0;
 }
 
 int party_games(struct party *p, struct disco_game_seen **out, size_t *n)
