@@ -48,13 +48,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../e2e/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "disco: needs root (network namespaces)" >&2
-	exit 1
-fi
-for b in lanrage lanrage-control lanrage-relay; do
-	[ -x "$BUILD/$b" ] || { echo "disco: $BUILD/$b missing" >&2; exit 1; }
-done
+e2e_require disco
 OA=/usr/games/openarena-server
 TTD=/usr/games/openttd
 for t in "$OA" "$TTD" /usr/share/games/openttd/baseset/opengfx java javac python3; do

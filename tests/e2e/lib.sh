@@ -1,5 +1,7 @@
 # tests/e2e/lib.sh: shared setup for the end-to-end scenarios (source it).
 #
+#   e2e_require NAME           exits 1 (messages prefixed NAME) unless root and
+#                              lanrage, lanrage-control, lanrage-relay are built
 #   e2e_lab LAB RELAYS <<DESC  natlab with a control server (203.0.113.30) and
 #                              RELAYS relays r1.. (203.0.113.2N, STUN on .2N
 #                              and .2N+100... see below) plus the nodes in DESC
@@ -28,6 +30,16 @@ SECRET=e2e-secret-$RANDOM
 FAILS=0
 PASSES=0
 declare -gA DPID RELAY_PID
+
+e2e_require() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$1: needs root (network namespaces)" >&2
+		exit 1
+	fi
+	for b in lanrage lanrage-control lanrage-relay; do
+		[ -x "$BUILD/$b" ] || { echo "$1: $BUILD/$b missing (make)" >&2; exit 1; }
+	done
+}
 
 pass() { echo "PASS $*"; PASSES=$((PASSES + 1)); }
 fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }

@@ -21,13 +21,7 @@
 # SAMPLES=N join-to-ping samples per kind (default 5); KEEP=1 keeps the logs.
 set -uo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "e2e: needs root (network namespaces)" >&2
-	exit 1
-fi
-for b in lanrage lanrage-control lanrage-relay; do
-	[ -x "$BUILD/$b" ] || { echo "e2e: $BUILD/$b missing" >&2; exit 1; }
-done
+e2e_require e2e
 SAMPLES=${SAMPLES:-5}
 T0=$SECONDS
 
