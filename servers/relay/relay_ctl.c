@@ -63,7 +63,7 @@ static bool do_register(struct relay_ctl *r, struct ctl_client *c, char id[CTL_I
 	int ret;
 
 	for (;;) {
-		ret = ctl_relay_register(c, r->secret, r->name, r->endpoint, r->public_key, id);
+		ret = ctl_relay_register(c, r->secret, r->name, r->endpoint, r->public_key, id, NULL);
 		if (ret == 0) {
 			log_info("relay", "registered with %s as %s (%s)", r->url, id,
 				 r->endpoint);

@@ -97,7 +97,14 @@ struct ctl_client;
 
 struct ctl_client_opts {
 	struct ctl_local *local;       /* local mode: the in-process core */
-	const char *url;               /* remote mode: ws://HOST:PORT (path /v1/ws) */
+	const char *url;               /* remote mode: wss://HOST:PORT (path /v1/ws) */
+	/* Remote mode, TLS: "sha256/BASE64" of the server's public key (SPKI);
+	 * NULL or "" verifies the certificate against the system CA store and
+	 * the URL's host name instead. */
+	const char *pin;
+	/* Allows a plain ws:// URL (loopback and labs only); without it a ws://
+	 * URL is refused with -EPROTONOSUPPORT. */
+	bool insecure;
 	uint64_t request_timeout_ms;   /* 10000 */
 	uint64_t backoff_min_ms;       /* 250 */
 	uint64_t backoff_max_ms;       /* 30000 */
@@ -141,6 +148,10 @@ int ctl_auth(struct ctl_client *c, const char *peer_id, const char *token);
 const char *ctl_client_peer_id(const struct ctl_client *c);
 /* The secret token; callers that store it must keep it private. */
 const char *ctl_client_token(const struct ctl_client *c);
+/* The latest relay ticket the control plane gave us (nat/relay_ticket.h;
+ * refreshed by register, auth and heartbeats). Never blocks. 0, or -ENOENT
+ * when none came yet. */
+int ctl_client_relay_ticket(struct ctl_client *c, uint8_t *ticket, size_t len);
 
 int ctl_party_create(struct ctl_client *c, const char *name, uint32_t max_members,
 		     struct ctl_party *out);
@@ -163,9 +174,11 @@ int ctl_heartbeat(struct ctl_client *c);
 int ctl_signal(struct ctl_client *c, const char *to_peer_id, const char *payload_json);
 
 int ctl_relays_list(struct ctl_client *c, struct ctl_relay **out, size_t *n);
+/* ticket_key (may be NULL) gets the control server's Ed25519 ticket public
+ * key (nat/relay_ticket.h); -EBADMSG when the server sent none. */
 int ctl_relay_register(struct ctl_client *c, const char *secret, const char *name,
 		       const char *endpoint, const uint8_t *public_key,
-		       char relay_id[CTL_ID_LEN + 1]);
+		       char relay_id[CTL_ID_LEN + 1], uint8_t *ticket_key);
 int ctl_relay_heartbeat(struct ctl_client *c, const char *secret, const char *relay_id,
 			uint64_t clients);
 

@@ -659,6 +659,21 @@ const char *ctl_client_token(const struct ctl_client *c)
 	return c->token;
 }
 
+int ctl_client_relay_ticket(struct ctl_client *c, uint8_t *ticket, size_t len)
+{
+	int r = -ENOENT;
+
+	if (len != RELAY_TICKET_LEN)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (c->have_ticket) {
+		memcpy(ticket, c->relay_ticket, RELAY_TICKET_LEN);
+		r = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 int ctl_client_send_raw(struct ctl_client *c, const char *msg, size_t len, char **reply)
 {
 	uint64_t deadline = client_deadline(c), gen = 0;

@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "control/control.h"
+#include "nat/relay_ticket.h"
 
 struct ctl_client;
 
@@ -61,6 +62,8 @@ struct ctl_client {
 	uint8_t challenge[32], server_key[32];
 	char peer_id[CTL_ID_LEN + 1];
 	char token[64];              /* secret */
+	uint8_t relay_ticket[RELAY_TICKET_LEN]; /* latest, when have_ticket */
+	bool have_ticket;
 	bool have_key;
 	uint8_t private_key[32];     /* secret, for re-registering */
 	char name[CTL_MAX_NAME + 1]; /* as registered */

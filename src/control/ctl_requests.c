@@ -179,13 +179,13 @@ out:
 
 int ctl_relay_register(struct ctl_client *c, const char *secret, const char *name,
 		       const char *endpoint, const uint8_t *public_key,
-		       char relay_id[CTL_ID_LEN + 1])
+		       char relay_id[CTL_ID_LEN + 1], uint8_t *ticket_key)
 {
 	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "type", "relay_register", "secret", secret,
 				"name", name, "endpoint", endpoint);
 	char key64[CTL_KEY_B64 + 1];
 	json_t *data = NULL;
-	const char *id;
+	const char *id, *tk;
 	int r;
 
 	if (req && public_key) {
@@ -194,7 +194,10 @@ int ctl_relay_register(struct ctl_client *c, const char *secret, const char *nam
 	}
 	r = ctl_client_call(c, req, &data);
 	id = json_string_value(json_object_get(data, "relay_id"));
+	tk = json_string_value(json_object_get(data, "ticket_key"));
 	if (!r && (!id || strlen(id) != CTL_ID_LEN))
+		r = -EBADMSG;
+	if (!r && ticket_key && (!tk || ctl_b64_to_key(tk, strlen(tk), ticket_key)))
 		r = -EBADMSG;
 	if (!r)
 		memcpy(relay_id, id, CTL_ID_LEN + 1);

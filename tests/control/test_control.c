@@ -530,9 +530,9 @@ static void test_relays(void **state)
 	size_t n;
 
 	crypto_random(key, sizeof(key));
-	assert_int_equal(ctl_relay_register(r->c, "wrong", "eu1", "192.0.2.9:51821", key, relay_id),
+	assert_int_equal(ctl_relay_register(r->c, "wrong", "eu1", "192.0.2.9:51821", key, relay_id, NULL),
 			 -EACCES);
-	assert_int_equal(ctl_relay_register(r->c, "s3cret", "eu1", "192.0.2.9:51821", key, relay_id),
+	assert_int_equal(ctl_relay_register(r->c, "s3cret", "eu1", "192.0.2.9:51821", key, relay_id, NULL),
 			 0);
 	assert_int_equal(ctl_relay_heartbeat(r->c, "s3cret", relay_id, 3), 0);
 	assert_int_equal(ctl_relays_list(a->c, &list, &n), 0);
