@@ -28,7 +28,7 @@ static int sock_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *bu
 	struct netcheck_socket *s = ctx;
 	struct sockaddr_in6 m = { .sin6_family = AF_INET6 };
 	const struct sockaddr *sa = &dst->sa;
-	socklen_t salen = dst->sa.sa_family == AF_INET ? sizeof(dst->in4) : sizeof(dst->in6);
+	socklen_t salen = wg_endpoint_socklen(dst);
 
 	if (s->v6 && dst->sa.sa_family == AF_INET) {
 		m.sin6_port = dst->in4.sin_port;

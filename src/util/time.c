@@ -24,6 +24,15 @@ void time_wall(uint64_t *sec, uint32_t *nsec)
 	*nsec = (uint32_t)ts.tv_nsec;
 }
 
+uint64_t time_wall_ms(void)
+{
+	uint64_t sec;
+	uint32_t nsec;
+
+	time_wall(&sec, &nsec);
+	return sec * 1000 + nsec / 1000000;
+}
+
 void time_fake_set(uint64_t mono_ns)
 {
 	time_fake_ns = mono_ns;

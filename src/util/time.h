@@ -15,6 +15,8 @@
 uint64_t time_mono_ns(void);
 /* Wall clock: seconds and nanoseconds since the Unix epoch. */
 void time_wall(uint64_t *sec, uint32_t *nsec);
+/* Wall clock in milliseconds since the Unix epoch. */
+uint64_t time_wall_ms(void);
 void time_fake_set(uint64_t mono_ns);
 void time_fake_advance(uint64_t ns);
 

@@ -114,6 +114,11 @@ void wg_endpoint_unmap(struct wg_endpoint *ep)
 	ep->in4 = in4;
 }
 
+socklen_t wg_endpoint_socklen(const struct wg_endpoint *ep)
+{
+	return ep->sa.sa_family == AF_INET ? sizeof(ep->in4) : sizeof(ep->in6);
+}
+
 uint16_t wg_endpoint_port(const struct wg_endpoint *ep)
 {
 	return ntohs(ep->sa.sa_family == AF_INET ? ep->in4.sin_port : ep->in6.sin6_port);

@@ -110,6 +110,8 @@ bool wg_endpoint_same_addr(const struct wg_endpoint *a, const struct wg_endpoint
 /* Turns a v4-mapped IPv6 endpoint into AF_INET; others are left alone. */
 void wg_endpoint_unmap(struct wg_endpoint *ep);
 uint16_t wg_endpoint_port(const struct wg_endpoint *ep);
+/* The length of ep's sockaddr for sendto/bind (AF_INET or AF_INET6). */
+socklen_t wg_endpoint_socklen(const struct wg_endpoint *ep);
 void wg_endpoint_set_port(struct wg_endpoint *ep, uint16_t port);
 
 #endif
