@@ -19,6 +19,8 @@ enum {
 	OPT_STATE_DIR = 256,
 	OPT_API,
 	OPT_CONTROL,
+	OPT_CONTROL_PIN,
+	OPT_CONTROL_INSECURE,
 	OPT_LISTEN_PORT,
 	OPT_NAME,
 	OPT_INTERFACE,
@@ -43,6 +45,8 @@ static const struct {
 	{ OPT_STATE_DIR, V_CLIENT | V(CLI_DAEMON) },
 	{ OPT_API, V_CLIENT | V(CLI_DAEMON) },
 	{ OPT_CONTROL, V(CLI_DAEMON) },
+	{ OPT_CONTROL_PIN, V(CLI_DAEMON) },
+	{ OPT_CONTROL_INSECURE, V(CLI_DAEMON) },
 	{ OPT_LISTEN_PORT, V(CLI_DAEMON) },
 	{ OPT_NAME, V(CLI_DAEMON) },
 	{ OPT_INTERFACE, V(CLI_DAEMON) },
@@ -58,6 +62,8 @@ static const struct option cli_opts[] = {
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "api", required_argument, NULL, OPT_API },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "control-pin", required_argument, NULL, OPT_CONTROL_PIN },
+	{ "control-insecure", no_argument, NULL, OPT_CONTROL_INSECURE },
 	{ "listen-port", required_argument, NULL, OPT_LISTEN_PORT },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "interface", required_argument, NULL, OPT_INTERFACE },
@@ -77,6 +83,7 @@ void cli_usage(FILE *f)
 		"Daemon:\n"
 		"  daemon [--control URL] [--state-dir DIR] [--listen-port N] [--name NAME]\n"
 		"         [--interface IF] [--api ADDR:PORT] [--log-level L] [--log-format text|json]\n"
+		"         [--control-pin sha256/BASE64] [--control-insecure]\n"
 		"        Run the daemon in the foreground (needs root or CAP_NET_ADMIN).\n"
 		"\n"
 		"Client verbs (talk to the running daemon; --state-dir DIR, --api ADDR:PORT):\n"
@@ -193,6 +200,12 @@ static int cli_option(int c, struct cli_args *a, char *err, size_t errlen)
 		break;
 	case OPT_CONTROL:
 		a->control = optarg;
+		break;
+	case OPT_CONTROL_PIN:
+		a->control_pin = optarg;
+		break;
+	case OPT_CONTROL_INSECURE:
+		a->control_insecure = true;
 		break;
 	case OPT_NAME:
 		a->name = optarg;

@@ -43,6 +43,8 @@ struct cli_args {
 	const char *arg, *value;   /* NAME, ID, PEER, KEY; VALUE */
 	/* daemon */
 	const char *control, *name, *ifname, *log_level, *log_format;
+	const char *control_pin;   /* NULL: the setting */
+	bool control_insecure;
 	int listen_port;           /* -1: the setting */
 	/* status */
 	bool wait;                 /* poll until every member settled */

@@ -37,7 +37,7 @@ enum config_type {
 	CONFIG_ENUM,	 /* one of a fixed list of words */
 	CONFIG_ENDPOINT, /* IPv4:PORT or [IPv6]:PORT, numeric */
 	CONFIG_CIDR,	 /* IPv4 network ADDR/PREFIX, host bits zero */
-	CONFIG_URL,	 /* ws://, wss://, http:// or https:// URL */
+	CONFIG_URL,	 /* wss:// or ws:// URL */
 };
 
 struct config;

@@ -27,6 +27,10 @@ const struct config_def config_defs[] = {
 	{ .key = "subnet", .type = CONFIG_CIDR, .def = "10.66.0.0/16", .min = 8, .max = 30,
 	  .allowed = "IPv4 network ADDR/8..30, host bits zero",
 	  .description = "Virtual subnet; each peer gets one /32 from it" },
+	{ .key = "allow_subnet_overlap", .type = CONFIG_BOOL, .def = "false",
+	  .allowed = "true|false",
+	  .description = "Route the virtual subnet even when it overlaps a route or address "
+			 "of another interface (normally refused)" },
 	INT_DEF("listen_port", "51820", 0, 65535, "0..65535",
 		"WireGuard UDP listen port (0 = any free port)"),
 	INT_DEF("keepalive", "25", 0, 65535, "0..65535",
@@ -36,8 +40,15 @@ const struct config_def config_defs[] = {
 	  .allowed = "loopback IP:PORT (127.0.0.0/8 or [::1])",
 	  .description = "Address of the local HTTP API and web UI" },
 	{ .key = "control_server", .type = CONFIG_URL, .def = "", .flags = CONFIG_F_EMPTY_OK,
-	  .allowed = "empty, or a ws://, wss://, http:// or https:// URL",
+	  .allowed = "empty, or a wss:// URL (ws:// needs control_insecure)",
 	  .description = "Control server URL; empty = embedded local mode" },
+	{ .key = "control_pin", .type = CONFIG_STRING, .def = "", .flags = CONFIG_F_EMPTY_OK,
+	  .check = config_check_pin, .allowed = "empty, or sha256/BASE64 (44 characters)",
+	  .description = "Pin of the control server's TLS key, as lanrage-control prints it; "
+			 "empty = trust the system's certificate authorities" },
+	{ .key = "control_insecure", .type = CONFIG_BOOL, .def = "false", .allowed = "true|false",
+	  .description = "Allow a plain ws:// control server (labs only: the token and party "
+			 "data cross the network in clear)" },
 	{ .key = "control_listen", .type = CONFIG_ENDPOINT, .def = "0.0.0.0:8667", .min = 1,
 	  .max = 65535, .allowed = "IPv4:PORT or [IPv6]:PORT",
 	  .description = "Listen address of lanrage-control (HTTP REST + WebSocket)" },

@@ -40,6 +40,8 @@ int config_validate(const struct config_def *d, const char *in, char canon[CONFI
 
 /* The rules of the CONFIG_STRING settings. */
 int config_check_ifname(const char *in, char *canon, size_t cap, char *err, size_t errlen);
+/* A control server key pin, "sha256/" + base64 of 32 bytes. */
+int config_check_pin(const char *in, char *canon, size_t cap, char *err, size_t errlen);
 int config_check_hostlist(const char *in, char *canon, size_t cap, char *err, size_t errlen);
 /* The LAN discovery port lists (util/portlist.h), written back canonical. */
 int config_check_disco_ports(const char *in, char *canon, size_t cap, char *err, size_t errlen);

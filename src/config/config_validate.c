@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <strings.h>
 
@@ -270,7 +271,7 @@ static int config_check_cidr(const struct config_def *d, const char *in, char *c
 
 static int config_check_url(const char *in, char *canon, char *why, size_t whylen)
 {
-	static const char *const schemes[] = { "ws", "wss", "http", "https" };
+	static const char *const schemes[] = { "ws", "wss" };
 	const char *sep = strstr(in, "://"), *auth, *path;
 	struct config_hostport hp;
 	size_t sl = sep ? (size_t)(sep - in) : 0;
@@ -280,7 +281,7 @@ static int config_check_url(const char *in, char *canon, char *why, size_t whyle
 	for (size_t i = 0; sep && i < sizeof(schemes) / sizeof(schemes[0]); i++)
 		scheme_ok |= strlen(schemes[i]) == sl && !strncasecmp(in, schemes[i], sl);
 	if (!scheme_ok)
-		return config_why(why, whylen, "must start with ws://, wss://, http:// or https://");
+		return config_why(why, whylen, "must start with wss:// (or ws:// with control_insecure)");
 	if (strpbrk(in, " #"))
 		return config_why(why, whylen, "must not contain spaces or a '#' fragment");
 	auth = sep + 3;
@@ -293,6 +294,22 @@ static int config_check_url(const char *in, char *canon, char *why, size_t whyle
 	snprintf(canon, CONFIG_VALUE_MAX, "%s", in);
 	for (size_t i = 0; i < sl; i++)
 		canon[i] = (char)tolower((unsigned char)canon[i]);
+	return 0;
+}
+
+int config_check_pin(const char *in, char *canon, size_t cap, char *why, size_t whylen)
+{
+	static const char prefix[] = "sha256/";
+	unsigned char hash[32];
+	size_t n = 0;
+
+	if (strncmp(in, prefix, sizeof(prefix) - 1) || strlen(in) != sizeof(prefix) - 1 + 44 ||
+	    sodium_base642bin(hash, sizeof(hash), in + sizeof(prefix) - 1, 44, NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) ||
+	    n != sizeof(hash))
+		return config_why(why, whylen, "want sha256/ and the base64 of 32 bytes, as "
+				  "lanrage-control prints it");
+	snprintf(canon, cap, "%s", in);
 	return 0;
 }
 

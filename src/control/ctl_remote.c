@@ -1,7 +1,13 @@
 /*
  * ctl_remote: remote mode. One libwebsockets client context per client,
  * served by its own thread, holding at most one connection to
- * ws://HOST:PORT/v1/ws.
+ * wss://HOST:PORT/v1/ws (ws:// only when the options say insecure).
+ *
+ * TLS: the server is verified before anything is sent: against the pin
+ * (docs/SECURITY.md) when one is configured, else against the system CA
+ * store and the URL's host name. A refusal is logged once per distinct
+ * reason, kept as the client's transport error, and retried with the usual
+ * backoff; it never falls back to plaintext.
  *
  * After each (re)connection the hello starts the restore: auth with the
  * token; if the server does not know the peer (unauthorized) and we hold the
@@ -18,12 +24,15 @@
  */
 #include <errno.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "control/ctl_client_priv.h"
+#include "control/ctl_tls.h"
 #include "control/ctl_wsq.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
@@ -38,13 +47,17 @@ struct ctl_remote {
 	char host[256];
 	char path[128];
 	int port;
+	bool tls;
+	char pin[CTL_TLS_PIN_LEN + 1]; /* "" verifies against the CA store */
+	char tls_err[200];             /* why the last handshake failed */
+	char logged_err[200];          /* the last refusal logged */
 	/* Service thread only. */
 	struct lws *wsi;   /* established connection */
 	bool connecting;   /* an attempt or a connection is live */
 	lws_sorted_usec_list_t sul_connect, sul_beat;
 	uint64_t backoff_ms;
-	char *rx;
-	size_t rx_len;
+	char *rx;          /* grows up to CTL_MAX_SERVER_MESSAGE, shrinks after */
+	size_t rx_len, rx_cap;
 	bool rx_skip;
 	/* Under c->lock. */
 	struct ctl_wsq out;
@@ -175,6 +188,66 @@ static void remote_hello(struct ctl_client *c)
 		remote_ready(r, false, NULL);
 }
 
+/* Service thread: a refusal of the server is logged once while it lasts. */
+static void remote_refused(struct ctl_remote *r, const char *why)
+{
+	char msg[sizeof(r->tls_err) + 300];
+
+	snprintf(msg, sizeof(msg), "refusing the control server at %s:%d: %s", r->host, r->port,
+		 why);
+	ctl_client_set_transport_error(r->c, msg);
+	if (strcmp(r->logged_err, why)) {
+		log_error(CTL_REMOTE_TAG, "%s", msg);
+		snprintf(r->logged_err, sizeof(r->logged_err), "%s", why);
+	}
+}
+
+/* LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION, once per
+ * certificate of the chain: 0 accepts, 1 refuses. With a pin only the
+ * leaf's key matters (a self-signed certificate is the usual case); without
+ * one, OpenSSL's verdict against the CA store and host name stands. */
+static int remote_verify(struct ctl_remote *r, X509_STORE_CTX *xs, int preverify_ok)
+{
+	char got[CTL_TLS_PIN_LEN + 1];
+
+	if (!r->pin[0]) {
+		if (!preverify_ok)
+			snprintf(r->tls_err, sizeof(r->tls_err),
+				 "its certificate is not trusted (%s); set control_pin to the "
+				 "server's pin to trust a self-signed server",
+				 X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)));
+		return 0;
+	}
+	if (X509_STORE_CTX_get_error_depth(xs) == 0) {
+		if (ctl_tls_pin_of_x509(X509_STORE_CTX_get_current_cert(xs), got)) {
+			snprintf(r->tls_err, sizeof(r->tls_err), "its certificate has no usable key");
+			return 1;
+		}
+		if (!ctl_tls_pin_equal(got, r->pin)) {
+			snprintf(r->tls_err, sizeof(r->tls_err),
+				 "its key pin is %s, not the configured %s (a different server, "
+				 "or its key changed)", got, r->pin);
+			X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
+			return 1;
+		}
+	}
+	X509_STORE_CTX_set_error(xs, X509_V_OK);
+	return 0;
+}
+
+/* Established: the pin again, on the session's peer certificate (covers a
+ * resumed session, where OpenSSL verifies nothing). */
+static bool remote_pin_holds(struct ctl_remote *r, struct lws *wsi)
+{
+	SSL *ssl = r->tls && r->pin[0] ? lws_get_ssl(wsi) : NULL;
+	char got[CTL_TLS_PIN_LEN + 1];
+
+	if (!r->tls || !r->pin[0])
+		return true;
+	return ssl && !ctl_tls_pin_of_x509(SSL_get0_peer_certificate(ssl), got) &&
+	       ctl_tls_pin_equal(got, r->pin);
+}
+
 static void remote_connect(lws_sorted_usec_list_t *sul);
 
 static void remote_down(struct ctl_remote *r)
@@ -217,6 +290,10 @@ static void remote_connect(lws_sorted_usec_list_t *sul)
 	i.origin = r->host;
 	i.ietf_version_or_minus_one = -1;
 	i.local_protocol_name = "lanrage-control-client";
+	if (r->tls)
+		i.ssl_connection = LCCSCF_USE_SSL |
+				   (r->pin[0] ? LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK : 0);
+	r->tls_err[0] = '\0';
 	r->connecting = true;
 	if (!lws_client_connect_via_info(&i))
 		remote_down(r);
@@ -236,24 +313,65 @@ static void remote_beat(lws_sorted_usec_list_t *sul)
 			 (lws_usec_t)r->c->opts.heartbeat_ms * 1000);
 }
 
+/* Room for len more bytes, up to CTL_MAX_SERVER_MESSAGE (a whole party of
+ * the largest size). -EMSGSIZE over that, -ENOMEM. */
+static int remote_rx_room(struct ctl_remote *r, size_t len)
+{
+	size_t want = r->rx_len + len, cap = r->rx_cap;
+	char *p;
+
+	if (want > CTL_MAX_SERVER_MESSAGE)
+		return -EMSGSIZE;
+	if (want <= cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	if (cap > CTL_MAX_SERVER_MESSAGE)
+		cap = CTL_MAX_SERVER_MESSAGE;
+	p = realloc(r->rx, cap + 1);
+	if (!p)
+		return -ENOMEM;
+	r->rx = p;
+	r->rx_cap = cap;
+	return 0;
+}
+
+/* After a message: a buffer grown for a big party goes back to the usual
+ * size, so an idle client does not hold megabytes. */
+static void remote_rx_done(struct ctl_remote *r)
+{
+	char *p;
+
+	r->rx_len = 0;
+	r->rx_skip = false;
+	if (r->rx_cap > CTL_MAX_MESSAGE && (p = realloc(r->rx, CTL_MAX_MESSAGE + 1))) {
+		r->rx = p;
+		r->rx_cap = CTL_MAX_MESSAGE;
+	}
+}
+
 static int remote_receive(struct ctl_remote *r, struct lws *wsi, const void *in, size_t len)
 {
 	bool final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+	int err;
 
-	if (!r->rx_skip && r->rx_len + len <= CTL_MAX_MESSAGE) {
-		memcpy(r->rx + r->rx_len, in, len);
-		r->rx_len += len;
-	} else if (!r->rx_skip) {
-		log_warn(CTL_REMOTE_TAG, "control server sent a message over %d bytes; ignored",
-			 CTL_MAX_MESSAGE);
-		r->rx_skip = true;
+	if (!r->rx_skip) {
+		err = remote_rx_room(r, len);
+		if (!err) {
+			memcpy(r->rx + r->rx_len, in, len);
+			r->rx_len += len;
+		} else {
+			log_warn(CTL_REMOTE_TAG, "control server sent a message %s; ignored",
+				 err == -EMSGSIZE ? "over CTL_MAX_SERVER_MESSAGE bytes"
+						  : "we have no memory for");
+			r->rx_skip = true;
+		}
 	}
 	if (!final)
 		return 0;
 	if (!r->rx_skip)
 		ctl_client_input(r->c, r->rx, r->rx_len);
-	r->rx_len = 0;
-	r->rx_skip = false;
+	remote_rx_done(r);
 	return 0;
 }
 
@@ -280,15 +398,35 @@ static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 	bool more;
 
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		/* user is the client SSL_CTX: trust the system's CA store (and
+		 * SSL_CERT_FILE / SSL_CERT_DIR when set). */
+		SSL_CTX_set_default_verify_paths(user);
+		return 0;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		return remote_verify(r, user, (int)len);
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (!remote_pin_holds(r, wsi)) {
+			remote_refused(r, "its key does not match the configured pin");
+			return -1;
+		}
+		r->logged_err[0] = '\0';
 		r->wsi = wsi;
 		r->rx_len = 0;
 		r->rx_skip = false;
 		log_debug(CTL_REMOTE_TAG, "connected to %s:%d", r->host, r->port);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		log_debug(CTL_REMOTE_TAG, "cannot connect to %s:%d: %s", r->host, r->port,
-			  in ? (const char *)in : "?");
+		if (r->tls_err[0]) {
+			remote_refused(r, r->tls_err);
+		} else {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "cannot connect to %s:%d: %s", r->host, r->port,
+				 in ? (const char *)in : "?");
+			ctl_client_set_transport_error(r->c, msg);
+			log_debug(CTL_REMOTE_TAG, "%s", msg);
+		}
 		remote_down(r);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
@@ -346,8 +484,9 @@ static const struct ctl_transport remote_transport = {
 	.close = remote_close,
 };
 
-/* ws://HOST[:PORT][/PATH]; the path defaults to /v1/ws. */
-static int remote_parse_url(struct ctl_remote *r, const char *url)
+/* wss://HOST[:PORT][/PATH] (ws:// when insecure); the path defaults to
+ * /v1/ws. */
+static int remote_parse_url(struct ctl_remote *r, const char *url, bool insecure)
 {
 	const char *prot, *ads, *path;
 	char buf[512];
@@ -356,9 +495,19 @@ static int remote_parse_url(struct ctl_remote *r, const char *url)
 	if (strlen(url) >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, url, strlen(url) + 1);
-	if (lws_parse_uri(buf, &prot, &ads, &port, &path) || strcmp(prot, "ws") || !ads[0] ||
+	if (lws_parse_uri(buf, &prot, &ads, &port, &path) || !ads[0] ||
 	    strlen(ads) >= sizeof(r->host) || strlen(path) + 2 > sizeof(r->path))
 		return -EINVAL;
+	if (!strcmp(prot, "wss")) {
+		r->tls = true;
+	} else if (strcmp(prot, "ws")) {
+		return -EINVAL;
+	} else if (!insecure) {
+		log_error(CTL_REMOTE_TAG, "refusing plain %s: the token and party data would cross "
+			  "the network in clear; use wss:// (or allow ws:// explicitly for a lab: "
+			  "control_insecure)", url);
+		return -EPROTONOSUPPORT;
+	}
 	while (*path == '/') /* lws gives "/" when the URL has no path */
 		path++;
 	snprintf(r->host, sizeof(r->host), "%s", ads);
@@ -377,21 +526,32 @@ int ctl_remote_start(struct ctl_client *c)
 		err = -ENOMEM;
 		goto err;
 	}
-	err = remote_parse_url(r, c->opts.url);
-	if (err) {
-		log_error(CTL_REMOTE_TAG, "bad control server URL (want ws://HOST:PORT)");
+	r->rx_cap = CTL_MAX_MESSAGE;
+	err = remote_parse_url(r, c->opts.url, c->opts.insecure);
+	if (err == -EINVAL)
+		log_error(CTL_REMOTE_TAG, "bad control server URL (want wss://HOST:PORT)");
+	if (err)
 		goto err;
+	if (c->opts.pin && c->opts.pin[0]) {
+		if (ctl_tls_pin_check(c->opts.pin)) {
+			log_error(CTL_REMOTE_TAG, "bad control server pin (want sha256/BASE64)");
+			err = -EINVAL;
+			goto err;
+		}
+		snprintf(r->pin, sizeof(r->pin), "%s", c->opts.pin);
 	}
 	r->c = c;
 	r->backoff_ms = c->opts.backoff_min_ms;
 	if (log_get_level() < LOG_DEBUG)
-		lws_set_log_level(LLL_ERR, NULL);
+		lws_set_log_level(0, NULL); /* failures are reported here, once */
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = remote_protocols;
 	info.user = r;
 	info.timeout_secs = 10;
 	info.connect_timeout_secs = 5;
+	if (r->tls)
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	r->ctx = lws_create_context(&info);
 	if (!r->ctx) {
 		err = -ENOMEM;

@@ -20,13 +20,15 @@
 #include "control/control.h"
 #include "disco/disco.h"
 
-enum { PARTY_ERR_MAX = 256 };
+enum { PARTY_ERR_MAX = 512 };
 
 /* NULL / 0 fields take the value of the setting in STATE_DIR/lanrage.db
  * (control_server, interface, mtu, listen_port, stun_servers, thresholds). */
 struct party_config {
 	const char *state_dir;
 	const char *control_url;        /* NULL: setting control_server; "" or "local": local */
+	const char *control_pin;        /* NULL: setting control_pin */
+	bool control_insecure;          /* allow ws:// (or setting control_insecure) */
 	const char *ifname;             /* lanrage0 */
 	unsigned mtu;                   /* 1420 */
 	int listen_port;                /* < 0: setting (51820); 0 = any free port */

@@ -29,6 +29,8 @@ struct party {
 	pthread_mutex_t lock;
 	/* Configuration, fixed after party_new. */
 	char *state_dir, *control_url, *ifname, *name;
+	char *control_pin; /* "" verifies the control server against the CA store */
+	bool control_insecure;
 	unsigned mtu, prefix;
 	uint16_t listen_port;
 	char **stun;              /* from cfg or the stun_servers setting, else */

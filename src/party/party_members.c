@@ -41,12 +41,43 @@ void party_members_clear(struct party *p)
 	p->n_members = 0;
 }
 
+/* What the control plane says about a member must not take over another
+ * member's traffic: a member's key never changes under its peer ID (the
+ * control plane keys peers by their WireGuard key), and no two members (nor
+ * a member and we) share a virtual IP or a key. A control plane that says
+ * otherwise is compromised or broken; the claim is ignored, logged once. */
+static bool party_member_claim_ok(const struct party *p, const struct ctl_peer *peer, ssize_t self)
+{
+	const char *why = NULL;
+
+	if (self >= 0 && memcmp(p->members[self].public_key, peer->public_key, 32))
+		why = "a new key under a known peer ID";
+	else if (p->self_ip[0] && !strcmp(peer->virtual_ip, p->self_ip))
+		why = "our own virtual IP";
+	for (size_t j = 0; !why && j < p->n_members; j++) {
+		if ((ssize_t)j == self)
+			continue;
+		if (!strcmp(p->members[j].virtual_ip, peer->virtual_ip))
+			why = "another member's virtual IP";
+		else if (!memcmp(p->members[j].public_key, peer->public_key, 32))
+			why = "another member's key";
+	}
+	if (!why)
+		return true;
+	log_kv(LOG_WARN, PARTY_TAG, "ignoring a member record from the control plane",
+	       LOG_STR("peer_id", peer->peer_id), LOG_STR("virtual_ip", peer->virtual_ip),
+	       LOG_STR("why", why));
+	return false;
+}
+
 static int party_member_add(struct party *p, const struct ctl_peer *peer)
 {
 	struct ctl_peer *n;
 	int r;
 
 	if (!strcmp(peer->peer_id, p->self_id) || party_member_index(p, peer->peer_id) >= 0)
+		return 0;
+	if (!party_member_claim_ok(p, peer, -1))
 		return 0;
 	n = realloc(p->members, (p->n_members + 1) * sizeof(*n));
 	if (!n)
@@ -87,7 +118,7 @@ static void party_member_update(struct party *p, const struct ctl_peer *peer)
 		party_member_add(p, peer);
 		return;
 	}
-	if (!memcmp(&p->members[i], peer, sizeof(*peer)))
+	if (!memcmp(&p->members[i], peer, sizeof(*peer)) || !party_member_claim_ok(p, peer, i))
 		return;
 	if (p->conn && conn_peer_update(p->conn, peer))
 		log_kv(LOG_WARN, PARTY_TAG, "cannot update member", LOG_STR("peer_id", peer->peer_id));

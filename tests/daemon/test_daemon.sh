@@ -34,13 +34,15 @@ host b rb
 LAB
 
 SECRET=daemon-test-secret
-CTL_URL=ws://203.0.113.80:8667
+CTL_URL=wss://203.0.113.80:8667
+nl_control_tls "$TMP" || { echo "cannot get the control server's TLS pin" >&2; exit 1; }
 nl_spawn ctl "$TMP/ctl.log" "$BUILD/lanrage-control" --listen 203.0.113.80:8667 \
-	--db "$TMP/ctl.db" --relay-secret "$SECRET" >/dev/null
+	--db "$TMP/ctl.db" --relay-secret-file "$CTL_SECRET_FILE" >/dev/null
 sleep 0.5
 nl_spawn relay "$TMP/relay.log" "$BUILD/lanrage-relay" --listen 203.0.113.70:51821 \
 	--stun 203.0.113.70 --stun 203.0.113.71 --key "$TMP/relay.key" --control "$CTL_URL" \
-	--relay-secret "$SECRET" --public-endpoint 203.0.113.70:51821 --name r1 >/dev/null
+	--control-pin "$CTL_PIN" --relay-secret-file "$CTL_SECRET_FILE" \
+	--public-endpoint 203.0.113.70:51821 --name r1 >/dev/null
 for _ in $(seq 100); do
 	grep -qi 'registered' "$TMP/relay.log" 2>/dev/null && break
 	sleep 0.1
@@ -53,6 +55,7 @@ daemon() {
 	local node=$1
 	mkdir -p "$TMP/$node"
 	nl_spawn "$node" "$TMP/$node.log.$((++STARTS))" "$LANRAGE" daemon --control "$CTL_URL" \
+		--control-pin "$CTL_PIN" \
 		--state-dir "$TMP/$node" --interface "lr$node" --name "$node" \
 		--log-level debug >/dev/null
 	DPID[$node]=${NL_PIDS[-1]}
@@ -90,7 +93,7 @@ check "keys are 0600" test "$(stat -c %a "$TMP/a/keys/private.key")" = 600
 check "status idle" test "$(lr a status --json | jget state)" = idle
 TOKEN_BEFORE=$(cat "$TMP/a/api.token")
 check "second daemon on the same state dir refused" bash -c \
-	"ip netns exec $(nl_ns a) $LANRAGE daemon --control $CTL_URL --state-dir $TMP/a --interface lrx 2>$TMP/err; [ \$? -eq 1 ] && grep -q 'already running' $TMP/err"
+	"ip netns exec $(nl_ns a) $LANRAGE daemon --control $CTL_URL --control-pin $CTL_PIN --state-dir $TMP/a --interface lrx 2>$TMP/err; [ \$? -eq 1 ] && grep -q 'already running' $TMP/err"
 check "the running daemon keeps its token" test "$(cat "$TMP/a/api.token")" = "$TOKEN_BEFORE"
 
 # ---- party ----

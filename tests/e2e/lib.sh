@@ -25,7 +25,7 @@ LANRAGE=$BUILD/lanrage
 source "$E2E_ROOT/tests/natlab/lib.sh"
 
 E2E_TMP=$(mktemp -d /tmp/lre2e.XXXXXX)
-CTL_URL=ws://203.0.113.30:8667
+CTL_URL=wss://203.0.113.30:8667
 SECRET=e2e-secret-$RANDOM
 FAILS=0
 PASSES=0
@@ -63,6 +63,7 @@ e2e_lab() {
 	trap 'rc=$?; e2e_cleanup; exit $rc' EXIT
 	mkdir -p "$E2E_TMP/$lab"
 	E2E_DIR=$E2E_TMP/$lab
+	CTL_PIN= # a new lab's control server has its own certificate
 	{
 		echo "server ctl 203.0.113.30"
 		for i in $(seq "$nrel"); do
@@ -98,8 +99,10 @@ e2e_lab_down() {
 }
 
 e2e_ctl_start() {
+	# a restart within a lab keeps the certificate beside the database: same pin
+	[ -n "${CTL_PIN:-}" ] || nl_control_tls "$E2E_DIR" || return 1
 	nl_spawn ctl "$E2E_DIR/ctl.log.$RANDOM" "$BUILD/lanrage-control" --listen 203.0.113.30:8667 \
-		--db "$E2E_DIR/ctl.db" --relay-secret "$SECRET" >/dev/null
+		--db "$E2E_DIR/ctl.db" --relay-secret-file "$CTL_SECRET_FILE" >/dev/null
 	CTL_PID=${NL_PIDS[-1]}
 	for _ in $(seq 50); do
 		nl_exec ctl ss -ltnH 2>/dev/null | grep ':8667 ' >/dev/null && return 0
@@ -115,7 +118,8 @@ e2e_relay_start() {
 	b=203.0.113.$((21 + 2 * n))
 	nl_spawn "$r" "$E2E_DIR/$r.log" "$BUILD/lanrage-relay" --listen "$a:51821" \
 		--stun "$a" --stun "$b" --key "$E2E_DIR/$r.key" --control "$CTL_URL" \
-		--relay-secret "$SECRET" --public-endpoint "$a:51821" --name "$r" >/dev/null
+		--control-pin "$CTL_PIN" --relay-secret-file "$CTL_SECRET_FILE" \
+		--public-endpoint "$a:51821" --name "$r" >/dev/null
 	RELAY_PID[$r]=${NL_PIDS[-1]}
 	for _ in $(seq 100); do
 		grep -qi 'registered' "$E2E_DIR/$r.log" 2>/dev/null && return 0
@@ -136,6 +140,7 @@ e2e_daemon() {
 	for node in "$@"; do
 		mkdir -p "$E2E_DIR/$node"
 		nl_spawn "$node" "$E2E_DIR/$node.log" "$LANRAGE" daemon --control "$CTL_URL" \
+			--control-pin "$CTL_PIN" \
 			--state-dir "$E2E_DIR/$node" --interface "lr$node" --name "$node" \
 			--log-level debug >/dev/null
 		DPID[$node]=${NL_PIDS[-1]}

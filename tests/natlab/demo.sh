@@ -47,18 +47,20 @@ PLAYERS=(p1 p2 p3 p4)
 declare -A KIND=([p1]=full-cone [p2]=port-restricted-cone [p3]=symmetric [p4]=symmetric)
 
 SECRET=demo-secret-$RANDOM
-CTL_URL=ws://203.0.113.30:8667
+CTL_URL=wss://203.0.113.30:8667
+nl_control_tls "$TMP" || { echo "cannot get the control server's TLS pin" >&2; exit 1; }
 nl_spawn ctl "$TMP/ctl.log" "$BUILD/lanrage-control" --listen 203.0.113.30:8667 \
-	--db "$TMP/ctl.db" --relay-secret "$SECRET" >/dev/null
+	--db "$TMP/ctl.db" --relay-secret-file "$CTL_SECRET_FILE" >/dev/null
 sleep 0.5
 nl_spawn relay "$TMP/relay.log" "$BUILD/lanrage-relay" --listen 203.0.113.20:51821 \
 	--stun 203.0.113.20 --stun 203.0.113.21 --key "$TMP/relay.key" --control "$CTL_URL" \
-	--relay-secret "$SECRET" --public-endpoint 203.0.113.20:51821 --name relay1 >/dev/null
+	--control-pin "$CTL_PIN" --relay-secret-file "$CTL_SECRET_FILE" \
+	--public-endpoint 203.0.113.20:51821 --name relay1 >/dev/null
 for _ in $(seq 100); do
 	grep -qi 'registered' "$TMP/relay.log" 2>/dev/null && break
 	sleep 0.1
 done
-echo "control server $CTL_URL, relay 203.0.113.20:51821 (STUN on 203.0.113.20/.21)"
+echo "control server $CTL_URL (TLS, pin $CTL_PIN), relay 203.0.113.20:51821 (STUN on 203.0.113.20/.21)"
 
 lr() { # PLAYER ARGS...
 	local p=$1
@@ -70,6 +72,7 @@ say "starting a lanrage daemon on each player"
 for p in "${PLAYERS[@]}"; do
 	mkdir -p "$TMP/$p"
 	nl_spawn "$p" "$TMP/$p.log" "$LANRAGE" daemon --control "$CTL_URL" \
+		--control-pin "$CTL_PIN" \
 		--state-dir "$TMP/$p" --interface "lr$p" --name "$p" >/dev/null
 done
 for p in "${PLAYERS[@]}"; do

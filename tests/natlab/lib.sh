@@ -285,6 +285,18 @@ nl_spawn() {
 	echo "$pid"
 }
 
+# nl_control_tls DIR: gets a lanrage-control whose database is DIR/ctl.db
+# ready for TLS: writes the relay secret ($SECRET) to a 0600 file and asks the
+# server for its pin (it makes its self-signed certificate beside the
+# database, as on a first start). Sets CTL_PIN and CTL_SECRET_FILE.
+nl_control_tls() {
+	local dir=$1
+	CTL_SECRET_FILE=$dir/relay-secret
+	(umask 077 && printf '%s\n' "$SECRET" >"$CTL_SECRET_FILE") || return 1
+	CTL_PIN=$("$BUILD/lanrage-control" --db "$dir/ctl.db" --print-pin 2>/dev/null) &&
+		[ -n "$CTL_PIN" ]
+}
+
 nl_addr() { sed -n "${2:-1}p" "/run/natlab/$NL_LAB/addr.$1"; }
 nl_addr6() { cat "/run/natlab/$NL_LAB/addr6.$1"; }
 nl_lan_addr() { cat "/run/natlab/$NL_LAB/lan.$1"; }

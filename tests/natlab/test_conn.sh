@@ -36,13 +36,14 @@ host d rs3
 LAB
 
 SECRET=conn-test-secret
+nl_control_tls "$TMP" || { echo "cannot get the control server's TLS pin" >&2; exit 1; }
 nl_spawn ctl "$TMP/ctl.log" "$CONTROL" --listen 203.0.113.50:8667 --db "$TMP/ctl.db" \
-	--relay-secret "$SECRET" >/dev/null
+	--relay-secret-file "$CTL_SECRET_FILE" >/dev/null
 sleep 0.5
 nl_spawn relay "$TMP/relay.log" "$RELAY" --listen 203.0.113.40:51821 \
 	--stun 203.0.113.40 --stun 203.0.113.41 --key "$TMP/relay.key" \
-	--control ws://203.0.113.50:8667 --relay-secret "$SECRET" \
-	--public-endpoint 203.0.113.40:51821 --name r1 >/dev/null
+	--control wss://203.0.113.50:8667 --control-pin "$CTL_PIN" \
+	--relay-secret-file "$CTL_SECRET_FILE" --public-endpoint 203.0.113.40:51821 --name r1 >/dev/null
 RELAY_PID=${NL_PIDS[-1]}
 # the relay registered (its id is in relays_list) before anyone measures relays
 for _ in $(seq 100); do
@@ -55,7 +56,7 @@ tool() {
 	local node=$1 role=$2 pf=$3
 	mkdir -p "$TMP/$node"
 	nl_spawn "$node" "$TMP/$node.log" "$TOOL" --state "$TMP/$node" --name "$node" \
-		--control ws://203.0.113.50:8667 --"$role" "$pf" --status "$TMP/$node.status" \
+		--control wss://203.0.113.50:8667 --control-pin "$CTL_PIN" --"$role" "$pf" --status "$TMP/$node.status" \
 		--stun 203.0.113.40 --monitor 1000 >/dev/null
 }
 tool a create "$TMP/party1"

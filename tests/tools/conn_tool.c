@@ -115,7 +115,7 @@ static int party_file_read(const char *path, char *id, size_t len)
 
 int main(int argc, char **argv)
 {
-	const char *state = NULL, *url = NULL, *name = "conn_tool", *create = NULL, *join = NULL;
+	const char *state = NULL, *url = NULL, *pin = NULL, *name = "conn_tool", *create = NULL, *join = NULL;
 	const char *status = NULL, *stun[8];
 	size_t n_stun = 0;
 	struct conn_config cc;
@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "control-pin", required_argument, NULL, 'k' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "create", required_argument, NULL, 'C' },
 		{ "join", required_argument, NULL, 'J' },
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's': state = optarg; break;
 		case 'c': url = optarg; break;
+		case 'k': pin = optarg; break;
 		case 'n': name = optarg; break;
 		case 'C': create = optarg; break;
 		case 'J': join = optarg; break;
@@ -165,8 +167,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!state || !url || !status || !create == !join) {
-		fprintf(stderr, "usage: conn_tool --state DIR --control URL --status FILE "
-				"(--create F | --join F) [--stun A]... [--port N]\n");
+		fprintf(stderr, "usage: conn_tool --state DIR --control URL [--control-pin PIN] "
+				"--status FILE (--create F | --join F) [--stun A]... [--port N]\n");
 		return 2;
 	}
 	signal(SIGINT, on_signal);
@@ -176,6 +178,8 @@ int main(int argc, char **argv)
 		goto out;
 	ctl_client_opts_default(&co);
 	co.url = url;
+	co.pin = pin;
+	co.insecure = !strncmp(url, "ws://", 5);
 	if (ctl_client_open(&co, &ctl) || ctl_register(ctl, keys->private_key, name, "conn_tool")) {
 		fprintf(stderr, "conn_tool: cannot register with %s\n", url);
 		goto out;
