@@ -4,13 +4,26 @@
  * ctl_session of the core, plain HTTP GETs are the core's REST queries.
  *
  *   lanrage-control [--listen ADDR:PORT] [--db PATH] [--peer-timeout S]
- *                   [--relay-timeout S] [--relay-secret S] [--log-level L]
+ *                   [--relay-timeout S] [--relay-secret-file F] [--log-level L]
+ *                   [--tls-cert F --tls-key F | --insecure] [--print-pin]
+ *                   [limits: --auth-timeout S --ping-interval S --idle-timeout S
+ *                    --ip-sessions N --ip-register-rate N --ip-register-burst N
+ *                    --peer-gc S --signal-rate KIB --signal-burst KIB]
+ *
+ * TLS (docs/SECURITY.md): wss:// and https:// with the given certificate,
+ * or, with neither file given, a self-signed one kept beside the database
+ * (made on first start) whose pin clients configure. Plain ws:// only with
+ * --insecure, for loopback and labs.
  *
  * Invariants: the core is only touched from the lws service thread; nothing
  * is written to a socket outside its WRITEABLE callback (outgoing messages
  * wait in a per-connection queue whose size is capped, so a client that
- * does not read is dropped instead of growing the server); a connection's
- * session is closed exactly once, in LWS_CALLBACK_CLOSED.
+ * does not read is dropped instead of growing the server), except the one
+ * short refusal of a request whose body we will not read, written from the
+ * HTTP callback before the connection closes; a connection's session is
+ * closed exactly once, in LWS_CALLBACK_CLOSED. Each WebSocket session is
+ * opened with its source address, which the core's per-address limits
+ * count (docs/CONTROL.md "Limits").
  * SIGINT/SIGTERM end the loop; the core is closed (pending writes flushed).
  *
  * The loop is libuv's (epoll), handed to lws as a foreign loop: lws's default
@@ -18,6 +31,7 @@
  * scan was 90 % of the server's CPU (bench/control-load). Signals are libuv
  * signal watchers on the same loop, so a stop runs on the service thread.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libwebsockets.h>
@@ -26,13 +40,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "control/ctl_core.h"
+#include "control/ctl_tls.h"
 #include "control/ctl_wsq.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
 #include "util/hostport.h"
+#include "util/mem.h"
+#include "util/secret_file.h"
 #include "util/time.h"
 
 #define SRV_NAME "lanrage-control/0.1.0"
@@ -40,7 +58,10 @@
 
 enum {
 	SRV_DEFAULT_PORT = 8667,
-	SRV_MAX_QUEUED = 512 * 1024, /* bytes queued to one client before it is dropped */
+	/* Bytes queued to one client before it is dropped as a slow reader. One
+	 * message is always taken into an empty queue, so the largest answer
+	 * (CTL_MAX_SERVER_MESSAGE, a whole party) never trips it alone. */
+	SRV_MAX_QUEUED = 512 * 1024,
 	SRV_TICK_MAX_MS = 1000,
 	SRV_HTTP_CHUNK = 16384,
 	SRV_RX_KEEP = 4096, /* a bigger receive buffer is freed after each message */
@@ -64,6 +85,14 @@ struct srv_conn {
 	bool headers_sent;
 };
 
+/* Where TLS comes from: files given on the command line, the self-signed
+ * pair beside the database, or nothing (--insecure). */
+struct srv_tls {
+	bool insecure;
+	char *cert, *key; /* owned */
+	bool generated;   /* self-signed, beside the database */
+};
+
 struct srv {
 	struct ctl_core *core;
 	struct ctl_core_opts opts;
@@ -73,6 +102,10 @@ struct srv {
 };
 
 static struct srv srv;
+/* WebSocket liveness (lws's idle policy): a PING after ping-interval s
+ * without a PONG or other proof both ways, a hang-up after idle-timeout s. */
+static lws_retry_bo_t srv_retry = { .secs_since_valid_ping = 30,
+				    .secs_since_valid_hangup = 75 };
 static uv_loop_t srv_loop;
 static uv_signal_t srv_sigint, srv_sigterm;
 
@@ -111,7 +144,8 @@ static void conn_send(void *arg, const char *msg, size_t len)
 
 	if (c->dropped)
 		return;
-	if (c->out.bytes + len > SRV_MAX_QUEUED || ctl_wsq_push(&c->out, msg, len)) {
+	if ((c->out.bytes && c->out.bytes + len > SRV_MAX_QUEUED) ||
+	    ctl_wsq_push(&c->out, msg, len)) {
 		log_warn(SRV_TAG, "client does not read (%zu bytes queued): dropping it",
 			 c->out.bytes);
 		ctl_wsq_clear(&c->out);
@@ -227,6 +261,45 @@ static void http_reset(struct srv_conn *c)
 	c->headers_sent = false;
 }
 
+/* A request we will not read the body of: answered at once from the HTTP
+ * callback (lws allows that write there), then the connection closes, so a
+ * body that never ends cannot hold it open. Always returns -1 (close). */
+static int http_refuse(struct srv_conn *c, unsigned status, const char *body)
+{
+	unsigned char buf[LWS_PRE + 1024];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
+	size_t n = strlen(body);
+
+	if (lws_add_http_common_headers(c->wsi, status, "application/json", n, &p, end) ||
+	    (status == 405 && lws_add_http_header_by_token(c->wsi, WSI_TOKEN_HTTP_ALLOW,
+							   (const unsigned char *)"GET", 3, &p,
+							   end)) ||
+	    lws_add_http_header_by_token(c->wsi, WSI_TOKEN_CONNECTION,
+					 (const unsigned char *)"close", 5, &p, end) ||
+	    lws_finalize_http_header(c->wsi, &p, end) || (size_t)(end - p) < n)
+		return -1;
+	memcpy(p, body, n);
+	p += n;
+	lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+	return -1;
+}
+
+/* Only GET without a body is served (docs/CONTROL.md "REST"). */
+static int http_check(struct srv_conn *c)
+{
+	char te[8];
+
+	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
+		return http_refuse(c, 405, "{\"code\":\"bad_request\",\"message\":\"only GET is "
+				   "served\"}");
+	if ((lws_hdr_copy(c->wsi, te, sizeof(te), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+	     strcmp(te, "0")) ||
+	    lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		return http_refuse(c, 400, "{\"code\":\"bad_request\",\"message\":\"a request "
+				   "body is not accepted\"}");
+	return 0;
+}
+
 static int http_request(struct srv_conn *c, const char *path)
 {
 	char auth[256];
@@ -234,15 +307,12 @@ static int http_request(struct srv_conn *c, const char *path)
 	int status;
 
 	http_reset(c);
-	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0) {
-		status = 405;
-		c->body = strdup("{\"code\":\"bad_request\",\"message\":\"only GET is served\"}");
-	} else {
-		if (lws_hdr_copy(c->wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
-			authz = auth;
-		status = ctl_core_rest(srv.core, path, authz, &c->body);
-		crypto_wipe(auth, sizeof(auth));
-	}
+	if (http_check(c))
+		return -1;
+	if (lws_hdr_copy(c->wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+		authz = auth;
+	status = ctl_core_rest(srv.core, path, authz, &c->body);
+	crypto_wipe(auth, sizeof(auth));
 	if (status < 0 || !c->body)
 		return -1;
 	c->status = status;
@@ -287,6 +357,30 @@ static int http_writeable(struct srv_conn *c)
 	return lws_http_transaction_completed(c->wsi) ? -1 : 0;
 }
 
+/* The per-source key the core counts limits under: the IPv4 address (also
+ * when mapped into IPv6), or the /64 of an IPv6 address, since one host
+ * usually holds a whole /64. */
+static void srv_source(struct lws *wsi, char out[CTL_MAX_SOURCE + 1])
+{
+	char peer[INET6_ADDRSTRLEN + 8] = "";
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (inet_pton(AF_INET6, peer, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			memcpy(&a4, &a6.s6_addr[12], 4);
+			inet_ntop(AF_INET, &a4, out, CTL_MAX_SOURCE + 1);
+			return;
+		}
+		memset(&a6.s6_addr[8], 0, 8);
+		inet_ntop(AF_INET6, &a6, peer, sizeof(peer));
+		snprintf(out, CTL_MAX_SOURCE + 1, "%s/64", peer);
+		return;
+	}
+	snprintf(out, CTL_MAX_SOURCE + 1, "%s", peer[0] ? peer : "?");
+}
+
 static bool ws_path_ok(struct lws *wsi)
 {
 	char uri[64];
@@ -300,6 +394,7 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 {
 	struct srv_conn *c = user;
 	struct ctl_session_ops ops = { .send = conn_send, .close = conn_close, .arg = c };
+	char source[CTL_MAX_SOURCE + 1];
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -308,7 +403,8 @@ static int srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		http_reset(c);
 		memset(c, 0, sizeof(*c));
 		c->wsi = wsi;
-		c->session = ctl_session_open(srv.core, &ops);
+		srv_source(wsi, source);
+		c->session = ctl_session_open_from(srv.core, &ops, source);
 		return c->session ? 0 : -1;
 	case LWS_CALLBACK_RECEIVE:
 		return conn_receive(c, in, len);
@@ -348,6 +444,30 @@ static int parse_listen(const char *s, char *addr, size_t addr_len, int *port)
 	return 0;
 }
 
+/* A count 0..max (0 turns a limit off). */
+static int parse_count(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_u32(const char *s, uint64_t max, uint32_t *out)
+{
+	uint64_t v;
+
+	if (parse_count(s, max, &v))
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse_seconds(const char *s, uint64_t *ms)
 {
 	char *end;
@@ -369,7 +489,24 @@ static void usage(FILE *f)
 		"  --db PATH                SQLite database (default ./lanrage-control.db)\n"
 		"  --peer-timeout SECONDS   drop silent party members (default 90)\n"
 		"  --relay-timeout SECONDS  drop silent relays (default 90)\n"
-		"  --relay-secret SECRET    allow relay registration (or LANRAGE_RELAY_SECRET)\n"
+		"  --relay-secret-file FILE allow relay registration with the secret in FILE\n"
+		"                           (or LANRAGE_RELAY_SECRET)\n"
+		"  --tls-cert FILE          TLS certificate chain (PEM), with --tls-key\n"
+		"  --tls-key FILE           its private key (PEM); without both, a self-signed\n"
+		"                           pair beside the database, made on first start\n"
+		"  --insecure               serve plain ws:// and http:// (loopback, labs)\n"
+		"  --print-pin              print the TLS key pin clients use, then exit\n"
+		"limits (0 turns one off; see docs/CONTROL.md \"Limits\"):\n"
+		"  --auth-timeout SECONDS   close sessions not authenticated by then (default 10)\n"
+		"  --ping-interval SECONDS  WebSocket PING after this long idle (default 30)\n"
+		"  --idle-timeout SECONDS   hang up without a PONG for this long (default 75)\n"
+		"  --ip-sessions N          concurrent sessions per address (default 256)\n"
+		"  --ip-register-rate N     registrations per minute per address (default 60)\n"
+		"  --ip-register-burst N    ... of which at once (default 256)\n"
+		"  --peer-gc SECONDS        forget peers not seen this long (default 2592000,\n"
+		"                           30 days)\n"
+		"  --signal-rate KIB        signal KiB/s one member may be sent (default 64)\n"
+		"  --signal-burst KIB       ... of which at once (default 256, at least 16)\n"
 		"  --log-level LEVEL        silent, error, warn, info, debug (default info)\n"
 		"  -h, --help               this text\n",
 		SRV_DEFAULT_PORT);
@@ -387,7 +524,7 @@ static void raise_nofile(void)
 	}
 }
 
-static int srv_run(const char *addr, int port)
+static int srv_run(const char *addr, int port, const struct srv_tls *tls)
 {
 	struct lws_context_creation_info info;
 	struct rlimit rl;
@@ -405,6 +542,12 @@ static int srv_run(const char *addr, int port)
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
 	info.foreign_loops = loops;
 	info.timeout_secs = 20;
+	info.retry_and_idle_policy = &srv_retry;
+	if (!tls->insecure) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = tls->cert;
+		info.ssl_private_key_filepath = tls->key;
+	}
 	srv.ctx = lws_create_context(&info);
 	if (!srv.ctx) {
 		log_error(SRV_TAG, "cannot listen on %s:%d", addr[0] ? addr : "0.0.0.0", port);
@@ -417,8 +560,9 @@ static int srv_run(const char *addr, int port)
 	uv_signal_start(&srv_sigterm, srv_on_signal, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	getrlimit(RLIMIT_NOFILE, &rl);
-	log_info(SRV_TAG, "listening on %s:%d (ws /v1/ws, REST /v1/...), up to %llu files",
-		 addr[0] ? addr : "0.0.0.0", port, (unsigned long long)rl.rlim_cur);
+	log_info(SRV_TAG, "listening on %s:%d (%s /v1/ws, REST /v1/...), up to %llu files",
+		 addr[0] ? addr : "0.0.0.0", port, tls->insecure ? "ws, NO TLS:" : "wss",
+		 (unsigned long long)rl.rlim_cur);
 	srv.tick.cb = srv_tick;
 	srv_tick_at(0);
 	uv_run(&srv_loop, UV_RUN_DEFAULT);
@@ -437,6 +581,83 @@ static int srv_run(const char *addr, int port)
 	return 0;
 }
 
+/* The self-signed pair lives beside the database: "DIR/control-tls.crt"
+ * and ".key", DIR being the database's directory. */
+static int srv_tls_default_paths(struct srv_tls *t, const char *db_path)
+{
+	const char *slash = strrchr(db_path, '/');
+	int dlen = slash ? (int)(slash - db_path) : 1;
+	const char *dir = slash ? db_path : ".";
+
+	if (slash == db_path)
+		dlen = 1; /* "/x.db": the root */
+	if (asprintf(&t->cert, "%.*s/control-tls.crt", dlen, dir) < 0 ||
+	    asprintf(&t->key, "%.*s/control-tls.key", dlen, dir) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Resolves where the certificate comes from, making the self-signed pair on
+ * first start, and prints the pin. 0, or the exit status (2 bad usage, 1
+ * failure). */
+static int srv_tls_setup(struct srv_tls *t, const char *cert, const char *key,
+			 const char *db_path, bool print_pin)
+{
+	char pin[CTL_TLS_PIN_LEN + 1];
+	int r;
+
+	if (!cert != !key || (t->insecure && (cert || print_pin))) {
+		fprintf(stderr, "lanrage-control: give --tls-cert and --tls-key together, and "
+				"neither with --insecure\n");
+		return 2;
+	}
+	if (t->insecure) {
+		log_warn(SRV_TAG, "--insecure: tokens and party data cross the network in clear");
+		return 0;
+	}
+	if (cert) {
+		t->cert = strdup(cert);
+		t->key = strdup(key);
+	} else if (srv_tls_default_paths(t, db_path)) {
+		return 1;
+	}
+	if (!t->cert || !t->key)
+		return 1;
+	if (!cert && access(t->cert, F_OK) && access(t->key, F_OK)) {
+		if (ctl_tls_make_selfsigned(t->cert, t->key, "lanrage-control"))
+			return 1;
+		t->generated = true;
+		log_info(SRV_TAG, "made a self-signed TLS certificate %s (key %s)", t->cert, t->key);
+	}
+	r = ctl_tls_pin_of_file(t->cert, pin);
+	if (r) {
+		log_error(SRV_TAG, "cannot read the TLS certificate %s: %s", t->cert,
+			  r == -EBADMSG ? "not a PEM certificate" : strerror(-r));
+		return 1;
+	}
+	if (print_pin) {
+		printf("%s\n", pin);
+		return 0;
+	}
+	log_kv(LOG_INFO, SRV_TAG, cert ? "TLS certificate" : "self-signed TLS certificate: players "
+	       "set control_pin (lanrage daemon --control-pin) to its pin", LOG_STR("cert", t->cert),
+	       LOG_STR("pin", pin));
+	return 0;
+}
+
+/* Long options without a short letter. */
+enum {
+	OPT_AUTH_TIMEOUT = 256,
+	OPT_PING,
+	OPT_IDLE,
+	OPT_IP_SESSIONS,
+	OPT_IP_REG_RATE,
+	OPT_IP_REG_BURST,
+	OPT_PEER_GC,
+	OPT_SIGNAL_RATE,
+	OPT_SIGNAL_BURST,
+};
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -445,14 +666,34 @@ int main(int argc, char **argv)
 		{ "peer-timeout", required_argument, NULL, 'p' },
 		{ "relay-timeout", required_argument, NULL, 'r' },
 		{ "relay-secret", required_argument, NULL, 's' },
+		{ "relay-secret-file", required_argument, NULL, 'S' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
+		{ "insecure", no_argument, NULL, 'i' },
+		{ "print-pin", no_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'v' },
+		{ "auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT },
+		{ "ping-interval", required_argument, NULL, OPT_PING },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "ip-sessions", required_argument, NULL, OPT_IP_SESSIONS },
+		{ "ip-register-rate", required_argument, NULL, OPT_IP_REG_RATE },
+		{ "ip-register-burst", required_argument, NULL, OPT_IP_REG_BURST },
+		{ "peer-gc", required_argument, NULL, OPT_PEER_GC },
+		{ "signal-rate", required_argument, NULL, OPT_SIGNAL_RATE },
+		{ "signal-burst", required_argument, NULL, OPT_SIGNAL_BURST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char addr[64] = "0.0.0.0";
 	int port = SRV_DEFAULT_PORT, opt, idx = 0, r;
+	uint64_t v;
 	enum log_level level = LOG_INFO;
+	const char *secret_path = NULL, *tls_cert = NULL, *tls_key = NULL;
+	struct srv_tls tls = { 0 };
+	char *secret = NULL;
+	bool print_pin = false;
 
+	mem_secure_process(); /* 0600 database and key, wiped JSON copies of tokens */
 	ctl_core_opts_default(&srv.opts);
 	srv.opts.db_path = "./lanrage-control.db";
 	srv.opts.server_name = SRV_NAME;
@@ -475,7 +716,67 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 's':
-			srv.opts.relay_secret = optarg;
+			fprintf(stderr, "lanrage-control: --relay-secret would show the secret to every "
+					"local user (/proc); use --relay-secret-file FILE or "
+					"LANRAGE_RELAY_SECRET\n");
+			return 2;
+		case 'S':
+			secret_path = optarg;
+			break;
+		case 'c':
+			tls_cert = optarg;
+			break;
+		case 'k':
+			tls_key = optarg;
+			break;
+		case 'i':
+			tls.insecure = true;
+			break;
+		case 'P':
+			print_pin = true;
+			break;
+		case OPT_AUTH_TIMEOUT:
+			if (parse_count(optarg, 3600, &v))
+				goto bad;
+			srv.opts.auth_timeout_ms = v * 1000;
+			break;
+		case OPT_PING:
+			if (parse_count(optarg, 3600, &v) || !v)
+				goto bad;
+			srv_retry.secs_since_valid_ping = (uint16_t)v;
+			break;
+		case OPT_IDLE:
+			if (parse_count(optarg, 7200, &v) || !v)
+				goto bad;
+			srv_retry.secs_since_valid_hangup = (uint16_t)v;
+			break;
+		case OPT_IP_SESSIONS:
+			if (parse_u32(optarg, 1000000, &srv.opts.source_sessions))
+				goto bad;
+			break;
+		case OPT_IP_REG_RATE:
+			if (parse_u32(optarg, 1000000, &srv.opts.source_register_rate))
+				goto bad;
+			break;
+		case OPT_IP_REG_BURST:
+			if (parse_u32(optarg, 1000000, &srv.opts.source_register_burst) ||
+			    !srv.opts.source_register_burst)
+				goto bad;
+			break;
+		case OPT_PEER_GC:
+			if (parse_count(optarg, 10ULL * 366 * 86400, &v))
+				goto bad;
+			srv.opts.peer_gc_ms = v * 1000;
+			break;
+		case OPT_SIGNAL_RATE:
+			if (parse_count(optarg, 1024 * 1024, &v))
+				goto bad;
+			srv.opts.signal_rate = (uint32_t)(v * 1024);
+			break;
+		case OPT_SIGNAL_BURST:
+			if (parse_count(optarg, 1024 * 1024, &v) || v * 1024 < CTL_MAX_MESSAGE)
+				goto bad;
+			srv.opts.signal_burst = (uint32_t)(v * 1024);
 			break;
 		case 'v':
 			if (log_level_parse(optarg, &level))
@@ -491,18 +792,45 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		goto bad_args;
+	if (srv_retry.secs_since_valid_hangup <= srv_retry.secs_since_valid_ping) {
+		fprintf(stderr, "lanrage-control: --idle-timeout must exceed --ping-interval\n");
+		return 2;
+	}
 	log_set_level(level);
+	r = srv_tls_setup(&tls, tls_cert, tls_key, srv.opts.db_path, print_pin);
+	if (r || print_pin)
+		goto out_tls;
+	if (secret_path) {
+		const char *why;
+
+		r = secret_file_read(secret_path, &secret, &why);
+		if (r) {
+			fprintf(stderr, "lanrage-control: --relay-secret-file %s: %s\n", secret_path,
+				r == -EINVAL || r == -EFBIG ? why : strerror(-r));
+			r = 2;
+			goto out_tls;
+		}
+		srv.opts.relay_secret = secret;
+	}
 	lws_set_log_level(level >= LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
 	raise_nofile();
 	r = ctl_core_open(&srv.opts, &srv.core);
 	if (r) {
 		log_error(SRV_TAG, "cannot open the database %s: %s", srv.opts.db_path,
 			  strerror(-r));
-		return 1;
+		r = 1;
+		goto out_tls;
 	}
-	r = srv_run(addr, port);
+	r = srv_run(addr, port, &tls) ? 1 : 0;
 	ctl_core_close(srv.core);
-	return r ? 1 : 0;
+out_tls:
+	if (secret) {
+		crypto_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	free(tls.cert);
+	free(tls.key);
+	return r;
 bad:
 	fprintf(stderr, "lanrage-control: bad value for --%s: %s\n", longopts[idx].name, optarg);
 	return 2;

@@ -135,6 +135,9 @@ int ctl_client_wait_event(struct ctl_client *c, uint64_t timeout_ms);
  * waits for the connection up to its timeout, so a thread that must not
  * stall (one that carries traffic) asks first. */
 bool ctl_client_ready(struct ctl_client *c);
+/* Why a remote client cannot reach its server right now (a TLS refusal, a
+ * connection error), "" when it is connected or has not tried yet. */
+void ctl_client_transport_error(struct ctl_client *c, char *out, size_t len);
 /* The code and message of the last refusal ("" when none). */
 const char *ctl_client_error(const struct ctl_client *c, const char **message);
 

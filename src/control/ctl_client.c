@@ -12,7 +12,15 @@
  * -EMSGSIZE; rate_limited -EAGAIN; unauthorized -EACCES; bad_proof
  * -EKEYREJECTED; not_found -ENOENT; not_member -EPERM; already_member
  * -EEXIST; party_full -ENOSPC; no_address -EADDRNOTAVAIL; internal and
- * unknown codes -EIO. An answer that does not parse is -EBADMSG.
+ * unknown codes -EIO; too_many_sessions -EUSERS. An answer that does not
+ * parse is -EBADMSG.
+ *
+ * Answers that match no request (what ctl_client_send_raw waits for, or
+ * stragglers after a timeout) are kept, oldest dropped first, up to
+ * CTL_RAW_MAX of them and CTL_RAW_BYTES in all.
+ *
+ * A result that carries a relay_ticket (register, auth, heartbeat; asked by
+ * the user or by a transport) refreshes the client's ticket.
  *
  * The token and the private key copy are wiped when replaced or freed.
  */
@@ -30,6 +38,11 @@
 
 #define CTL_TAG "control"
 
+enum {
+	CTL_RAW_MAX = 16,
+	CTL_RAW_BYTES = 256 * 1024,
+};
+
 struct ctl_evnode {
 	struct ctl_evnode *next;
 	struct ctl_event ev;
@@ -41,6 +54,7 @@ struct ctl_evnode {
 struct ctl_rawnode {
 	struct ctl_rawnode *next;
 	char *text;
+	size_t len;
 };
 
 static const struct {
@@ -51,7 +65,7 @@ static const struct {
 	{ "too_large", -EMSGSIZE },	  { "rate_limited", -EAGAIN },	{ "unauthorized", -EACCES },
 	{ "bad_proof", -EKEYREJECTED },	  { "not_found", -ENOENT },	{ "not_member", -EPERM },
 	{ "already_member", -EEXIST },	  { "party_full", -ENOSPC },	{ "no_address", -EADDRNOTAVAIL },
-	{ "internal", -EIO },
+	{ "internal", -EIO },		  { "too_many_sessions", -EUSERS },
 };
 
 uint64_t ctl_now_ns(void)
@@ -163,12 +177,78 @@ static void pending_unlink(struct ctl_client *c, struct ctl_pending *p)
 		}
 }
 
+/* Lock held. */
+static struct ctl_rawnode *raw_pop(struct ctl_client *c)
+{
+	struct ctl_rawnode *raw = c->raw_head;
+
+	if (!raw)
+		return NULL;
+	c->raw_head = raw->next;
+	if (!c->raw_head)
+		c->raw_tail = NULL;
+	c->raw_count--;
+	c->raw_bytes -= raw->len;
+	return raw;
+}
+
+static void raw_free(struct ctl_rawnode *raw)
+{
+	if (!raw)
+		return;
+	free(raw->text);
+	free(raw);
+}
+
+/* Lock held. Keeps an unmatched answer, within the bounds. */
+static void raw_push(struct ctl_client *c, const char *msg, size_t len)
+{
+	struct ctl_rawnode *raw;
+
+	if (len > CTL_RAW_BYTES)
+		return;
+	raw = calloc(1, sizeof(*raw));
+	if (!raw || !(raw->text = strndup(msg, len))) {
+		free(raw);
+		return;
+	}
+	raw->len = len;
+	while (c->raw_count >= CTL_RAW_MAX || c->raw_bytes + len > CTL_RAW_BYTES)
+		raw_free(raw_pop(c));
+	if (c->raw_tail)
+		c->raw_tail->next = raw;
+	else
+		c->raw_head = raw;
+	c->raw_tail = raw;
+	c->raw_count++;
+	c->raw_bytes += len;
+}
+
+int ctl_client_take_ticket(struct ctl_client *c, const json_t *data)
+{
+	const char *t = json_string_value(json_object_get(data, "relay_ticket"));
+	uint8_t ticket[RELAY_TICKET_LEN];
+
+	if (!t)
+		return -ENOENT;
+	if (ctl_b64_to_bytes(t, strlen(t), ticket, sizeof(ticket))) {
+		log_warn(CTL_TAG, "control plane sent a malformed relay ticket; ignored");
+		return -EBADMSG;
+	}
+	pthread_mutex_lock(&c->lock);
+	memcpy(c->relay_ticket, ticket, sizeof(ticket));
+	c->have_ticket = true;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
 static void input_answer(struct ctl_client *c, json_t *m, const char *msg, size_t len)
 {
 	const json_t *id = json_object_get(m, "id");
 	struct ctl_pending *p = NULL;
-	struct ctl_rawnode *raw;
 
+	if (!strcmp(json_string_value(json_object_get(m, "type")), "result"))
+		ctl_client_take_ticket(c, json_object_get(m, "data"));
 	pthread_mutex_lock(&c->lock);
 	if (json_is_integer(id))
 		for (p = c->pending; p; p = p->next)
@@ -185,14 +265,8 @@ static void input_answer(struct ctl_client *c, json_t *m, const char *msg, size_
 	if (p) {
 		p->reply = json_incref(m);
 		p->status = 1;
-	} else if ((raw = calloc(1, sizeof(*raw))) && (raw->text = strndup(msg, len))) {
-		if (c->raw_tail)
-			c->raw_tail->next = raw;
-		else
-			c->raw_head = raw;
-		c->raw_tail = raw;
 	} else {
-		free(raw);
+		raw_push(c, msg, len);
 	}
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -285,6 +359,7 @@ void ctl_client_set_ready(struct ctl_client *c, bool resync, const json_t *party
 	}
 	pthread_mutex_lock(&c->lock);
 	c->ready = c->connected = true;
+	c->tr_err[0] = '\0';
 	if (resync)
 		memcpy(c->party_id, rs && rs->has_party ? rs->party.party_id : "",
 		       rs && rs->has_party ? sizeof(c->party_id) : 1);
@@ -420,6 +495,8 @@ int ctl_client_call(struct ctl_client *c, json_t *req, json_t **data)
 	if (json_object_set_new(req, "id", json_integer((json_int_t)p.id)) ||
 	    !(text = json_dumps(req, JSON_COMPACT)))
 		r = -ENOMEM;
+	else if (strlen(text) > CTL_MAX_MESSAGE) /* the server would refuse it and hang up */
+		r = -EMSGSIZE;
 	else
 		r = c->tr->send(c, text, strlen(text), gen);
 	if (text) /* may carry a token or a relay secret */
@@ -513,11 +590,8 @@ void ctl_client_close(struct ctl_client *c)
 		c->ev_head = n->next;
 		evnode_free(n);
 	}
-	while ((raw = c->raw_head)) {
-		c->raw_head = raw->next;
-		free(raw->text);
-		free(raw);
-	}
+	while ((raw = raw_pop(c)))
+		raw_free(raw);
 	while ((p = c->pending)) {
 		c->pending = p->next;
 		if (p->internal)
@@ -525,6 +599,7 @@ void ctl_client_close(struct ctl_client *c)
 	}
 	crypto_wipe(c->token, sizeof(c->token));
 	crypto_wipe(c->private_key, sizeof(c->private_key));
+	crypto_wipe(c->relay_ticket, sizeof(c->relay_ticket));
 	close(c->efd);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
@@ -659,6 +734,20 @@ const char *ctl_client_token(const struct ctl_client *c)
 	return c->token;
 }
 
+void ctl_client_set_transport_error(struct ctl_client *c, const char *why)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->tr_err, sizeof(c->tr_err), "%s", why);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void ctl_client_transport_error(struct ctl_client *c, char *out, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(out, len, "%s", c->tr_err);
+	pthread_mutex_unlock(&c->lock);
+}
+
 int ctl_client_relay_ticket(struct ctl_client *c, uint8_t *ticket, size_t len)
 {
 	int r = -ENOENT;
@@ -683,12 +772,8 @@ int ctl_client_send_raw(struct ctl_client *c, const char *msg, size_t len, char 
 	*reply = NULL;
 	pthread_mutex_lock(&c->lock);
 	r = client_wait_ready(c, deadline);
-	while ((raw = c->raw_head)) { /* stale answers of earlier raw sends */
-		c->raw_head = raw->next;
-		free(raw->text);
-		free(raw);
-	}
-	c->raw_tail = NULL;
+	while ((raw = raw_pop(c))) /* stale answers of earlier raw sends */
+		raw_free(raw);
 	gen = c->gen;
 	pthread_mutex_unlock(&c->lock);
 	if (r)
@@ -698,10 +783,7 @@ int ctl_client_send_raw(struct ctl_client *c, const char *msg, size_t len, char 
 	while (!r && !c->raw_head)
 		r = client_wait(c, deadline);
 	if (!r) {
-		raw = c->raw_head;
-		c->raw_head = raw->next;
-		if (!c->raw_head)
-			c->raw_tail = NULL;
+		raw = raw_pop(c);
 		*reply = raw->text;
 		free(raw);
 	}

@@ -54,7 +54,8 @@ struct ctl_client {
 	uint64_t next_id;
 	struct ctl_pending *pending;
 	struct ctl_evnode *ev_head, *ev_tail;
-	struct ctl_rawnode *raw_head, *raw_tail;
+	struct ctl_rawnode *raw_head, *raw_tail; /* unmatched answers, bounded */
+	size_t raw_count, raw_bytes;
 	bool ready;        /* requests of the user may be sent */
 	bool connected;    /* remote: CONNECTED was emitted for this connection */
 	uint64_t gen;      /* connection generation, bumped when one is lost */
@@ -71,6 +72,7 @@ struct ctl_client {
 	char party_id[CTL_PARTY_ID_LEN + 1]; /* the party we are in, "" when none */
 	char err_code[24];
 	char err_msg[256];
+	char tr_err[512]; /* why the transport last failed; "" once ready */
 	ctl_event_fn fn;
 	void *fn_arg;
 };
@@ -91,6 +93,10 @@ void ctl_client_set_ready(struct ctl_client *c, bool resync, const json_t *party
 json_t *ctl_client_register_req(struct ctl_client *c);
 /* Stores peer_id and token from a register/auth result's data. */
 int ctl_client_store_creds(struct ctl_client *c, const json_t *data, const char *token);
+/* Stores the relay_ticket of a result's data. ctl_client_input calls it for
+ * every result, internal ones included, so transports need not. 0, -ENOENT
+ * when data carries none, -EBADMSG when it is malformed (then ignored). */
+int ctl_client_take_ticket(struct ctl_client *c, const json_t *data);
 
 /* Sends req (consumed), waits for its answer and hands the answer's data
  * to *data (caller decrefs; data may be NULL). A refusal is stored for
@@ -103,6 +109,8 @@ json_t *ctl_client_auth_req(struct ctl_client *c);
 bool ctl_client_has_creds(struct ctl_client *c);
 /* The party ID we believe we are in, copied under the lock; "" when none. */
 void ctl_client_party_id(struct ctl_client *c, char out[CTL_PARTY_ID_LEN + 1]);
+/* Remembers why the transport cannot connect (ctl_client_transport_error). */
+void ctl_client_set_transport_error(struct ctl_client *c, const char *why);
 /* Queues an event the client makes itself (DISCONNECTED, RESYNC, ...). */
 void ctl_client_push(struct ctl_client *c, enum ctl_event_kind kind);
 

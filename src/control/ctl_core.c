@@ -11,6 +11,12 @@
  * CTL_SEEN_PERSIST_S: with 5,000 members heartbeating every 25 s, writing
  * each heartbeat would be 200 row updates a second for a value nothing needs
  * exactly after a restart (every member gets a fresh timeout then anyway).
+ *
+ * Garbage collection works like liveness on a second LRU list of every
+ * peer (gc_peers), on the monotonic clock: a peer loaded from the store is
+ * placed as far back as its stored last_seen says. Sessions waiting to
+ * authenticate are a third list, in opening order, so the deadline check is
+ * O(expired) too.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,7 +33,13 @@
 
 #define MOD "ctl"
 
-enum { CTL_SEEN_PERSIST_S = 300 };
+enum {
+	CTL_SEEN_PERSIST_S = 300,
+	CTL_SOURCE_SWEEP_MS = 60000, /* how often idle source entries are looked at */
+	CTL_GC_PER_TICK = 1024,      /* peers forgotten per tick: the loop keeps serving */
+};
+
+static const char ctl_ticket_secret_name[] = "relay_ticket_key";
 
 void ctl_core_opts_default(struct ctl_core_opts *o)
 {
@@ -41,6 +53,13 @@ void ctl_core_opts_default(struct ctl_core_opts *o)
 	o->rate_per_sec = 20;
 	o->rate_burst = 40;
 	o->server_name = "lanrage-control/0.1.0";
+	o->auth_timeout_ms = 10000;
+	o->peer_gc_ms = 30ULL * 86400 * 1000;
+	o->source_sessions = 256;
+	o->source_register_rate = 60;
+	o->source_register_burst = 256;
+	o->signal_rate = 64 * 1024;
+	o->signal_burst = 256 * 1024;
 }
 
 int64_t ctl_core_unix(void)
@@ -64,7 +83,31 @@ int ctl_core_peer_index(struct ctl_core *c, struct ctl_peer_rec *p)
 		return ret;
 	}
 	ctl_list_init(&p->live);
+	ctl_list_init(&p->gc);
+	ctl_list_add_tail(&c->gc_peers, &p->gc);
 	c->stats.peers++;
+	return 0;
+}
+
+/* Deletes a peer that has no session and no party, in the store and in
+ * memory. 0 or -EIO (nothing changed). */
+static int ctl_core_peer_forget(struct ctl_core *c, struct ctl_peer_rec *p)
+{
+	int ret = ctl_store_req_begin(c->store);
+
+	if (!ret)
+		ret = ctl_store_req_end(c->store, !ctl_store_peer_del(c->store, p->id, p->public_key));
+	if (ret)
+		return -EIO;
+	log_info(MOD, "peer %s not seen for %llu s: forgotten", p->id,
+		 (unsigned long long)(c->opts.peer_gc_ms / 1000));
+	ctl_map_del(&c->peers_by_id, p->id, CTL_HEXID_LEN);
+	ctl_map_del(&c->peers_by_key, p->public_key, 32);
+	ctl_list_del(&p->gc);
+	c->stats.peers--;
+	c->stats.peers_collected++;
+	crypto_wipe(p, sizeof(*p));
+	free(p);
 	return 0;
 }
 
@@ -242,6 +285,9 @@ void ctl_core_touch(struct ctl_core *c, struct ctl_peer_rec *peer)
 	int64_t now = ctl_core_unix();
 
 	peer->last_seen = now;
+	peer->seen_ns = (int64_t)time_mono_ns();
+	ctl_list_del(&peer->gc);
+	ctl_list_add_tail(&c->gc_peers, &peer->gc);
 	if (peer->party) {
 		peer->last_mono_ns = time_mono_ns();
 		ctl_list_del(&peer->live);
@@ -261,9 +307,66 @@ static int ctl_core_check_opts(const struct ctl_core_opts *o)
 {
 	if (!o->db_path || ctl_ipam_check(o->subnet, o->prefix) || !o->peer_timeout_ms ||
 	    !o->relay_timeout_ms || !o->rate_per_sec || !o->rate_burst ||
-	    o->rate_per_sec > 1000000 || o->rate_burst > 1000000)
+	    o->rate_per_sec > 1000000 || o->rate_burst > 1000000 ||
+	    !o->source_register_rate != !o->source_register_burst ||
+	    !o->signal_rate != !o->signal_burst ||
+	    (o->signal_burst && o->signal_burst < CTL_MAX_MESSAGE))
 		return -EINVAL;
 	return 0;
+}
+
+/* The bucket parameters; a limit set to 0 keeps max_ns 0 (off). */
+static int ctl_core_rates(struct ctl_core *c)
+{
+	const struct ctl_core_opts *o = &c->opts;
+
+	if (ctl_rate_init(&c->msg_rate, o->rate_per_sec, TIME_NS_PER_SEC, o->rate_burst) ||
+	    (o->source_register_rate &&
+	     ctl_rate_init(&c->register_rate, o->source_register_rate, 60 * TIME_NS_PER_SEC,
+			   o->source_register_burst)) ||
+	    (o->signal_rate &&
+	     ctl_rate_init(&c->signal_rate, o->signal_rate, TIME_NS_PER_SEC, o->signal_burst)))
+		return -EINVAL;
+	return 0;
+}
+
+/* The relay ticket key: made on the first open and kept in the store. */
+static int ctl_core_ticket_key(struct ctl_core *c)
+{
+	int ret = ctl_store_secret_get(c->store, ctl_ticket_secret_name, c->ticket_sk,
+				       sizeof(c->ticket_sk));
+
+	if (ret == -ENOENT) {
+		relay_ticket_keypair(c->ticket_pk, c->ticket_sk);
+		ret = ctl_store_req_begin(c->store);
+		if (!ret)
+			ret = ctl_store_req_end(c->store,
+						!ctl_store_secret_put(c->store, ctl_ticket_secret_name,
+								      c->ticket_sk,
+								      sizeof(c->ticket_sk)));
+		if (!ret)
+			log_info(MOD, "made a new relay ticket key");
+		return ret;
+	}
+	/* An Ed25519 secret key is seed || public key. */
+	if (!ret)
+		memcpy(c->ticket_pk, c->ticket_sk + RELAY_TICKET_SK_LEN - RELAY_TICKET_PK_LEN,
+		       RELAY_TICKET_PK_LEN);
+	return ret;
+}
+
+json_t *ctl_core_ticket(struct ctl_core *c, struct ctl_peer_rec *peer)
+{
+	char text[CTL_TICKET_B64 + 1];
+	int64_t now = ctl_core_unix();
+
+	if (peer->ticket_expires < (uint64_t)now + RELAY_TICKET_LIFETIME_S / 2) {
+		peer->ticket_expires = (uint64_t)now + RELAY_TICKET_LIFETIME_S;
+		relay_ticket_sign(peer->ticket, c->ticket_sk, peer->public_key,
+				  peer->ticket_expires);
+	}
+	ctl_bytes_to_b64(peer->ticket, sizeof(peer->ticket), text, sizeof(text));
+	return json_string(text);
 }
 
 /* Parties left without members by a load (rows dropped as stale). */
@@ -308,11 +411,19 @@ int ctl_core_open(const struct ctl_core_opts *o, struct ctl_core **out)
 	ctl_map_init(&c->peers_by_key);
 	ctl_map_init(&c->parties);
 	ctl_map_init(&c->relays);
+	ctl_map_init(&c->sources);
 	ctl_list_init(&c->live_members);
 	ctl_list_init(&c->live_relays);
 	ctl_list_init(&c->sessions);
+	ctl_list_init(&c->gc_peers);
+	ctl_list_init(&c->auth_pending);
 	if (!c->db_path || !c->relay_secret || !c->server_name) {
 		ret = -ENOMEM;
+		goto err;
+	}
+	ret = ctl_core_rates(c);
+	if (ret) {
+		log_error(MOD, "invalid control limits");
 		goto err;
 	}
 	c->opts.db_path = c->db_path;
@@ -322,6 +433,8 @@ int ctl_core_open(const struct ctl_core_opts *o, struct ctl_core **out)
 	if (ret)
 		goto err;
 	ret = ctl_store_load(c->store, c);
+	if (!ret)
+		ret = ctl_core_ticket_key(c);
 	if (!ret)
 		ret = ctl_core_drop_empty(c);
 	if (!ret)
@@ -354,6 +467,11 @@ void ctl_core_close(struct ctl_core *c)
 		crypto_wipe(s, sizeof(*s));
 		free(s);
 	}
+	ctl_map_iter_init(&it, &c->sources);
+	while ((v = ctl_map_next(&it)))
+		free(v);
+	ctl_map_free(&c->sources);
+	crypto_wipe(c->ticket_sk, sizeof(c->ticket_sk));
 	ctl_map_iter_init(&it, &c->parties);
 	while ((v = ctl_map_next(&it)))
 		ctl_party_free(c, v);
@@ -381,6 +499,77 @@ void ctl_core_close(struct ctl_core *c)
 static uint64_t ctl_ms_until(uint64_t deadline_ns, uint64_t now)
 {
 	return deadline_ns > now ? (deadline_ns - now + TIME_NS_PER_MS - 1) / TIME_NS_PER_MS : 0;
+}
+
+static void ctl_session_kill(struct ctl_session *s);
+
+static uint64_t ctl_min_ms(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Sessions past the authentication deadline are told why and closed. */
+static uint64_t ctl_core_auth_deadlines(struct ctl_core *c, uint64_t now, uint64_t next)
+{
+	uint64_t to = c->opts.auth_timeout_ms * TIME_NS_PER_MS;
+
+	while (!ctl_list_empty(&c->auth_pending)) {
+		struct ctl_session *s = ctl_container_of(c->auth_pending.next, struct ctl_session, auth);
+
+		if (s->opened_ns + to > now)
+			return ctl_min_ms(next, ctl_ms_until(s->opened_ns + to, now));
+		ctl_core_send(c, s, ctl_msg_error(0, CTL_E_UNAUTHORIZED,
+						  "no register or auth in time; closing"));
+		ctl_session_kill(s);
+		c->stats.auth_timeouts++;
+		s->ops.close(s->ops.arg);
+	}
+	return next;
+}
+
+/* Forgets peers not seen for peer_gc_ms. One that is connected or in a
+ * party is alive whatever it last said: its clock starts again. */
+static uint64_t ctl_core_gc(struct ctl_core *c, uint64_t now, uint64_t next)
+{
+	int64_t gc = (int64_t)(c->opts.peer_gc_ms * TIME_NS_PER_MS);
+	unsigned budget = CTL_GC_PER_TICK;
+
+	while (c->opts.peer_gc_ms && !ctl_list_empty(&c->gc_peers)) {
+		struct ctl_peer_rec *p = ctl_container_of(c->gc_peers.next, struct ctl_peer_rec, gc);
+
+		if (!budget--)
+			return ctl_min_ms(next, 1); /* more are due: the next tick goes on */
+		if (p->seen_ns + gc > (int64_t)now)
+			return ctl_min_ms(next, ctl_ms_until((uint64_t)(p->seen_ns + gc), now));
+		if (p->session || p->party) {
+			p->seen_ns = (int64_t)now;
+			ctl_list_del(&p->gc);
+			ctl_list_add_tail(&c->gc_peers, &p->gc);
+			continue;
+		}
+		if (ctl_core_peer_forget(c, p))
+			return ctl_min_ms(next, 1000); /* storage failed: again in a second */
+	}
+	return next;
+}
+
+/* Source entries with no session and a full bucket hold nothing worth
+ * keeping; looked at once a minute, O(sources). */
+static void ctl_core_sources_sweep(struct ctl_core *c, uint64_t now)
+{
+	struct ctl_map_iter it;
+	struct ctl_source *src;
+
+	if (now < c->next_source_sweep_ns)
+		return;
+	c->next_source_sweep_ns = now + CTL_SOURCE_SWEEP_MS * TIME_NS_PER_MS;
+	ctl_map_iter_init(&it, &c->sources);
+	while ((src = ctl_map_next(&it))) {
+		if (src->sessions || !ctl_bucket_full(&src->registers, &c->register_rate, now))
+			continue;
+		ctl_map_del(&c->sources, src->key, strlen(src->key));
+		free(src);
+	}
 }
 
 uint64_t ctl_core_tick(struct ctl_core *c)
@@ -421,6 +610,9 @@ uint64_t ctl_core_tick(struct ctl_core *c)
 		log_info(MOD, "relay %s (%s) timed out", r->info.relay_id, r->info.endpoint);
 		ctl_relay_drop(c, r);
 	}
+	next = ctl_core_auth_deadlines(c, now, next);
+	next = ctl_core_gc(c, now, next);
+	ctl_core_sources_sweep(c, now);
 	if (ctl_store_pending(c->store)) {
 		uint64_t start = ctl_store_batch_start(c->store);
 
@@ -451,21 +643,80 @@ void ctl_core_stats(const struct ctl_core *c, struct ctl_core_stats *out)
 	*out = c->stats;
 }
 
+/* The entry for source, made when new; NULL on allocation failure. */
+static struct ctl_source *ctl_source_get(struct ctl_core *c, const char *source)
+{
+	size_t n = strnlen(source, CTL_MAX_SOURCE + 1);
+	struct ctl_source *src;
+
+	if (n > CTL_MAX_SOURCE)
+		n = CTL_MAX_SOURCE;
+	src = ctl_map_get(&c->sources, source, n);
+	if (src)
+		return src;
+	src = calloc(1, sizeof(*src));
+	if (!src)
+		return NULL;
+	memcpy(src->key, source, n);
+	if (ctl_map_put(&c->sources, src->key, n, src)) {
+		free(src);
+		return NULL;
+	}
+	return src;
+}
+
+/* The first message a session over its source's cap gets, then it closes. */
+static void ctl_session_refuse(struct ctl_core *c, struct ctl_session *s)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "too many sessions from this address (%u)",
+		 c->opts.source_sessions);
+	/* A refused client retries: log the 1st, 2nd, 4th, ... refusal only. */
+	s->src->refused++;
+	if (!(s->src->refused & (s->src->refused - 1)))
+		log_warn(MOD, "%s: %s (%u refused)", s->src->key, msg, s->src->refused);
+	c->stats.errors_out++;
+	c->stats.sessions_refused++;
+	ctl_core_send(c, s, ctl_msg_error(0, CTL_E_TOO_MANY_SESSIONS, msg));
+	ctl_session_kill(s);
+	s->ops.close(s->ops.arg);
+}
+
 struct ctl_session *ctl_session_open(struct ctl_core *c, const struct ctl_session_ops *ops)
+{
+	return ctl_session_open_from(c, ops, NULL);
+}
+
+struct ctl_session *ctl_session_open_from(struct ctl_core *c, const struct ctl_session_ops *ops,
+					  const char *source)
 {
 	struct ctl_session *s = calloc(1, sizeof(*s));
 	char key[CTL_KEY_B64 + 1], chal[CTL_KEY_B64 + 1];
 
 	if (!s)
 		return NULL;
+	if (source && !(s->src = ctl_source_get(c, source))) {
+		free(s);
+		return NULL;
+	}
 	s->core = c;
 	s->ops = *ops;
-	crypto_x25519_generate(s->server_priv, s->server_pub);
-	crypto_random(s->challenge, sizeof(s->challenge));
-	s->rate_credit_ns = (uint64_t)c->opts.rate_burst * (TIME_NS_PER_SEC / c->opts.rate_per_sec);
-	s->rate_last_ns = time_mono_ns();
+	s->opened_ns = time_mono_ns();
+	ctl_list_init(&s->auth);
 	ctl_list_add_tail(&c->sessions, &s->link);
 	c->stats.sessions++;
+	if (s->src && c->opts.source_sessions && s->src->sessions >= c->opts.source_sessions) {
+		s->src->sessions++;
+		ctl_session_refuse(c, s);
+		return s;
+	}
+	if (s->src)
+		s->src->sessions++;
+	if (c->opts.auth_timeout_ms)
+		ctl_list_add_tail(&c->auth_pending, &s->auth);
+	crypto_x25519_generate(s->server_priv, s->server_pub);
+	crypto_random(s->challenge, sizeof(s->challenge));
 	ctl_key_to_b64(s->server_pub, key);
 	ctl_key_to_b64(s->challenge, chal);
 	ctl_core_send(c, s,
@@ -485,14 +736,23 @@ static void ctl_session_kill(struct ctl_session *s)
 		s->peer->session = NULL;
 	s->peer = NULL;
 	s->dead = true;
+	ctl_list_del(&s->auth);
 	s->core->stats.sessions--;
 }
 
 void ctl_session_close(struct ctl_session *s)
 {
+	struct ctl_core *c;
+
 	if (!s)
 		return;
+	c = s->core;
 	ctl_session_kill(s);
+	if (s->src && !--s->src->sessions &&
+	    ctl_bucket_full(&s->src->registers, &c->register_rate, time_mono_ns())) {
+		ctl_map_del(&c->sources, s->src->key, strlen(s->src->key));
+		free(s->src);
+	}
 	ctl_list_del(&s->link);
 	crypto_wipe(s, sizeof(*s));
 	free(s);
@@ -511,22 +771,18 @@ void ctl_session_bind(struct ctl_session *s, struct ctl_peer_rec *peer)
 		s->peer->session = NULL;
 	s->peer = peer;
 	peer->session = s;
+	ctl_list_del(&s->auth);
 }
 
-/* Token bucket in nanoseconds of credit: a message costs 1 s / rate, the
- * bucket holds burst messages' worth. */
+void ctl_session_relay(struct ctl_session *s)
+{
+	s->relay = true;
+	ctl_list_del(&s->auth);
+}
+
 static bool ctl_session_rate_ok(struct ctl_session *s)
 {
-	const struct ctl_core_opts *o = &s->core->opts;
-	uint64_t cost = TIME_NS_PER_SEC / o->rate_per_sec, max = cost * o->rate_burst;
-	uint64_t now = time_mono_ns(), el = now > s->rate_last_ns ? now - s->rate_last_ns : 0;
-
-	s->rate_last_ns = now;
-	s->rate_credit_ns = el >= max - s->rate_credit_ns ? max : s->rate_credit_ns + el;
-	if (s->rate_credit_ns < cost)
-		return false;
-	s->rate_credit_ns -= cost;
-	return true;
+	return ctl_bucket_take(&s->rate, &s->core->msg_rate, 1, time_mono_ns());
 }
 
 static void ctl_session_error(struct ctl_session *s, int64_t id, enum ctl_err code,

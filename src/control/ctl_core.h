@@ -22,6 +22,13 @@ enum {
 	CTL_MAX_NAME = 64,
 	CTL_DEFAULT_MAX_MEMBERS = 64,
 	CTL_LIMIT_MAX_MEMBERS = 1024,
+	/* The longest peer object the server can send (every field at its
+	 * limit, names of control-free UTF-8); checked by test_validate. */
+	CTL_MAX_PEER_JSON = 2048,
+	/* The longest message from the server: a party of the largest size with
+	 * its peers, in an answer or a RESYNC. Clients accept this much. */
+	CTL_MAX_SERVER_MESSAGE = CTL_LIMIT_MAX_MEMBERS * CTL_MAX_PEER_JSON + CTL_MAX_MESSAGE,
+	CTL_MAX_SOURCE = 64, /* bytes of a session's source key (an address) */
 };
 
 struct ctl_core_opts {
@@ -35,11 +42,22 @@ struct ctl_core_opts {
 	uint32_t rate_burst;          /* 40 */
 	const char *relay_secret;     /* NULL or "": relay registration refused */
 	const char *server_name;      /* "lanrage-control/<version>" in hello */
+	/* Limits (docs/CONTROL.md "Limits"); 0 turns one off. Per-source limits
+	 * apply to sessions opened with a source (ctl_session_open_from). */
+	uint64_t auth_timeout_ms;     /* 10000: close sessions that never authenticate */
+	uint64_t peer_gc_ms;          /* 30 days: forget peers not seen for this long */
+	uint32_t source_sessions;     /* 256 concurrent sessions per source */
+	uint32_t source_register_rate;  /* 60 registrations per minute per source */
+	uint32_t source_register_burst; /* 256 */
+	uint32_t signal_rate;         /* 65536 signal bytes/s to one recipient */
+	uint32_t signal_burst;        /* 262144 bytes; at least CTL_MAX_MESSAGE */
 };
 
 struct ctl_core_stats {
 	uint64_t parties, peers, members, sessions, relays;
 	uint64_t messages_in, messages_out, errors_out, events_out, commits;
+	uint64_t auth_timeouts, peers_collected, sessions_refused, registers_refused,
+		signals_refused;
 };
 
 /* A transport's side of one session. send gets one complete JSON text
@@ -65,8 +83,10 @@ int ctl_core_open(const struct ctl_core_opts *o, struct ctl_core **out);
  * closed without calling their ops. */
 void ctl_core_close(struct ctl_core *c);
 
-/* Expires silent members and relays and commits a batch whose window has
- * passed. Returns the milliseconds until it next needs to run. */
+/* Expires silent members and relays, closes sessions past their
+ * authentication deadline, forgets peers past the GC time and commits a
+ * batch whose window has passed. Returns the milliseconds until it next
+ * needs to run. */
 uint64_t ctl_core_tick(struct ctl_core *c);
 /* Commits pending writes now. 0 or -EIO. */
 int ctl_core_flush(struct ctl_core *c);
@@ -74,6 +94,14 @@ void ctl_core_stats(const struct ctl_core *c, struct ctl_core_stats *out);
 
 /* Opens a session and sends it the hello. NULL on allocation failure. */
 struct ctl_session *ctl_session_open(struct ctl_core *c, const struct ctl_session_ops *ops);
+/* The same for a session from source (a NUL-terminated key of at most
+ * CTL_MAX_SOURCE bytes the transport derives from the peer's address; one
+ * key per host or per IPv6 /64), which the per-source limits count. Over
+ * the session cap the session is refused: it gets an error
+ * too_many_sessions instead of the hello and ops->close is called; the
+ * transport still calls ctl_session_close. */
+struct ctl_session *ctl_session_open_from(struct ctl_core *c, const struct ctl_session_ops *ops,
+					  const char *source);
 /* Handles one message; answers and events go out through ops->send. Returns
  * 0, or -EMSGSIZE when the message was too large (an error was sent; the
  * transport should close the connection), or -ENOTCONN when the core has

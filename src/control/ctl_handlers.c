@@ -14,6 +14,7 @@
 #include "control/ctl_store.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "util/time.h"
 
 #define MOD "ctl"
 
@@ -99,6 +100,13 @@ static int ctl_h_register(struct ctl_session *s, const struct ctl_req *r, json_t
 	bool fresh = !p;
 	int ret;
 
+	/* Counted before the proof: the X25519 it costs is what a flood spends. */
+	if (s->src && c->opts.source_register_rate &&
+	    !ctl_bucket_take(&s->src->registers, &c->register_rate, 1, time_mono_ns())) {
+		c->stats.registers_refused++;
+		return ctl_refuse(err, CTL_E_RATE_LIMITED,
+				  "too many registrations from this address; try later");
+	}
 	if (!ctl_proof_ok(s, r->public_key, r->proof))
 		return ctl_refuse(err, CTL_E_BAD_PROOF, "the key proof did not verify");
 	if (fresh) {
@@ -113,6 +121,7 @@ static int ctl_h_register(struct ctl_session *s, const struct ctl_req *r, json_t
 		strcpy(p->nat.mapping, "unknown");
 		strcpy(p->nat.filtering, "unknown");
 		p->created_at = p->last_seen = p->last_seen_stored = ctl_core_unix();
+		p->seen_ns = (int64_t)time_mono_ns();
 		ctl_list_init(&p->live);
 	}
 	tmp = *p;
@@ -136,8 +145,10 @@ static int ctl_h_register(struct ctl_session *s, const struct ctl_req *r, json_t
 	memcpy(p->token_hash, tmp.token_hash, sizeof(p->token_hash));
 	crypto_wipe(&tmp, sizeof(tmp));
 	ctl_session_bind(s, p);
+	ctl_core_touch(c, p);
 	log_info(MOD, "peer %s %s", p->id, fresh ? "registered" : "re-registered (new token)");
-	*data = json_pack("{s:s, s:s}", "peer_id", p->id, "token", token);
+	*data = json_pack("{s:s, s:s, s:o}", "peer_id", p->id, "token", token, "relay_ticket",
+			  ctl_core_ticket(c, p));
 	crypto_wipe(token, sizeof(token));
 	return 0;
 }
@@ -156,7 +167,8 @@ static int ctl_h_auth(struct ctl_session *s, const struct ctl_req *r, json_t **d
 		return ctl_refuse(err, CTL_E_UNAUTHORIZED, "wrong peer ID or token");
 	ctl_session_bind(s, p);
 	ctl_core_touch(s->core, p);
-	*data = json_pack("{s:s, s:o}", "peer_id", p->id, "party", ctl_party_or_null(p));
+	*data = json_pack("{s:s, s:o, s:o}", "peer_id", p->id, "party", ctl_party_or_null(p),
+			  "relay_ticket", ctl_core_ticket(s->core, p));
 	return 0;
 }
 
@@ -388,26 +400,47 @@ static int ctl_h_peer_update(struct ctl_session *s, const struct ctl_req *r, jso
 static int ctl_h_heartbeat(struct ctl_session *s, const struct ctl_req *r, json_t **data,
 			   struct ctl_perr *err)
 {
-	*data = json_pack("{s:I}", "now", (json_int_t)ctl_core_unix());
+	*data = json_pack("{s:I, s:o}", "now", (json_int_t)ctl_core_unix(), "relay_ticket",
+			  ctl_core_ticket(s->core, s->peer));
 	return 0;
 }
 
 static int ctl_h_signal(struct ctl_session *s, const struct ctl_req *r, json_t **data,
 			struct ctl_perr *err)
 {
+	struct ctl_core *c = s->core;
 	struct ctl_peer_rec *me = s->peer, *to;
-	char party_text[CTL_CODE_TEXT + 1];
+	char party_text[CTL_CODE_TEXT + 1], *msg;
 
 	if (!me->party)
 		return ctl_refuse(err, CTL_E_NOT_MEMBER, "not in a party");
-	to = ctl_map_get(&s->core->peers_by_id, r->peer_id, CTL_HEXID_LEN);
+	to = ctl_map_get(&c->peers_by_id, r->peer_id, CTL_HEXID_LEN);
 	if (!to || to->party != me->party)
 		return ctl_refuse(err, CTL_E_NOT_FOUND, "no peer %s in your party", r->peer_id);
-	ctl_code_format(me->party->id, party_text);
-	ctl_core_event(s->core, me->party, NULL, to,
-		       json_pack("{s:s, s:s, s:s, s:s, s:O}", "type", "event", "event", "signal",
-				 "party_id", party_text, "from", me->id, "payload", r->payload));
 	*data = json_object();
+	if (!to->session || to->session->dead)
+		return 0; /* dropped, as documented */
+	ctl_code_format(me->party->id, party_text);
+	msg = ctl_msg_dump(json_pack("{s:s, s:s, s:s, s:s, s:O}", "type", "event", "event",
+				     "signal", "party_id", party_text, "from", me->id, "payload",
+				     r->payload));
+	if (!msg)
+		return ctl_refuse(err, CTL_E_INTERNAL, "out of memory building the signal");
+	/* The recipient's budget, not the sender's: senders together cannot
+	 * queue more for one member than it reads, so it is never dropped as a
+	 * slow reader because of them; the sender hears rate_limited instead. */
+	if (c->opts.signal_rate &&
+	    !ctl_bucket_take(&to->signals, &c->signal_rate, strlen(msg), time_mono_ns())) {
+		free(msg);
+		json_decref(*data);
+		*data = NULL;
+		c->stats.signals_refused++;
+		return ctl_refuse(err, CTL_E_RATE_LIMITED,
+				  "peer %s is receiving signals faster than allowed; try later",
+				  r->peer_id);
+	}
+	c->stats.events_out++;
+	ctl_core_send(c, to->session, msg);
 	return 0;
 }
 
@@ -446,6 +479,7 @@ static int ctl_h_relay_register(struct ctl_session *s, const struct ctl_req *r, 
 {
 	struct ctl_core *c = s->core;
 	struct ctl_relay_rec *old, tmp = { 0 }, *rel;
+	char tkey[CTL_KEY_B64 + 1];
 
 	if (ctl_relay_secret_ok(c, r, err))
 		return -1;
@@ -477,7 +511,9 @@ static int ctl_h_relay_register(struct ctl_session *s, const struct ctl_req *r, 
 		ctl_core_relay_touch(c, rel);
 	}
 	log_info(MOD, "relay %s registered at %s", rel->info.relay_id, rel->info.endpoint);
-	*data = json_pack("{s:s}", "relay_id", rel->info.relay_id);
+	ctl_session_relay(s);
+	ctl_key_to_b64(c->ticket_pk, tkey);
+	*data = json_pack("{s:s, s:s}", "relay_id", rel->info.relay_id, "ticket_key", tkey);
 	return 0;
 err:
 	if (!old)
@@ -504,6 +540,7 @@ static int ctl_h_relay_heartbeat(struct ctl_session *s, const struct ctl_req *r,
 		return ctl_internal(err);
 	rel->info.clients = tmp.info.clients;
 	ctl_core_relay_touch(c, rel);
+	ctl_session_relay(s);
 	*data = json_object();
 	return 0;
 }

@@ -118,22 +118,35 @@ bool ctl_token_check(const char *text, size_t len, const uint8_t hash[CTL_TOKEN_
 	return ok;
 }
 
+void ctl_bytes_to_b64(const uint8_t *in, size_t n, char *out, size_t out_len)
+{
+	sodium_bin2base64(out, out_len, in, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int ctl_b64_to_bytes(const char *in, size_t len, uint8_t *out, size_t n)
+{
+	uint8_t tmp[128];
+	size_t got = 0;
+	const char *end = NULL;
+	int ret = 0;
+
+	if (n > sizeof(tmp) || len != 4 * ((n + 2) / 3) ||
+	    sodium_base642bin(tmp, n, in, len, NULL, &got, &end,
+			      sodium_base64_VARIANT_ORIGINAL) ||
+	    got != n || end != in + len)
+		ret = -EINVAL;
+	else
+		memcpy(out, tmp, n);
+	crypto_wipe(tmp, sizeof(tmp));
+	return ret;
+}
+
 void ctl_key_to_b64(const uint8_t key[32], char out[CTL_KEY_B64 + 1])
 {
-	sodium_bin2base64(out, CTL_KEY_B64 + 1, key, 32, sodium_base64_VARIANT_ORIGINAL);
+	ctl_bytes_to_b64(key, 32, out, CTL_KEY_B64 + 1);
 }
 
 int ctl_b64_to_key(const char *in, size_t len, uint8_t key[32])
 {
-	uint8_t tmp[32];
-	size_t n = 0;
-	const char *end = NULL;
-
-	if (len != CTL_KEY_B64 ||
-	    sodium_base642bin(tmp, sizeof(tmp), in, len, NULL, &n, &end,
-			      sodium_base64_VARIANT_ORIGINAL) ||
-	    n != sizeof(tmp) || end != in + len)
-		return -EINVAL;
-	memcpy(key, tmp, sizeof(tmp));
-	return 0;
+	return ctl_b64_to_bytes(in, len, key, 32);
 }

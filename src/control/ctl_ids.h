@@ -18,6 +18,7 @@ enum {
 	CTL_TOKEN_TEXT = 43,     /* base64url, no padding */
 	CTL_TOKEN_HASH = 32,     /* BLAKE2s-256 of the token bytes */
 	CTL_KEY_B64 = 44,        /* base64 of a 32-byte key, with padding */
+	CTL_TICKET_B64 = 96,     /* base64 of a relay ticket (RELAY_TICKET_LEN bytes) */
 };
 
 extern const char ctl_code_alphabet[]; /* 30 symbols */
@@ -46,5 +47,9 @@ bool ctl_token_check(const char *text, size_t len, const uint8_t hash[CTL_TOKEN_
  * exactly 32 bytes. 0 or -EINVAL. */
 void ctl_key_to_b64(const uint8_t key[32], char out[CTL_KEY_B64 + 1]);
 int ctl_b64_to_key(const char *in, size_t len, uint8_t key[32]);
+/* The same for any n bytes: out holds at least 4 * ((n + 2) / 3) + 1 chars;
+ * decoding requires exactly n bytes and no trailing text. */
+void ctl_bytes_to_b64(const uint8_t *in, size_t n, char *out, size_t out_len);
+int ctl_b64_to_bytes(const char *in, size_t len, uint8_t *out, size_t n);
 
 #endif

@@ -197,13 +197,17 @@ static void *local_thread(void *arg)
 int ctl_local_open(const struct ctl_core_opts *o, struct ctl_local **out)
 {
 	struct ctl_local *l = calloc(1, sizeof(*l));
+	struct ctl_core_opts lo = *o;
 	pthread_condattr_t ca;
 	int r;
 
 	*out = NULL;
 	if (!l)
 		return -ENOMEM;
-	r = ctl_core_open(o, &l->core);
+	/* In-process clients attach before they register and are trusted: no
+	 * authentication deadline (per-source limits need a source anyway). */
+	lo.auth_timeout_ms = 0;
+	r = ctl_core_open(&lo, &l->core);
 	if (r) {
 		free(l);
 		return r;

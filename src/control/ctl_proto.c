@@ -114,6 +114,7 @@ static const struct {
 	[CTL_E_PARTY_FULL] = { "party_full", 409 },
 	[CTL_E_NO_ADDRESS] = { "no_address", 409 },
 	[CTL_E_INTERNAL] = { "internal", 500 },
+	[CTL_E_TOO_MANY_SESSIONS] = { "too_many_sessions", 429 },
 };
 
 const char *ctl_err_name(enum ctl_err e)

@@ -11,7 +11,13 @@
  *   peer->member_idx), holds party->ipam address peer->vip, and is on the
  *   core's live_members list, ordered by last_mono_ns (oldest first);
  * - a party exists only while it has a member;
- * - peer->session and session->peer point at each other or are both NULL.
+ * - peer->session and session->peer point at each other or are both NULL;
+ * - every peer is on the core's gc_peers list, ordered by seen_ns (oldest
+ *   first); a peer with a session or a party is never collected;
+ * - a session is on auth_pending (ordered by opened_ns) exactly while it is
+ *   alive, has neither a peer nor relay rights, and the core has an
+ *   authentication deadline;
+ * - session->src counts the session in src->sessions until it is closed.
  */
 #ifndef LR_CONTROL_CTL_STATE_H
 #define LR_CONTROL_CTL_STATE_H
@@ -26,7 +32,9 @@
 #include "control/ctl_core.h"
 #include "control/ctl_ids.h"
 #include "control/ctl_ipam.h"
+#include "control/ctl_limit.h"
 #include "control/ctl_map.h"
+#include "nat/relay_ticket.h"
 
 struct ctl_store;
 
@@ -87,6 +95,11 @@ struct ctl_peer_rec {
 	struct ctl_list live;
 
 	struct ctl_session *session;
+	int64_t seen_ns;          /* monotonic; may be negative for a peer loaded stale */
+	struct ctl_list gc;
+	struct ctl_bucket signals; /* signal bytes sent to this peer */
+	uint8_t ticket[RELAY_TICKET_LEN];
+	uint64_t ticket_expires;  /* Unix seconds; 0: none issued yet */
 };
 
 struct ctl_party_rec {
@@ -106,14 +119,27 @@ struct ctl_relay_rec {
 	struct ctl_list live;
 };
 
+/* Per source address: its sessions and its registration bucket. Freed when
+ * it has no session and a full bucket. */
+struct ctl_source {
+	char key[CTL_MAX_SOURCE + 1];
+	uint32_t sessions;
+	uint32_t refused; /* sessions refused, for logging 1, 2, 4, 8, ... of them */
+	struct ctl_bucket registers;
+};
+
 struct ctl_session {
 	struct ctl_core *core;
 	struct ctl_session_ops ops;
 	struct ctl_peer_rec *peer;
-	bool dead; /* closed by the core; waits for ctl_session_close */
+	bool dead;  /* closed by the core; waits for ctl_session_close */
+	bool relay; /* proved the relay secret */
 	uint8_t server_priv[32], server_pub[32], challenge[32];
-	uint64_t rate_credit_ns, rate_last_ns;
+	struct ctl_bucket rate;
 	struct ctl_list link;
+	struct ctl_source *src; /* NULL: a trusted in-process session */
+	uint64_t opened_ns;
+	struct ctl_list auth; /* on auth_pending */
 };
 
 struct ctl_core {
@@ -121,8 +147,13 @@ struct ctl_core {
 	char *db_path, *relay_secret, *server_name;
 	unsigned prefix;
 	struct ctl_store *store;
-	struct ctl_map peers_by_id, peers_by_key, parties, relays;
-	struct ctl_list live_members, live_relays, sessions;
+	struct ctl_map peers_by_id, peers_by_key, parties, relays, sources;
+	struct ctl_list live_members, live_relays, sessions, gc_peers, auth_pending;
+	struct ctl_rate msg_rate, register_rate, signal_rate;
+	uint64_t next_source_sweep_ns;
+	/* The relay ticket key (nat/relay_ticket.h), kept in the store. */
+	uint8_t ticket_sk[RELAY_TICKET_SK_LEN]; /* secret */
+	uint8_t ticket_pk[RELAY_TICKET_PK_LEN];
 	struct ctl_core_stats stats;
 };
 
@@ -150,6 +181,11 @@ void ctl_core_touch(struct ctl_core *c, struct ctl_peer_rec *peer);
 void ctl_core_relay_touch(struct ctl_core *c, struct ctl_relay_rec *r);
 /* Binds s to peer; an older session of the peer is killed and closed. */
 void ctl_session_bind(struct ctl_session *s, struct ctl_peer_rec *peer);
+/* s proved the relay secret: it may stay without a peer. */
+void ctl_session_relay(struct ctl_session *s);
+/* The base64 relay ticket for peer's key (re-signed when less than half of
+ * its lifetime is left); NULL on allocation failure. */
+json_t *ctl_core_ticket(struct ctl_core *c, struct ctl_peer_rec *peer);
 /* Memory only; frees the party when it was the last member. */
 void ctl_party_remove_member(struct ctl_core *c, struct ctl_peer_rec *peer);
 /* A new empty party indexed under id; NULL on allocation failure. */

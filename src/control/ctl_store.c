@@ -9,9 +9,13 @@
  * - prepared statements are made once and reset after every use.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -34,6 +38,11 @@ enum ctl_stmt {
 	S_ADDR_PUT,
 	S_RELAY_PUT,
 	S_RELAY_DEL,
+	S_PEER_DEL,
+	S_PEER_DEL_MEMBER,
+	S_PEER_DEL_ADDRS,
+	S_SECRET_GET,
+	S_SECRET_PUT,
 	S_COUNT,
 };
 
@@ -55,6 +64,11 @@ static const char *const ctl_stmt_sql[S_COUNT] = {
 	[S_RELAY_PUT] = "INSERT OR REPLACE INTO relays(relay_id, name, endpoint, public_key, "
 			"clients, last_seen) VALUES(?,?,?,?,?,?)",
 	[S_RELAY_DEL] = "DELETE FROM relays WHERE relay_id = ?",
+	[S_PEER_DEL] = "DELETE FROM peers WHERE peer_id = ?",
+	[S_PEER_DEL_MEMBER] = "DELETE FROM members WHERE peer_id = ?",
+	[S_PEER_DEL_ADDRS] = "DELETE FROM addresses WHERE public_key = ?",
+	[S_SECRET_GET] = "SELECT value FROM secrets WHERE name = ?",
+	[S_SECRET_PUT] = "INSERT OR REPLACE INTO secrets(name, value) VALUES(?,?)",
 };
 
 static const char ctl_schema_v1[] =
@@ -72,6 +86,13 @@ static const char ctl_schema_v1[] =
 	"CREATE TABLE relays(relay_id TEXT PRIMARY KEY, name TEXT NOT NULL, endpoint TEXT NOT NULL,"
 	" public_key BLOB, clients INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
 	"PRAGMA user_version = 1;";
+
+/* Version 2: the server's own secrets (the relay ticket key) and an index
+ * for garbage collection of peers never seen for long. */
+static const char ctl_schema_v2[] =
+	"CREATE TABLE secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"CREATE INDEX addresses_key ON addresses(public_key);"
+	"PRAGMA user_version = 2;";
 
 struct ctl_store {
 	sqlite3 *db;
@@ -115,19 +136,45 @@ static int ctl_store_migrate(struct ctl_store *st)
 		return ret;
 	if (v == CTL_STORE_SCHEMA_VERSION)
 		return 0;
-	if (v != 0) {
+	if (v != 0 && v != 1) {
 		log_error(MOD, "database schema version %d is not %d", v, CTL_STORE_SCHEMA_VERSION);
 		return -EIO;
 	}
 	ret = ctl_store_sql(st, "BEGIN");
 	if (ret)
 		return ret;
-	ret = ctl_store_sql(st, ctl_schema_v1);
+	if (v == 0)
+		ret = ctl_store_sql(st, ctl_schema_v1);
+	if (!ret)
+		ret = ctl_store_sql(st, ctl_schema_v2);
 	if (ret) {
 		ctl_store_sql(st, "ROLLBACK");
 		return ret;
 	}
 	return ctl_store_sql(st, "COMMIT");
+}
+
+/* The database holds token hashes and the relay ticket key: owner only.
+ * SQLite creates the -wal and -shm files with the database's mode. */
+static void ctl_store_private(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char p[4096];
+	struct stat sb;
+	int fd;
+
+	if (!strcmp(path, ":memory:") || !path[0] || !strncmp(path, "file:", 5))
+		return;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >= sizeof(p))
+			return;
+		fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (i ? 0 : O_CREAT), 0600);
+		if (fd < 0)
+			continue;
+		if (!fstat(fd, &sb) && (sb.st_mode & 077) && fchmod(fd, sb.st_mode & 0700))
+			log_warn(MOD, "cannot make %s private: %s", p, strerror(errno));
+		close(fd);
+	}
 }
 
 int ctl_store_open(const char *path, struct ctl_store **out)
@@ -138,6 +185,7 @@ int ctl_store_open(const char *path, struct ctl_store **out)
 	*out = NULL;
 	if (!st)
 		return -ENOMEM;
+	ctl_store_private(path);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		log_error(MOD, "cannot open %s: %s", path,
@@ -226,7 +274,8 @@ uint64_t ctl_store_batch_start(const struct ctl_store *st)
 }
 
 /* Binds by a format ('s' text, 'i' int64, 'k' 32-byte blob, 'K' blob or
- * NULL: a pointer that may be NULL) and steps one statement. */
+ * NULL: a pointer that may be NULL, 'b' a blob and its size_t length) and
+ * steps one statement. */
 static int ctl_store_run(struct ctl_store *st, enum ctl_stmt which, const char *fmt, ...)
 {
 	sqlite3_stmt *s = st->stmt[which];
@@ -249,6 +298,10 @@ static int ctl_store_run(struct ctl_store *st, enum ctl_stmt which, const char *
 			blob = va_arg(ap, const void *);
 			rc = blob ? sqlite3_bind_blob(s, i, blob, 32, SQLITE_STATIC)
 				  : sqlite3_bind_null(s, i);
+			break;
+		case 'b':
+			blob = va_arg(ap, const void *);
+			rc = sqlite3_bind_blob(s, i, blob, (int)va_arg(ap, size_t), SQLITE_STATIC);
 			break;
 		}
 	}
@@ -331,6 +384,46 @@ int ctl_store_relay_del(struct ctl_store *st, const char *relay_id)
 	return ctl_store_run(st, S_RELAY_DEL, "s", relay_id);
 }
 
+int ctl_store_peer_del(struct ctl_store *st, const char *peer_id, const uint8_t key[32])
+{
+	if (ctl_store_run(st, S_PEER_DEL_MEMBER, "s", peer_id) ||
+	    ctl_store_run(st, S_PEER_DEL_ADDRS, "k", key))
+		return -EIO;
+	return ctl_store_run(st, S_PEER_DEL, "s", peer_id);
+}
+
+int ctl_store_secret_put(struct ctl_store *st, const char *name, const uint8_t *value, size_t len)
+{
+	return ctl_store_run(st, S_SECRET_PUT, "sb", name, value, len);
+}
+
+int ctl_store_secret_get(struct ctl_store *st, const char *name, uint8_t *out, size_t len)
+{
+	sqlite3_stmt *s = st->stmt[S_SECRET_GET];
+	int rc, ret = -EIO;
+
+	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) == SQLITE_BLOB &&
+		    (size_t)sqlite3_column_bytes(s, 0) == len) {
+			memcpy(out, sqlite3_column_blob(s, 0), len);
+			ret = 0;
+		} else {
+			log_error(MOD, "secret %s has the wrong size", name);
+		}
+	} else {
+		log_error(MOD, "%s: %s", ctl_stmt_sql[S_SECRET_GET], sqlite3_errmsg(st->db));
+	}
+out:
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
 /* Loading. Rows that do not fit the limits the protocol enforces mean a
  * database written by something else: refuse it (-EIO) rather than guess. */
 
@@ -377,6 +470,7 @@ out:
 static int ctl_load_peer(sqlite3_stmt *s, struct ctl_core *c)
 {
 	struct ctl_peer_rec *p = calloc(1, sizeof(*p));
+	int64_t age;
 	int ret = -EIO;
 
 	if (!p)
@@ -392,6 +486,10 @@ static int ctl_load_peer(sqlite3_stmt *s, struct ctl_core *c)
 		goto err;
 	p->created_at = sqlite3_column_int64(s, 10);
 	p->last_seen = p->last_seen_stored = sqlite3_column_int64(s, 11);
+	/* Placed on the GC clock as long ago as the store says it was seen. */
+	age = ctl_core_unix() - p->last_seen;
+	p->seen_ns = (int64_t)time_mono_ns() -
+		     (age > 0 ? (age < INT32_MAX ? age : INT32_MAX) : 0) * (int64_t)TIME_NS_PER_SEC;
 	ret = ctl_core_peer_index(c, p);
 	if (ret)
 		goto err;
@@ -516,7 +614,7 @@ int ctl_store_load(struct ctl_store *st, struct ctl_core *c)
 	ret = ctl_load_rows(st, c,
 			    "SELECT peer_id, public_key, name, version, token_hash, nat_type, "
 			    "nat_mapping, nat_filtering, endpoints, relay, created_at, last_seen "
-			    "FROM peers",
+			    "FROM peers ORDER BY last_seen, rowid",
 			    ctl_load_peer);
 	if (!ret)
 		ret = ctl_load_rows(st, c,

@@ -13,18 +13,19 @@
 
 #include "control/ctl_state.h"
 
-enum { CTL_STORE_SCHEMA_VERSION = 1 };
+enum { CTL_STORE_SCHEMA_VERSION = 2 };
 
 struct ctl_store;
 
-/* Opens or creates the database (WAL mode) and migrates its schema. -EIO
+/* Opens or creates the database (WAL mode, owner-only file mode: it holds
+ * token hashes and the relay ticket key) and migrates its schema. -EIO
  * when it cannot be opened or has an unknown schema version. */
 int ctl_store_open(const char *path, struct ctl_store **out);
 /* Commits what is pending and closes. */
 void ctl_store_close(struct ctl_store *st);
 
-/* Loads the whole state into c (peers, parties with members and remembered
- * addresses, relays). 0, -EIO or -ENOMEM. */
+/* Loads the whole state into c (peers, oldest last_seen first; parties with
+ * members and remembered addresses; relays). 0, -EIO or -ENOMEM. */
 int ctl_store_load(struct ctl_store *st, struct ctl_core *c);
 
 /* Brackets one request's writes: begin opens the batch if none is open and a
@@ -51,5 +52,12 @@ int ctl_store_address_put(struct ctl_store *st, const char *party_id, const uint
 			  uint32_t vip);
 int ctl_store_relay_put(struct ctl_store *st, const struct ctl_relay_rec *r);
 int ctl_store_relay_del(struct ctl_store *st, const char *relay_id);
+/* Deletes the peer, its membership and the addresses remembered for key. */
+int ctl_store_peer_del(struct ctl_store *st, const char *peer_id, const uint8_t key[32]);
+/* The server's own secrets by name (the relay ticket key). get: 0, -ENOENT
+ * when there is none, -EIO when it cannot be read or has another length.
+ * put runs between req_begin and req_end like every write. */
+int ctl_store_secret_put(struct ctl_store *st, const char *name, const uint8_t *value, size_t len);
+int ctl_store_secret_get(struct ctl_store *st, const char *name, uint8_t *out, size_t len);
 
 #endif

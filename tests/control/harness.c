@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 
 const char *th_server_bin;
+const char *th_client_pin;
 
 static void th_sleep_ms(unsigned ms)
 {
@@ -88,6 +89,8 @@ int th_server_run(struct th_server *s, const char *const *extra)
 	argv[n++] = s->db;
 	argv[n++] = "--log-level";
 	argv[n++] = "warn";
+	if (!s->tls)
+		argv[n++] = "--insecure";
 	for (i = 0; extra && extra[i] && n < 23; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -129,8 +132,10 @@ int th_server_stop(struct th_server *s, int sig)
 
 void th_server_cleanup(struct th_server *s)
 {
-	static const char *const files[] = { "control.db",  "control.db-wal",  "control.db-shm",
-					     "control2.db", "control2.db-wal", "control2.db-shm" };
+	static const char *const files[] = { "control.db",	 "control.db-wal",
+					     "control.db-shm",	 "control2.db",
+					     "control2.db-wal",	 "control2.db-shm",
+					     "control-tls.crt", "control-tls.key" };
 	char path[128];
 	size_t i;
 
@@ -144,6 +149,36 @@ void th_server_cleanup(struct th_server *s)
 	}
 	rmdir(s->dir);
 	s->dir[0] = '\0';
+}
+
+int th_fixture_start(void **state, const char *const *extra)
+{
+	struct th_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || th_server_init(&f->srv))
+		goto err;
+	if (th_server_run(&f->srv, extra)) {
+		fprintf(stderr, "cannot start %s\n", th_server_bin);
+		goto err;
+	}
+	*state = f;
+	return 0;
+err:
+	if (f)
+		th_server_cleanup(&f->srv);
+	free(f);
+	return -1;
+}
+
+int th_fixture_stop(void **state)
+{
+	struct th_fixture *f = *state;
+
+	for (size_t i = 0; i < f->n; i++)
+		th_client_close(f->cl[i]);
+	th_server_cleanup(&f->srv);
+	free(f);
+	return 0;
 }
 
 static void th_record(void *arg, const struct ctl_event *ev)
@@ -183,6 +218,8 @@ struct th_client *th_client_open(const char *url, struct ctl_local *local, uint6
 	ctl_client_opts_default(&o);
 	o.url = url;
 	o.local = local;
+	o.insecure = url && !strncmp(url, "ws://", 5);
+	o.pin = th_client_pin;
 	o.backoff_min_ms = 50;
 	o.backoff_max_ms = 400;
 	o.heartbeat_ms = heartbeat_ms;

@@ -22,6 +22,7 @@ struct th_server {
 	char dir[64];
 	char db[96];
 	char url[64];
+	bool tls; /* set before th_server_run: serve wss:// (else --insecure ws://) */
 };
 
 struct th_event {
@@ -46,6 +47,8 @@ struct th_client {
 
 /* The lanrage-control binary (argv[1] or $LANRAGE_CONTROL). */
 extern const char *th_server_bin;
+/* The pin th_client_open gives remote clients (NULL: none). */
+extern const char *th_client_pin;
 
 /* Creates the temp dir and picks a port; then th_server_run starts it with
  * extra arguments (NULL-terminated, may be NULL). 0 or -errno. */
@@ -55,6 +58,22 @@ int th_server_run(struct th_server *s, const char *const *extra);
 int th_server_stop(struct th_server *s, int sig);
 /* Stops (SIGKILL if still running) and removes the temp dir. */
 void th_server_cleanup(struct th_server *s);
+
+enum { TH_MAX_CLIENTS = 8 };
+
+/* What a test of the real server holds: the server and the clients it
+ * opened, closed by th_fixture_stop. */
+struct th_fixture {
+	struct th_server srv;
+	struct th_client *cl[TH_MAX_CLIENTS];
+	size_t n;
+};
+
+/* cmocka setup: *state becomes a fixture whose server runs with extra
+ * arguments (NULL-terminated, may be NULL); -1 when it does not start. */
+int th_fixture_start(void **state, const char *const *extra);
+/* cmocka teardown: closes every client, stops the server, frees. */
+int th_fixture_stop(void **state);
 
 /* Opens a client (remote when url, else local) and subscribes the recorder. */
 struct th_client *th_client_open(const char *url, struct ctl_local *local, uint64_t heartbeat_ms);

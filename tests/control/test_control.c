@@ -27,65 +27,33 @@
 #include "control/ctl_ids.h"
 #include "crypto/crypto.h"
 
-enum { MAX_CLIENTS = 8, WAIT_MS = 10000 };
-
-struct fixture {
-	struct th_server srv;
-	struct th_client *cl[MAX_CLIENTS];
-	size_t n;
-};
-
-static int fixture_start(void **state, const char *const *extra)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f || th_server_init(&f->srv))
-		goto err;
-	if (th_server_run(&f->srv, extra)) {
-		fprintf(stderr, "cannot start %s\n", th_server_bin);
-		goto err;
-	}
-	*state = f;
-	return 0;
-err:
-	if (f)
-		th_server_cleanup(&f->srv);
-	free(f);
-	return -1;
-}
+enum { WAIT_MS = 10000 };
 
 static int setup(void **state)
 {
-	static const char *const extra[] = { "--relay-secret", "s3cret", NULL };
-
-	return fixture_start(state, extra);
+	/* From the environment: the server refuses secrets on its command line. */
+	setenv("LANRAGE_RELAY_SECRET", "s3cret", 1);
+	return th_fixture_start(state, NULL);
 }
 
 static int setup_short_timeout(void **state)
 {
 	static const char *const extra[] = { "--peer-timeout", "2", NULL };
 
-	return fixture_start(state, extra);
+	return th_fixture_start(state, extra);
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	size_t i;
-
-	for (i = 0; i < f->n; i++)
-		th_client_close(f->cl[i]);
-	th_server_cleanup(&f->srv);
-	free(f);
-	return 0;
+	return th_fixture_stop(state);
 }
 
 /* A registered client, closed by teardown. */
-static struct th_client *client(struct fixture *f, const char *name, uint64_t heartbeat_ms)
+static struct th_client *client(struct th_fixture *f, const char *name, uint64_t heartbeat_ms)
 {
 	struct th_client *t;
 
-	assert_true(f->n < MAX_CLIENTS);
+	assert_true(f->n < TH_MAX_CLIENTS);
 	t = th_client_open(f->srv.url, NULL, heartbeat_ms);
 	assert_non_null(t);
 	f->cl[f->n++] = t;
@@ -137,7 +105,7 @@ static void make_party(struct th_client *a, struct th_client *b, struct th_clien
 
 static void test_party_flow(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
 	struct th_client *c = client(f, "carol", 0);
 	const char *eps[] = { "192.0.2.1:51820", "198.51.100.7:40000" };
@@ -204,7 +172,7 @@ static void test_party_flow(void **state)
 
 static void test_signal(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
 	struct th_client *c = client(f, "carol", 0), *d = client(f, "dave", 0);
 	char party_id[CTL_PARTY_ID_LEN + 1];
@@ -234,7 +202,7 @@ static void test_signal(void **state)
 
 static void test_heartbeat_timeout(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alive", 300), *b = client(f, "silent", 0);
 	char party_id[CTL_PARTY_ID_LEN + 1];
 	struct th_event *e;
@@ -252,7 +220,7 @@ static void test_heartbeat_timeout(void **state)
 
 static void test_restart(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
 	char party_id[CTL_PARTY_ID_LEN + 1], a_id[CTL_ID_LEN + 1], token[64];
 	struct th_event *e;
@@ -285,7 +253,7 @@ static void test_restart(void **state)
  * after the next reconnect: auth says "no party", the client joins again. */
 static void test_rejoin_after_timeout(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alive", 300), *b = client(f, "silent", 0);
 	char party_id[CTL_PARTY_ID_LEN + 1];
 	struct th_event *e;
@@ -312,7 +280,7 @@ static void test_rejoin_after_timeout(void **state)
  * (new credentials), find no party and say so in RESYNC. */
 static void test_server_forgot(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
 	char party_id[CTL_PARTY_ID_LEN + 1], token[64];
 	struct th_event *e;
@@ -364,7 +332,7 @@ static void *joiner_main(void *arg)
 static void test_concurrent_joins(void **state)
 {
 	enum { N = 40 };
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *host = client(f, "host", 0);
 	struct joiner j[N];
 	pthread_t th[N];
@@ -415,7 +383,7 @@ static void expect_error(struct th_client *t, const char *msg, size_t len, const
 
 static void test_bad_input(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
 	struct th_client *c = client(f, "carol", 0), *u = client(f, NULL, 0);
 	char party_id[CTL_PARTY_ID_LEN + 1], msg[512], pub64[CTL_KEY_B64 + 1];
@@ -486,7 +454,7 @@ static void test_bad_input(void **state)
 
 static void test_rest(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
 	char party_id[CTL_PARTY_ID_LEN + 1], path[96], auth[160], body[8192];
 	json_t *m;
@@ -522,7 +490,7 @@ static void test_rest(void **state)
 
 static void test_relays(void **state)
 {
-	struct fixture *f = *state;
+	struct th_fixture *f = *state;
 	struct th_client *r = client(f, NULL, 0), *a = client(f, "alice", 0);
 	char relay_id[CTL_ID_LEN + 1];
 	struct ctl_relay *list;

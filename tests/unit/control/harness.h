@@ -79,8 +79,9 @@ static inline void th_clear(struct th_client *cl)
 	cl->n_replies = cl->n_events = 0;
 }
 
-/* Opens a session and reads its hello. */
-static inline struct th_client *th_open(struct ctl_core *c)
+/* Opens a session from source (NULL: an in-process one) and reads its
+ * hello. */
+static inline struct th_client *th_open_from(struct ctl_core *c, const char *source)
 {
 	struct th_client *cl = calloc(1, sizeof(*cl));
 	struct ctl_session_ops ops = { th_on_send, th_on_close, NULL };
@@ -88,7 +89,7 @@ static inline struct th_client *th_open(struct ctl_core *c)
 
 	ops.arg = cl;
 	cl->core = c;
-	cl->s = ctl_session_open(c, &ops);
+	cl->s = ctl_session_open_from(c, &ops, source);
 	if (!cl->s || cl->n_replies != 1)
 		abort();
 	hello = cl->replies[0];
@@ -97,6 +98,11 @@ static inline struct th_client *th_open(struct ctl_core *c)
 	crypto_x25519_generate(cl->priv, cl->pub);
 	th_clear(cl);
 	return cl;
+}
+
+static inline struct th_client *th_open(struct ctl_core *c)
+{
+	return th_open_from(c, NULL);
 }
 
 static inline void th_free(struct th_client *cl)

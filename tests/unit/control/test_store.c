@@ -4,13 +4,15 @@
  * window passes (seen from a second connection), flush and close commit;
  * parties, members, addresses, remembered addresses, peer state and tokens
  * survive a close and reopen; every loaded member gets a fresh timeout;
- * unknown schema versions are refused.
+ * unknown schema versions are refused, version 1 is migrated; the file is
+ * owner-only.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -81,7 +83,7 @@ static void test_batching(void **state)
 	struct ctl_core_stats st;
 	char id[15];
 
-	assert_int_equal(count("PRAGMA user_version"), 1);
+	assert_int_equal(count("PRAGMA user_version"), 2);
 	{
 		sqlite3 *db;
 		sqlite3_stmt *s;
@@ -271,7 +273,57 @@ static void test_bad_opts(void **state)
 	ctl_core_opts_default(&o);
 	o.rate_per_sec = 0;
 	assert_int_equal(ctl_core_open(&o, &c), -EINVAL);
+	ctl_core_opts_default(&o);
+	o.signal_burst = CTL_MAX_MESSAGE - 1; /* one signal must always fit */
+	assert_int_equal(ctl_core_open(&o, &c), -EINVAL);
+	ctl_core_opts_default(&o);
+	o.source_register_burst = 0; /* rate without burst */
+	assert_int_equal(ctl_core_open(&o, &c), -EINVAL);
 	assert_null(c);
+}
+
+/* A version 1 database (before the ticket key) is migrated in place: its
+ * peers stay, a ticket key is made and kept; the file is owner-only. */
+static void test_migrate_v1(void **state)
+{
+	struct ctl_core *c;
+	struct stat sb;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "CREATE TABLE peers(peer_id TEXT PRIMARY KEY, public_key BLOB NOT NULL "
+			     "UNIQUE, name TEXT NOT NULL, version TEXT NOT NULL, token_hash BLOB NOT "
+			     "NULL, nat_type TEXT NOT NULL, nat_mapping TEXT NOT NULL, nat_filtering "
+			     "TEXT NOT NULL, endpoints TEXT NOT NULL, relay TEXT NOT NULL, created_at "
+			     "INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+			     "CREATE TABLE parties(party_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+			     " host_peer_id TEXT NOT NULL, created_at INTEGER NOT NULL, max_members "
+			     "INTEGER NOT NULL);"
+			     "CREATE TABLE members(peer_id TEXT PRIMARY KEY, party_id TEXT NOT NULL,"
+			     " virtual_ip INTEGER NOT NULL, joined_at INTEGER NOT NULL, "
+			     "UNIQUE(party_id, virtual_ip));"
+			     "CREATE TABLE addresses(party_id TEXT NOT NULL, public_key BLOB NOT NULL,"
+			     " virtual_ip INTEGER NOT NULL, PRIMARY KEY(party_id, public_key));"
+			     "CREATE TABLE relays(relay_id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+			     "endpoint TEXT NOT NULL, public_key BLOB, clients INTEGER NOT NULL, "
+			     "last_seen INTEGER NOT NULL);"
+			     "INSERT INTO peers VALUES('0123456789abcdef', zeroblob(32), 'old', '1', "
+			     "zeroblob(32), 'unknown', 'unknown', 'unknown', '[]', '', 1, "
+			     "strftime('%s','now'));"
+			     "PRAGMA user_version = 1;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	chmod(path, 0644);
+	c = open_at(path);
+	ctl_core_close(c);
+	assert_int_equal(count("PRAGMA user_version"), 2);
+	assert_int_equal(count("SELECT COUNT(*) FROM peers"), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM secrets WHERE length(value) = 64"), 1);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 077, 0);
 }
 
 int main(void)
@@ -281,6 +333,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_opts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

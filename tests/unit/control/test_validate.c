@@ -259,12 +259,62 @@ static void test_edges_accepted(void **state)
 	}
 }
 
+/* The longest peer object the server can send, every field at its limit
+ * and its text made of characters JSON escapes, fits CTL_MAX_PEER_JSON, so
+ * a party of CTL_LIMIT_MAX_MEMBERS fits CTL_MAX_SERVER_MESSAGE. */
+static void test_largest_peer_fits(void **state)
+{
+	char name[CTL_MAX_NAME * 2 + 1], version[32 * 2 + 1], eps[16 * 52 + 1], *text;
+	static const char ep[] = "\"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535\"";
+	struct th_client *x;
+	size_t n = 0;
+	json_t *d;
+
+	for (int i = 0; i < CTL_MAX_NAME; i++)
+		memcpy(name + 2 * i, "\\\"", 2);
+	name[CTL_MAX_NAME * 2] = '\0';
+	for (int i = 0; i < 32; i++)
+		memcpy(version + 2 * i, "\\\\", 2);
+	version[64] = '\0';
+	for (int i = 0; i < CTL_MAX_ENDPOINTS; i++)
+		n += (size_t)snprintf(eps + n, sizeof(eps) - n, "%s%s", i ? "," : "", ep);
+	x = th_open(core);
+	{
+		uint8_t proof[32];
+		char pub[45], pr[45];
+
+		assert_int_equal(ctl_register_proof(proof, x->priv, x->server_key, x->challenge), 0);
+		th_b64(x->pub, pub);
+		th_b64(proof, pr);
+		d = th_ok(th_req(x, "register",
+				 "\"public_key\":\"%s\",\"proof\":\"%s\",\"name\":\"%s\","
+				 "\"version\":\"%s\"",
+				 pub, pr, name, version));
+		assert_non_null(d);
+	}
+	d = th_ok(th_req(x, "peer_update",
+			 "\"endpoints\":[%s],\"relay\":\"%s\",\"nat\":{\"type\":\"%s\","
+			 "\"mapping\":\"%s\",\"filtering\":\"%s\"}",
+			 eps, name, "aaaaaaaaaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	assert_non_null(d);
+	text = json_dumps(json_object_get(d, "peer"), JSON_COMPACT);
+	assert_non_null(text);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(d, "peer"), "endpoints")),
+			 CTL_MAX_ENDPOINTS);
+	assert_true(strlen(text) > 1000);
+	assert_true(strlen(text) <= CTL_MAX_PEER_JSON);
+	free(text);
+	th_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bad_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_messages_name_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edges_accepted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_largest_peer_fits, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
