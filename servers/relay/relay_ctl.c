@@ -1,7 +1,7 @@
 /*
  * relay_ctl: the registration thread (see relay_ctl.h). The loop and the
- * thread share only the binding count and the stop flag, both under mu. The
- * relay secret is wiped when the thread ends.
+ * thread share only the binding count, the ticket key and the stop flag, all
+ * under mu. The relay secret is wiped when the thread ends.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "log/log.h"
 #include "relay_ctl.h"
+#include "util/time.h"
 
 struct relay_ctl {
 	pthread_t thread;
@@ -20,7 +21,10 @@ struct relay_ctl {
 	pthread_cond_t cond; /* signalled on stop */
 	bool stop; /* under mu */
 	uint64_t bindings; /* under mu */
-	char *url, *secret, *name, *endpoint;
+	uint8_t ticket_key[32]; /* under mu */
+	bool have_ticket_key, ticket_key_new; /* under mu */
+	char *url, *secret, *name, *endpoint, *pin;
+	bool insecure;
 	uint8_t public_key[32];
 };
 
@@ -55,20 +59,50 @@ static uint64_t load(struct relay_ctl *r)
 	return n;
 }
 
+static void publish_ticket_key(struct relay_ctl *r, const uint8_t key[32])
+{
+	pthread_mutex_lock(&r->mu);
+	if (!r->have_ticket_key || memcmp(r->ticket_key, key, 32)) {
+		memcpy(r->ticket_key, key, 32);
+		r->have_ticket_key = true;
+		r->ticket_key_new = true;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+bool relay_ctl_ticket_key(struct relay_ctl *r, uint8_t key[32])
+{
+	bool fresh;
+
+	pthread_mutex_lock(&r->mu);
+	fresh = r->ticket_key_new;
+	if (fresh)
+		memcpy(key, r->ticket_key, 32);
+	r->ticket_key_new = false;
+	pthread_mutex_unlock(&r->mu);
+	return fresh;
+}
+
 /* Registers until it works or we stop; true when registered. */
 static bool do_register(struct relay_ctl *r, struct ctl_client *c, char id[CTL_ID_LEN + 1])
 {
 	uint64_t backoff = 1000;
 	const char *code, *msg = "";
+	uint8_t key[32];
 	int ret;
 
 	for (;;) {
-		ret = ctl_relay_register(c, r->secret, r->name, r->endpoint, r->public_key, id, NULL);
+		ret = ctl_relay_register(c, r->secret, r->name, r->endpoint, r->public_key, id,
+					 key);
 		if (ret == 0) {
 			log_info("relay", "registered with %s as %s (%s)", r->url, id,
 				 r->endpoint);
+			publish_ticket_key(r, key);
 			return true;
 		}
+		if (ret == -EBADMSG)
+			log_error("relay", "%s sent no ticket key: it predates relay tickets, and "
+					   "every BIND stays refused", r->url);
 		code = ctl_client_error(c, &msg);
 		log_warn("relay", "registration with %s failed: %s%s%s; retrying", r->url,
 			 *code ? code : strerror(-ret), msg && *msg ? ": " : "", msg ? msg : "");
@@ -76,6 +110,42 @@ static bool do_register(struct relay_ctl *r, struct ctl_client *c, char id[CTL_I
 			return false;
 		backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 	}
+}
+
+/* ctl_client events, dispatched on this thread: a new connection must
+ * prove itself at once (the control server closes a session that has not
+ * authenticated within its deadline, shorter than the heartbeat period). */
+static void on_ctl_event(void *arg, const struct ctl_event *ev)
+{
+	bool *reconnected = arg;
+
+	if (ev->kind == CTL_EV_CONNECTED)
+		*reconnected = true;
+}
+
+/* Heartbeats every RELAY_CTL_HEARTBEAT_S, and at once after a reconnect,
+ * until the server forgets us (-ENOENT) or we stop. */
+static void heartbeat_loop(struct relay_ctl *r, struct ctl_client *c, const char *id)
+{
+	uint64_t last_ns = time_mono_ns();
+	bool reconnected = false;
+	int ret;
+
+	ctl_client_subscribe(c, on_ctl_event, &reconnected);
+	while (!wait_or_stop(r, 0)) {
+		ctl_client_wait_event(c, 1000);
+		if (!reconnected &&
+		    time_mono_ns() - last_ns < RELAY_CTL_HEARTBEAT_S * TIME_NS_PER_SEC)
+			continue;
+		reconnected = false;
+		last_ns = time_mono_ns();
+		ret = ctl_relay_heartbeat(c, r->secret, id, load(r));
+		if (ret == -ENOENT)
+			break; /* the server forgot us: register again */
+		if (ret)
+			log_warn("relay", "heartbeat to %s: %s", r->url, strerror(-ret));
+	}
+	ctl_client_subscribe(c, NULL, NULL);
 }
 
 static void *ctl_thread(void *arg)
@@ -88,6 +158,8 @@ static void *ctl_thread(void *arg)
 
 	ctl_client_opts_default(&o);
 	o.url = r->url;
+	o.pin = r->pin;
+	o.insecure = r->insecure;
 	o.request_timeout_ms = 5000;
 	o.heartbeat_ms = 0; /* relays heartbeat with relay_heartbeat below */
 	ret = ctl_client_open(&o, &c);
@@ -96,13 +168,7 @@ static void *ctl_thread(void *arg)
 		return NULL;
 	}
 	while (do_register(r, c, id)) {
-		while (!wait_or_stop(r, RELAY_CTL_HEARTBEAT_S * 1000ULL)) {
-			ret = ctl_relay_heartbeat(c, r->secret, id, load(r));
-			if (ret == -ENOENT)
-				break; /* the server forgot us: register again */
-			if (ret)
-				log_warn("relay", "heartbeat to %s: %s", r->url, strerror(-ret));
-		}
+		heartbeat_loop(r, c, id);
 		pthread_mutex_lock(&r->mu);
 		ret = r->stop;
 		pthread_mutex_unlock(&r->mu);
@@ -122,6 +188,7 @@ static void ctl_free(struct relay_ctl *r)
 	free(r->secret);
 	free(r->name);
 	free(r->endpoint);
+	free(r->pin);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cond);
 	free(r);
@@ -143,8 +210,10 @@ int relay_ctl_start(const struct relay_ctl_opts *o, struct relay_ctl **out)
 	r->secret = strdup(o->secret);
 	r->name = strdup(o->name);
 	r->endpoint = strdup(o->endpoint);
+	r->pin = o->pin && *o->pin ? strdup(o->pin) : NULL;
+	r->insecure = o->insecure;
 	memcpy(r->public_key, o->public_key, 32);
-	if (!r->url || !r->secret || !r->name || !r->endpoint ||
+	if (!r->url || !r->secret || !r->name || !r->endpoint || (o->pin && *o->pin && !r->pin) ||
 	    pthread_create(&r->thread, NULL, ctl_thread, r)) {
 		ctl_free(r);
 		return -ENOMEM;

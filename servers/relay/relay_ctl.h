@@ -4,10 +4,13 @@
  * forwarding: the thread registers (retrying with backoff), then heartbeats
  * every RELAY_CTL_HEARTBEAT_S with the binding count the loop publishes, and
  * registers again when a heartbeat is refused (the server lost its state).
+ * Each registration answer carries the control server's ticket public key;
+ * the loop picks it up with relay_ctl_ticket_key (no request, no wait).
  */
 #ifndef LR_RELAY_CTL_H
 #define LR_RELAY_CTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RELAY_CTL_HEARTBEAT_S 20
@@ -16,6 +19,8 @@ struct relay_ctl;
 
 struct relay_ctl_opts {
 	const char *url, *secret, *name, *endpoint; /* copied */
+	const char *pin; /* copied; NULL: system CA store */
+	bool insecure; /* allow ws:// */
 	uint8_t public_key[32];
 };
 
@@ -23,6 +28,10 @@ struct relay_ctl_opts {
 int relay_ctl_start(const struct relay_ctl_opts *o, struct relay_ctl **out);
 /* The load reported by the next heartbeat. */
 void relay_ctl_set_bindings(struct relay_ctl *r, uint64_t bindings);
+/* Copies the ticket key of the latest registration into key and returns
+ * true when it differs from the one last returned (false: none yet, or no
+ * change). Called by the loop; takes the lock briefly. */
+bool relay_ctl_ticket_key(struct relay_ctl *r, uint8_t key[32]);
 /* Stops the thread (waits for a request under way) and frees; NULL is fine. */
 void relay_ctl_stop(struct relay_ctl *r);
 

@@ -28,6 +28,7 @@
 #include "relay_ctl.h"
 #include "relay_opts.h"
 #include "relay_stun.h"
+#include "util/mem.h"
 #include "util/time.h"
 
 enum {
@@ -56,20 +57,6 @@ struct relay {
 	struct relay_ctl *ctl;
 	int ep, fd, sfd;
 };
-
-static uint64_t wall_ms(void)
-{
-	uint64_t sec;
-	uint32_t nsec;
-
-	time_wall(&sec, &nsec);
-	return sec * 1000 + nsec / 1000000;
-}
-
-static socklen_t ep_len(const struct wg_endpoint *ep)
-{
-	return ep->sa.sa_family == AF_INET ? sizeof(ep->in4) : sizeof(ep->in6);
-}
 
 /* Sends out[0..n), skipping a datagram the kernel refuses. */
 static void send_batch(struct relay *r, unsigned n)
@@ -111,7 +98,7 @@ static void relay_rx(struct relay *r)
 		if (n <= 0)
 			return;
 		now = time_mono_ns();
-		wall = wall_ms();
+		wall = time_wall_ms();
 
 		for (i = 0, nout = 0; i < (unsigned)n; i++) {
 			if (io->in[i].msg_hdr.msg_flags & MSG_TRUNC)
@@ -122,7 +109,7 @@ static void relay_rx(struct relay *r)
 			io->dst[nout] = o.dst;
 			io->iov_out[nout] = (struct iovec){ (void *)o.buf, o.len };
 			io->out[nout].msg_hdr = (struct msghdr){ .msg_name = &io->dst[nout],
-								 .msg_namelen = ep_len(&o.dst),
+								 .msg_namelen = wg_endpoint_socklen(&o.dst),
 								 .msg_iov = &io->iov_out[nout],
 								 .msg_iovlen = 1 };
 			nout++;
@@ -160,7 +147,7 @@ static int open_relay_socket(struct relay *r, const struct wg_endpoint *addr)
 	/* Best effort: bursts between two loop turns queue in the kernel. */
 	setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (bind(r->fd, &addr->sa, ep_len(addr)) ||
+	if (bind(r->fd, &addr->sa, wg_endpoint_socklen(addr)) ||
 	    epoll_ctl(r->ep, EPOLL_CTL_ADD, r->fd, &ev))
 		goto err;
 	log_info("relay", "relay frames on %s", name);
@@ -191,10 +178,13 @@ static int open_signals(struct relay *r)
 static int setup(struct relay *r, const struct relay_opts *o, const uint8_t priv[32])
 {
 	struct relay_config cfg = { .lifetime_s = o->lifetime_s, .rate_pps = o->rate_pps,
-				    .rate_bytes = o->rate_bytes, .max_bindings = o->max_bindings };
+				    .rate_bytes = o->rate_bytes, .max_bindings = o->max_bindings,
+				    .max_per_ip = o->max_per_ip, .no_tickets = o->no_tickets,
+				    .has_ticket_key = o->has_ticket_key };
 	int ret;
 
 	memcpy(cfg.private_key, priv, 32);
+	memcpy(cfg.ticket_key, o->ticket_key, 32);
 	ret = relay_core_init(&r->core, &cfg);
 	crypto_wipe(cfg.private_key, sizeof(cfg.private_key));
 	r->io = calloc(1, sizeof(*r->io));
@@ -211,6 +201,37 @@ static int setup(struct relay *r, const struct relay_opts *o, const uint8_t priv
 					 TAG_STUN))
 		return -1;
 	return 0;
+}
+
+/* A ticket key the control thread learned (a new one replaces ours). */
+static void take_ticket_key(struct relay *r)
+{
+	char b64[CTL_KEY_B64 + 1];
+	uint8_t key[32];
+
+	if (!relay_ctl_ticket_key(r->ctl, key))
+		return;
+	if (r->core.cfg.has_ticket_key && !memcmp(r->core.cfg.ticket_key, key, 32))
+		return;
+	relay_core_set_ticket_key(&r->core, key);
+	ctl_key_to_b64(key, b64);
+	log_info("relay", "ticket key %s from the control server: BINDs with its tickets are "
+			  "accepted", b64);
+}
+
+/* Says at start who may bind. */
+static void warn_tickets(const struct relay_opts *o)
+{
+	if (o->no_tickets)
+		log_warn("relay", "--no-tickets: ANY key that proves itself can bind and use "
+				  "this relay as a free forwarder; for labs only, never on the "
+				  "internet");
+	else if (!o->has_ticket_key && !o->control_url)
+		log_warn("relay", "no --ticket-key and no --control: no ticket can verify, so "
+				  "every BIND is refused");
+	else if (!o->has_ticket_key)
+		log_info("relay", "BINDs are refused until the control server gives its ticket "
+				  "key");
 }
 
 static void run(struct relay *r)
@@ -231,9 +252,11 @@ static void run(struct relay *r)
 			if (tag == TAG_RELAY)
 				relay_rx(r);
 			else if (tag < TAG_RELAY)
-				relay_stun_serve(&r->stun, tag >> 1 & 1, tag & 1);
+				relay_stun_serve(&r->stun, tag >> 1 & 1, tag & 1, &r->core);
 		}
 		relay_core_expire(&r->core, time_mono_ns());
+		if (r->ctl)
+			take_ticket_key(r);
 		if (r->ctl && relay_core_bindings(&r->core) != last_load) {
 			last_load = relay_core_bindings(&r->core);
 			relay_ctl_set_bindings(r->ctl, last_load);
@@ -245,7 +268,8 @@ static void run(struct relay *r)
 static void start_ctl(struct relay *r, const struct relay_opts *o, const uint8_t pub[32])
 {
 	struct relay_ctl_opts co = { .url = o->control_url, .secret = o->secret,
-				     .name = o->name, .endpoint = o->public_endpoint };
+				     .name = o->name, .endpoint = o->public_endpoint,
+				     .pin = o->control_pin, .insecure = o->control_insecure };
 
 	memcpy(co.public_key, pub, 32);
 	if (relay_ctl_start(&co, &r->ctl))
@@ -261,10 +285,13 @@ int main(int argc, char **argv)
 	bool created;
 	int ret = 1;
 
+	mem_secure_process(); /* 0600 key file, wiped JSON copies of tickets */
 	memset(r.stun.fd, -1, sizeof(r.stun.fd));
 	ret = relay_opts_parse(argc, argv, &o);
-	if (ret)
+	if (ret) {
+		relay_opts_free(&o);
 		return ret == 1 ? 0 : 2;
+	}
 	ret = 1;
 	if (crypto_init() || relay_key_load(o.key_file, priv, &created))
 		goto out;
@@ -280,11 +307,14 @@ int main(int argc, char **argv)
 	log_kv(LOG_INFO, "relay", "ready", LOG_STR("public_key", pub_b64),
 	       LOG_UINT("lifetime_s", o.lifetime_s), LOG_UINT("rate_pps", o.rate_pps),
 	       LOG_UINT("rate_bytes", o.rate_bytes), LOG_UINT("max_bindings", o.max_bindings),
+	       LOG_UINT("max_bindings_per_ip", o.max_per_ip),
 	       LOG_UINT("stun_sockets", o.n_stun == 2 ? 4 : o.n_stun));
 	printf("public_key=%s\n", pub_b64);
 	fflush(stdout);
+	warn_tickets(&o);
 	if (o.control_url)
 		start_ctl(&r, &o, pub);
+	relay_opts_free(&o); /* the control thread has its own copy of the secret */
 	run(&r);
 	relay_ctl_stop(r.ctl);
 	relay_core_log_stats(&r.core, "stopping");
@@ -292,6 +322,7 @@ int main(int argc, char **argv)
 		 r.stun.answers, r.stun.errors);
 	ret = 0;
 out:
+	relay_opts_free(&o);
 	crypto_wipe(priv, sizeof(priv));
 	relay_stun_close(&r.stun);
 	relay_core_free(&r.core);

@@ -18,7 +18,9 @@
 #include "nat/relay_proto.h"
 #include "nat/stun.h"
 #include "relay_opts.h"
+#include "relay_core.h"
 #include "relay_rate.h"
+#include "util/secret_file.h"
 
 static void usage(FILE *f)
 {
@@ -34,8 +36,19 @@ static void usage(FILE *f)
 		"  --rate-pps N            per-binding packets/s (default 20000, burst 1 s)\n"
 		"  --rate-bytes N          per-binding bytes/s (default 25000000, burst 1 s)\n"
 		"  --max-bindings N        bindings at most (default 65536)\n"
-		"  --control URL           register with this control server (ws://HOST:PORT)\n"
-		"  --relay-secret S        its relay secret (or env LANRAGE_RELAY_SECRET)\n"
+		"  --max-bindings-per-ip N live bindings from one IP (IPv6: /64) at most\n"
+		"                          (default 256)\n"
+		"  --control URL           register with this control server (wss://HOST:PORT);\n"
+		"                          it also gives the ticket key BINDs are checked with\n"
+		"  --control-pin PIN       the control server's key pin, sha256/BASE64 (default:\n"
+		"                          verify its certificate against the system CA store)\n"
+		"  --control-insecure      allow a plain ws:// control URL (loopback and labs)\n"
+		"  --relay-secret-file F   the control server's relay secret, first line of F\n"
+		"                          (or env LANRAGE_RELAY_SECRET)\n"
+		"  --ticket-key BASE64     the control server's Ed25519 ticket public key, for a\n"
+		"                          relay without --control\n"
+		"  --no-tickets            bind any key that proves itself, without a ticket\n"
+		"                          (labs only: the relay is then anyone's forwarder)\n"
 		"  --public-endpoint IP:PORT  the address clients reach the relay at\n"
 		"  --name NAME             the relay's name (default lanrage-relay)\n"
 		"  --log-level LEVEL       error, warn, info (default), debug\n"
@@ -77,12 +90,18 @@ static void defaults(struct relay_opts *o)
 	o->rate_pps = 20000;
 	o->rate_bytes = 25000000;
 	o->max_bindings = 65536;
+	o->max_per_ip = RELAY_DEFAULT_MAX_PER_IP;
 	o->name = "lanrage-relay";
-	o->secret = getenv("LANRAGE_RELAY_SECRET");
 	log_set_level(LOG_INFO); /* a server says what it does */
 }
 
-static int parse_one(int c, struct relay_opts *o, bool *no_stun)
+/* Options parse_one keeps until every option was seen. */
+struct opts_late {
+	bool no_stun;
+	const char *secret_file;
+};
+
+static int parse_one(int c, struct relay_opts *o, struct opts_late *late)
 {
 	struct wg_endpoint ep;
 	enum log_format format;
@@ -100,7 +119,7 @@ static int parse_one(int c, struct relay_opts *o, bool *no_stun)
 	case 'a':
 		return parse_num("stun-alt-port", optarg, 1, 65535, &o->stun_alt_port);
 	case 'n':
-		*no_stun = true;
+		late->no_stun = true;
 		return 0;
 	case 'k':
 		o->key_file = optarg;
@@ -119,11 +138,40 @@ static int parse_one(int c, struct relay_opts *o, bool *no_stun)
 			return -EINVAL;
 		o->max_bindings = (uint32_t)v;
 		return 0;
+	case 'M':
+		if (parse_num("max-bindings-per-ip", optarg, 1, 1 << 24, &v))
+			return -EINVAL;
+		o->max_per_ip = (uint32_t)v;
+		return 0;
 	case 'c':
 		o->control_url = optarg;
 		return 0;
+	case 'P':
+		o->control_pin = optarg;
+		return 0;
+	case 'I':
+		o->control_insecure = true;
+		return 0;
 	case 'S':
-		o->secret = optarg;
+		/* Refused, not ignored: the operator must learn the secret leaked. */
+		fprintf(stderr, "lanrage-relay: --relay-secret is refused: every local user "
+				"can read a command line in /proc; put the secret in a file "
+				"(chmod 600) and pass --relay-secret-file FILE, or set "
+				"LANRAGE_RELAY_SECRET\n");
+		return -EPERM;
+	case 'F':
+		late->secret_file = optarg;
+		return 0;
+	case 'T':
+		if (ctl_b64_to_key(optarg, strlen(optarg), o->ticket_key)) {
+			fprintf(stderr, "lanrage-relay: --ticket-key needs the base64 of a 32-byte "
+					"Ed25519 public key\n");
+			return -EINVAL;
+		}
+		o->has_ticket_key = true;
+		return 0;
+	case 'X':
+		o->no_tickets = true;
 		return 0;
 	case 'e':
 		if (wg_endpoint_parse(&ep, optarg))
@@ -148,6 +196,38 @@ static int parse_one(int c, struct relay_opts *o, bool *no_stun)
 	}
 }
 
+/* The relay secret from the file, else the environment. 0 or -1 (printed). */
+static int load_secret(struct relay_opts *o, const char *path)
+{
+	const char *env = getenv("LANRAGE_RELAY_SECRET"), *why;
+	int ret;
+
+	if (path) {
+		ret = secret_file_read(path, &o->secret, &why);
+		if (ret)
+			fprintf(stderr, "lanrage-relay: --relay-secret-file %s: %s (%s)\n", path,
+				why, strerror(-ret));
+		return ret ? -1 : 0;
+	}
+	if (env && *env) {
+		o->secret = strdup(env);
+		return o->secret ? 0 : -1;
+	}
+	fprintf(stderr, "lanrage-relay: --control needs --relay-secret-file FILE (or "
+			"LANRAGE_RELAY_SECRET)\n");
+	return -1;
+}
+
+void relay_opts_free(struct relay_opts *o)
+{
+	if (o->secret) {
+		crypto_wipe(o->secret, strlen(o->secret));
+		free(o->secret);
+	}
+	o->secret = NULL;
+	crypto_wipe(o->ticket_key, sizeof(o->ticket_key));
+}
+
 int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 {
 	static const struct option opts[] = {
@@ -160,8 +240,14 @@ int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 		{ "rate-pps", required_argument, NULL, 'p' },
 		{ "rate-bytes", required_argument, NULL, 'b' },
 		{ "max-bindings", required_argument, NULL, 'm' },
+		{ "max-bindings-per-ip", required_argument, NULL, 'M' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "control-pin", required_argument, NULL, 'P' },
+		{ "control-insecure", no_argument, NULL, 'I' },
 		{ "relay-secret", required_argument, NULL, 'S' },
+		{ "relay-secret-file", required_argument, NULL, 'F' },
+		{ "ticket-key", required_argument, NULL, 'T' },
+		{ "no-tickets", no_argument, NULL, 'X' },
 		{ "public-endpoint", required_argument, NULL, 'e' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "log-level", required_argument, NULL, 'v' },
@@ -169,8 +255,8 @@ int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool no_stun = false;
-	int c;
+	struct opts_late late = { 0 };
+	int c, ret = 0;
 
 	defaults(o);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -178,11 +264,12 @@ int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 			usage(stdout);
 			return 1;
 		}
-		if (c == '?' || parse_one(c, o, &no_stun)) {
-			if (c != '?')
+		if (c == '?' || (ret = parse_one(c, o, &late))) {
+			if (c != '?' && ret != -EPERM)
 				fprintf(stderr, "lanrage-relay: bad value for an option: %s\n",
 					optarg);
-			usage(stderr);
+			if (ret != -EPERM)
+				usage(stderr);
 			return 2;
 		}
 	}
@@ -190,12 +277,18 @@ int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 		usage(stderr);
 		return 2;
 	}
-	if (o->control_url && (!o->secret || !*o->secret || !o->public_endpoint)) {
-		fprintf(stderr, "lanrage-relay: --control needs --relay-secret (or "
-				"LANRAGE_RELAY_SECRET) and --public-endpoint\n");
+	if (o->control_url && load_secret(o, late.secret_file))
+		return 2;
+	if (o->control_url && !strncmp(o->control_url, "ws://", 5) && !o->control_insecure) {
+		fprintf(stderr, "lanrage-relay: %s is plain ws:// (no TLS): use wss://, or add "
+				"--control-insecure for loopback and labs\n", o->control_url);
 		return 2;
 	}
-	if (no_stun)
+	if (o->control_url && !o->public_endpoint) {
+		fprintf(stderr, "lanrage-relay: --control needs --public-endpoint\n");
+		return 2;
+	}
+	if (late.no_stun)
 		o->n_stun = 0;
 	else if (o->n_stun == 0 && parse_addr("::", STUN_DEFAULT_PORT, &o->stun[0]) == 0)
 		o->n_stun = 1;

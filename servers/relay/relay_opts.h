@@ -18,12 +18,23 @@ struct relay_opts {
 	const char *key_file; /* NULL: ephemeral key */
 	uint32_t lifetime_s;
 	uint64_t rate_pps, rate_bytes;
-	uint32_t max_bindings;
-	const char *control_url, *secret, *public_endpoint, *name;
+	uint32_t max_bindings, max_per_ip;
+	const char *control_url, *public_endpoint, *name;
+	const char *control_pin; /* "sha256/BASE64", NULL: system CA store */
+	bool control_insecure; /* allow ws:// */
+	/* The relay secret, from --relay-secret-file or LANRAGE_RELAY_SECRET
+	 * (never argv); owned, wiped by relay_opts_free; NULL without --control. */
+	char *secret;
+	uint8_t ticket_key[32]; /* --ticket-key */
+	bool has_ticket_key;
+	bool no_tickets;
 };
 
-/* 0 to run, 1 when --help was printed, 2 on bad usage (message printed). */
+/* 0 to run, 1 when --help was printed, 2 on bad usage (message printed).
+ * relay_opts_free afterwards in every case. */
 int relay_opts_parse(int argc, char **argv, struct relay_opts *o);
+/* Wipes and frees the secret. */
+void relay_opts_free(struct relay_opts *o);
 
 /* Reads the base64 X25519 private key at path, or creates it (0600) with a
  * new key when path does not exist; path NULL makes an ephemeral key.

@@ -40,3 +40,12 @@ bool relay_rate_take(struct relay_bucket *pkts, struct relay_bucket *bytes, uint
 	bytes->credit -= len * NS_PER_SEC;
 	return true;
 }
+
+bool relay_bucket_take(struct relay_bucket *b, uint64_t rate, uint64_t now_ns)
+{
+	refill(b, rate, now_ns);
+	if (b->credit < NS_PER_SEC)
+		return false;
+	b->credit -= NS_PER_SEC;
+	return true;
+}

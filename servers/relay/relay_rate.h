@@ -22,6 +22,10 @@ struct relay_bucket {
 /* A full bucket. */
 void relay_bucket_init(struct relay_bucket *b, uint64_t rate, uint64_t now_ns);
 
+/* Takes one token from b (rate per second, burst one second): true when it
+ * had one. */
+bool relay_bucket_take(struct relay_bucket *b, uint64_t rate, uint64_t now_ns);
+
 /* Takes one packet of len bytes from both buckets, or nothing: true when both
  * had enough credit. rate_pps and rate_bytes are per second (<= RELAY_RATE_MAX). */
 bool relay_rate_take(struct relay_bucket *pkts, struct relay_bucket *bytes, uint64_t rate_pps,

@@ -12,13 +12,9 @@
 
 #include "nat/stun.h"
 #include "relay_stun.h"
+#include "util/time.h"
 
 #define RELAY_SOFTWARE "lanrage-relay 0.1"
-
-static socklen_t ep_len(const struct wg_endpoint *ep)
-{
-	return ep->sa.sa_family == AF_INET ? sizeof(ep->in4) : sizeof(ep->in6);
-}
 
 static int open_socket(struct relay_stun *s, unsigned ip, unsigned port, int epfd, uint32_t tag)
 {
@@ -33,7 +29,7 @@ static int open_socket(struct relay_stun *s, unsigned ip, unsigned port, int epf
 		goto err;
 	if (ep->sa.sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, &ep->sa, ep_len(ep)) || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev))
+	if (bind(fd, &ep->sa, wg_endpoint_socklen(ep)) || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev))
 		goto err;
 	s->fd[ip][port] = fd;
 	return 0;
@@ -86,7 +82,7 @@ int relay_stun_open(struct relay_stun *s, const struct wg_endpoint *addrs, size_
 	return 0;
 }
 
-void relay_stun_serve(struct relay_stun *s, unsigned ip, unsigned port)
+void relay_stun_serve(struct relay_stun *s, unsigned ip, unsigned port, struct relay_core *core)
 {
 	uint8_t in[1500], out[STUN_MAX_MSG];
 	struct wg_endpoint src;
@@ -99,6 +95,8 @@ void relay_stun_serve(struct relay_stun *s, unsigned ip, unsigned port)
 	if (n < 0)
 		return;
 	s->requests++;
+	if (!relay_core_stun_allow(core, &src, time_mono_ns()))
+		return;
 	if (stun_server_answer(&s->topo, ip, port, in, (size_t)n, &src, out, sizeof(out),
 			       &reply) ||
 	    !reply.len)

@@ -25,7 +25,9 @@ int relay_table_init(struct relay_table *t, uint32_t cap)
 	t->pool = calloc(cap, sizeof(*t->pool));
 	t->by_key = calloc(t->nbuckets, sizeof(*t->by_key));
 	t->by_addr = calloc(t->nbuckets, sizeof(*t->by_addr));
-	if (!t->pool || !t->by_key || !t->by_addr) {
+	t->ips = calloc(cap, sizeof(*t->ips));
+	t->by_ip = calloc(t->nbuckets, sizeof(*t->by_ip));
+	if (!t->pool || !t->by_key || !t->by_addr || !t->ips || !t->by_ip) {
 		relay_table_free(t);
 		return -ENOMEM;
 	}
@@ -33,6 +35,8 @@ int relay_table_init(struct relay_table *t, uint32_t cap)
 	for (i = cap; i-- > 0;) {
 		t->pool[i].next_key = t->free_head;
 		t->free_head = i + 1;
+		t->ips[i].next = t->ip_free;
+		t->ip_free = i + 1;
 	}
 	crypto_random(t->hash_key, sizeof(t->hash_key));
 	return 0;
@@ -43,6 +47,8 @@ void relay_table_free(struct relay_table *t)
 	free(t->pool);
 	free(t->by_key);
 	free(t->by_addr);
+	free(t->ips);
+	free(t->by_ip);
 	crypto_wipe(t->hash_key, sizeof(t->hash_key));
 	memset(t, 0, sizeof(*t));
 }
@@ -164,4 +170,92 @@ void relay_table_remove(struct relay_table *t, struct relay_binding *b)
 	b->next_key = t->free_head;
 	t->free_head = idx;
 	t->count--;
+}
+
+/* The per-IP key: IPv4 by address, IPv6 by /64, v4-mapped IPv6 as IPv4 (the
+ * WireGuard ratelimiter's grouping). */
+static void ip_key(const struct wg_endpoint *a, uint8_t k[9])
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const uint8_t *p;
+
+	memset(k, 0, 9);
+	if (a->sa.sa_family == AF_INET) {
+		k[0] = 4;
+		memcpy(k + 1, &a->in4.sin_addr, 4);
+	} else if (a->sa.sa_family == AF_INET6) {
+		p = a->in6.sin6_addr.s6_addr;
+		if (!memcmp(p, v4mapped, sizeof(v4mapped))) {
+			k[0] = 4;
+			memcpy(k + 1, p + 12, 4);
+		} else {
+			k[0] = 6;
+			memcpy(k + 1, p, 8);
+		}
+	}
+}
+
+bool relay_table_same_ip(const struct wg_endpoint *a, const struct wg_endpoint *b)
+{
+	uint8_t ka[9], kb[9];
+
+	ip_key(a, ka);
+	ip_key(b, kb);
+	return !memcmp(ka, kb, 9);
+}
+
+static uint32_t *ip_find(const struct relay_table *t, const uint8_t k[9], uint32_t **head)
+{
+	uint32_t *pp;
+
+	*head = &t->by_ip[bucket_of(t, k, 9)];
+	for (pp = *head; *pp; pp = &t->ips[*pp - 1].next)
+		if (!memcmp(t->ips[*pp - 1].ip, k, 9))
+			return pp;
+	return NULL;
+}
+
+uint32_t relay_table_ip_count(const struct relay_table *t, const struct wg_endpoint *addr)
+{
+	uint32_t *head, *pp;
+	uint8_t k[9];
+
+	if (!t->by_ip)
+		return 0;
+	ip_key(addr, k);
+	pp = ip_find(t, k, &head);
+	return pp ? t->ips[*pp - 1].count : 0;
+}
+
+void relay_table_ip_adjust(struct relay_table *t, const struct wg_endpoint *addr, int delta)
+{
+	struct relay_ipcount *e;
+	uint32_t *head, *pp, idx;
+	uint8_t k[9];
+
+	ip_key(addr, k);
+	pp = ip_find(t, k, &head);
+	if (!pp) {
+		if (delta < 0 || !t->ip_free)
+			return; /* not counted, or more than cap counted: a caller bug */
+		idx = t->ip_free;
+		e = &t->ips[idx - 1];
+		t->ip_free = e->next;
+		memcpy(e->ip, k, 9);
+		e->count = 0;
+		e->next = *head;
+		*head = idx;
+		pp = head;
+	}
+	idx = *pp;
+	e = &t->ips[idx - 1];
+	if (delta > 0) {
+		e->count++;
+		return;
+	}
+	if (--e->count)
+		return;
+	*pp = e->next;
+	e->next = t->ip_free;
+	t->ip_free = idx;
 }

@@ -19,6 +19,11 @@
 #define CONN_MAX_RELAYS 32
 #define CONN_REBIND_NS (60ULL * 1000000000ULL)       /* docs/RELAY.md: rebind every 60 s */
 #define CONN_BIND_RETRY_NS (2ULL * 1000000000ULL)
+#define CONN_TICKET_WAIT_NS (1ULL * 1000000000ULL)   /* no relay ticket yet: look again */
+#define CONN_TICKET_RETRY_NS (15ULL * 1000000000ULL) /* ticket refused: wait for a fresh one */
+#define CONN_REFUSED_BACKOFF_MIN_NS (5ULL * 1000000000ULL)  /* relay busy: back off */
+#define CONN_REFUSED_BACKOFF_MAX_NS (60ULL * 1000000000ULL)
+#define CONN_COOKIE_RETRIES 2 /* BINDs sent at once on COOKIE, per bind attempt */
 #define CONN_RELAY_PING_NS (5ULL * 1000000000ULL)    /* relay RTT re-measured */
 #define CONN_RELAY_PING_TIMEOUT_NS (1500ULL * 1000000ULL)
 #define CONN_RELAY_DEAD_MISSES 3
@@ -47,6 +52,12 @@ struct conn_relay {
 	bool bound;
 	uint64_t bound_ns, bind_next_ns;
 	uint8_t bind_nonce[RELAY_NONCE_LEN];
+	/* return-routability cookie for our relay socket's address (docs/RELAY.md) */
+	uint8_t cookie[RELAY_COOKIE_LEN];
+	bool has_cookie;
+	unsigned cookie_answers; /* COOKIEs answered at once since the last timer BIND */
+	uint8_t last_refused; /* REFUSED code last logged, 0 after BOUND */
+	uint64_t refused_backoff_ns;
 	uint8_t ping_nonce[8];
 	bool ping_pending;
 	uint64_t ping_sent_ns, ping_next_ns;
@@ -73,7 +84,8 @@ struct conn_member {
 	bool has_remote_session;
 	uint32_t probe_seq;
 	uint64_t punch_end_ns, punch_next_ns;
-	struct cand_list cands;
+	struct cand_list cands; /* filtered (cand_select), plus peer-reflexive ones */
+	struct cand_list sig_cands; /* from its last punch signal, unfiltered */
 	char sig_relay[CTL_MAX_NAME + 1];
 	/* failure, upgrade */
 	uint32_t backoff_ms;
@@ -106,6 +118,7 @@ struct conn {
 	struct conn_relay relays[CONN_MAX_RELAYS];
 	size_t n_relays;
 	int home; /* index in relays, -1 when none */
+	bool no_ticket_logged; /* "no relay ticket yet" said once */
 	uint64_t relays_list_next_ns;
 	uint64_t ep_check_ns; /* next check of the direct endpoints in WireGuard */
 	uint64_t ctl_holdoff_ns; /* no control-plane request before (it is away) */

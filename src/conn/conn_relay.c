@@ -9,9 +9,17 @@
  *     as SEND (dst = the member's key) to the member's home relay; DELIVER
  *     from a relay goes out of the sender's shim to WireGuard's port on
  *     127.0.0.1, so WireGuard sees it coming from the shim endpoint.
- * The home relay is PINGed every 10 s with the others; it is replaced (and
+ * The home relay is PINGed every 5 s with the others; it is replaced (and
  * republished) when it stops answering or another is better by more than
  * relay_switch_rtt_ms.
+ *
+ * A BIND carries the control plane's ticket for our key (ctl_client_relay_ticket,
+ * which never blocks; without one we do not bind and look again soon) and the
+ * relay's cookie for our relay socket's address, cached per relay; a COOKIE
+ * answer is stored and the BIND resent at once. REFUSED (unauthenticated, so
+ * only a reason to wait) is matched to our BIND's nonce and sets when to try
+ * again: a refused ticket waits for the control plane's next one, a busy or
+ * full relay is backed off exponentially.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -121,15 +129,22 @@ static void relay_send(struct conn *c, struct conn_relay *r, const uint8_t *buf,
 
 static void relay_bind(struct conn *c, struct conn_relay *r, uint64_t now)
 {
-	uint8_t buf[RELAY_BIND_LEN];
-	uint64_t sec;
-	uint32_t nsec;
+	uint8_t buf[RELAY_BIND_LEN], ticket[RELAY_TICKET_LEN];
 	int n;
 
-	time_wall(&sec, &nsec);
+	if (!c->cfg.ctl || ctl_client_relay_ticket(c->cfg.ctl, ticket, sizeof(ticket))) {
+		if (!c->no_ticket_logged)
+			log_info(CONN_TAG, "no relay ticket from the control plane yet: relays "
+					   "wait until it comes");
+		c->no_ticket_logged = true;
+		r->bind_next_ns = now + CONN_TICKET_WAIT_NS;
+		return;
+	}
+	c->no_ticket_logged = false;
 	crypto_random(r->bind_nonce, sizeof(r->bind_nonce));
 	n = relay_build_bind(buf, sizeof(buf), c->cfg.keys->private_key, r->pub,
-			     sec * 1000 + nsec / 1000000, r->bind_nonce);
+			     time_wall_ms(), r->bind_nonce,
+			     r->has_cookie ? r->cookie : NULL, ticket);
 	r->bind_next_ns = now + CONN_BIND_RETRY_NS;
 	if (n < 0) {
 		log_warn(CONN_TAG, "relay %s: cannot build BIND: %s", r->id, strerror(-n));
@@ -272,6 +287,62 @@ static struct conn_relay *relay_by_addr(struct conn *c, const struct wg_endpoint
 	return NULL;
 }
 
+static const char *refused_why(uint8_t code)
+{
+	switch (code) {
+	case RELAY_REFUSED_BAD_MAC:
+		return "bad MAC: it does not have the key it was listed with";
+	case RELAY_REFUSED_STALE:
+		return "stale timestamp: check this host's clock";
+	case RELAY_REFUSED_FULL:
+		return "relay full";
+	case RELAY_REFUSED_RATE:
+		return "rate limited";
+	case RELAY_REFUSED_UNAUTHORIZED:
+		return "our relay ticket is not accepted";
+	case RELAY_REFUSED_EXPIRED:
+		return "our relay ticket expired";
+	case RELAY_REFUSED_IP_FULL:
+		return "too many bindings from our public address";
+	default:
+		return "unknown reason";
+	}
+}
+
+/* A REFUSED answering our BIND: when to try again, said once per reason. */
+static void relay_refused(struct conn_relay *r, uint8_t code, uint64_t now)
+{
+	uint64_t wait;
+
+	if (code != r->last_refused)
+		log_warn(CONN_TAG, "relay %s refused our BIND (code %u, %s)%s", r->id, code,
+			 refused_why(code),
+			 code == RELAY_REFUSED_UNAUTHORIZED || code == RELAY_REFUSED_EXPIRED ?
+				 "; binding again with the control plane's next ticket" :
+				 "");
+	r->last_refused = code;
+	r->bound = false;
+	switch (code) {
+	case RELAY_REFUSED_UNAUTHORIZED:
+	case RELAY_REFUSED_EXPIRED:
+		wait = CONN_TICKET_RETRY_NS;
+		break;
+	case RELAY_REFUSED_FULL:
+	case RELAY_REFUSED_RATE:
+	case RELAY_REFUSED_IP_FULL:
+		wait = r->refused_backoff_ns ? r->refused_backoff_ns * 2 :
+					       CONN_REFUSED_BACKOFF_MIN_NS;
+		if (wait > CONN_REFUSED_BACKOFF_MAX_NS)
+			wait = CONN_REFUSED_BACKOFF_MAX_NS;
+		r->refused_backoff_ns = wait;
+		break;
+	default:
+		wait = CONN_BIND_RETRY_NS * 5;
+		break;
+	}
+	r->bind_next_ns = now + wait;
+}
+
 static void relay_frame(struct conn *c, struct conn_relay *r, const struct relay_frame *f)
 {
 	uint64_t now = time_mono_ns();
@@ -286,14 +357,23 @@ static void relay_frame(struct conn *c, struct conn_relay *r, const struct relay
 		if (!r->bound)
 			log_info(CONN_TAG, "bound on relay %s (%s)", r->id, r->endpoint);
 		r->bound = true;
+		r->last_refused = 0;
+		r->refused_backoff_ns = 0;
 		r->bound_ns = now;
 		r->bind_next_ns = now + CONN_REBIND_NS;
 		break;
+	case RELAY_COOKIE:
+		if (memcmp(f->nonce, r->bind_nonce, RELAY_NONCE_LEN))
+			return; /* not an answer to our BIND */
+		memcpy(r->cookie, f->cookie, RELAY_COOKIE_LEN);
+		r->has_cookie = true;
+		if (r->cookie_answers++ < CONN_COOKIE_RETRIES)
+			relay_bind(c, r, now);
+		break;
 	case RELAY_REFUSED:
-		/* unauthenticated: only a reason to retry later */
-		log_warn(CONN_TAG, "relay %s refused our BIND (code %u)", r->id, f->code);
-		r->bound = false;
-		r->bind_next_ns = now + CONN_BIND_RETRY_NS * 5;
+		if (memcmp(f->nonce, r->bind_nonce, RELAY_NONCE_LEN))
+			return;
+		relay_refused(r, f->code, now);
 		break;
 	case RELAY_DELIVER:
 		m = conn_member_by_key(c, f->key);
@@ -399,8 +479,10 @@ uint64_t conn_relay_tick(struct conn *c, uint64_t now)
 	for (size_t i = 0; i < c->n_relays; i++) {
 		struct conn_relay *r = &c->relays[i];
 
-		if (r->used && now >= r->bind_next_ns)
+		if (r->used && now >= r->bind_next_ns) {
+			r->cookie_answers = 0;
 			relay_bind(c, r, now);
+		}
 		if (r->used && r->bind_next_ns < next)
 			next = r->bind_next_ns;
 		if (!r->listed)

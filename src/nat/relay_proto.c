@@ -1,5 +1,5 @@
 /*
- * relay_proto: relay frames v1 (docs/RELAY.md) - parse, build, and the two
+ * relay_proto: relay frames v2 (docs/RELAY.md) - parse, build, and the two
  * MACs that prove the WireGuard key (BIND) and the relay's key (BOUND).
  *
  * Invariants: the parser reads nothing before checking the length it needs;
@@ -13,12 +13,14 @@
 #include "nat/relay_proto.h"
 #include "util/bytes.h"
 
-static const char bind_label[] = "lanrage-relay-bind-v1";
-static const char bound_label[] = "lanrage-relay-bound-v1";
+static const char bind_label[] = "lanrage-relay-bind-v2";
+static const char bound_label[] = "lanrage-relay-bound-v2";
 
 #define LABEL_LEN(l) (sizeof(l) - 1)
 
-_Static_assert(RELAY_BIND_LEN == 92, "BIND is 92 bytes");
+_Static_assert(RELAY_BIND_LEN == 180, "BIND is 180 bytes");
+_Static_assert(RELAY_COOKIE_FRAME_LEN == 36, "COOKIE is 36 bytes");
+_Static_assert(RELAY_COOKIE_FRAME_LEN < RELAY_BIND_LEN, "COOKIE must not amplify a BIND");
 _Static_assert(RELAY_BOUND_LEN == 56, "BOUND is 56 bytes");
 _Static_assert(RELAY_REFUSED_LEN == 21, "REFUSED is 21 bytes");
 _Static_assert(RELAY_PING_LEN == 12, "PING is 12 bytes");
@@ -46,6 +48,8 @@ static size_t fixed_len(unsigned type)
 	case RELAY_PING:
 	case RELAY_PONG:
 		return RELAY_PING_LEN;
+	case RELAY_COOKIE:
+		return RELAY_COOKIE_FRAME_LEN;
 	default:
 		return 0;
 	}
@@ -62,7 +66,7 @@ int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f)
 
 	memset(f, 0, sizeof(*f));
 	if (len < RELAY_HDR_LEN || !relay_is_frame(buf, len) || buf[2] != RELAY_VERSION ||
-	    buf[3] < RELAY_BIND || buf[3] > RELAY_PONG || len > RELAY_MAX_FRAME)
+	    buf[3] < RELAY_BIND || buf[3] > RELAY_COOKIE || len > RELAY_MAX_FRAME)
 		return -EINVAL;
 	f->type = buf[3];
 	if (f->type == RELAY_SEND || f->type == RELAY_DELIVER) {
@@ -79,7 +83,13 @@ int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f)
 		f->key = body;
 		f->timestamp_ms = bytes_get_be64(body + RELAY_KEY_LEN);
 		f->nonce = body + RELAY_KEY_LEN + 8;
+		f->cookie = f->nonce + RELAY_NONCE_LEN;
+		f->ticket = f->cookie + RELAY_COOKIE_LEN;
 		f->mac = buf + RELAY_BIND_SIGNED_LEN;
+		break;
+	case RELAY_COOKIE:
+		f->nonce = body;
+		f->cookie = body + RELAY_NONCE_LEN;
 		break;
 	case RELAY_BOUND:
 		f->nonce = body;
@@ -120,10 +130,21 @@ static void relay_mac(uint8_t mac[RELAY_MAC_LEN], const uint8_t k[32], const cha
 	crypto_wipe(in, sizeof(in));
 }
 
+/* src, or zeros when src is NULL. */
+static void put_or_zero(uint8_t *out, const uint8_t *src, size_t len)
+{
+	if (src)
+		memmove(out, src, len);
+	else
+		memset(out, 0, len);
+}
+
 int relay_build_bind(uint8_t *out, size_t cap, const uint8_t client_priv[32],
 		     const uint8_t relay_pub[32], uint64_t timestamp_ms,
-		     const uint8_t nonce[RELAY_NONCE_LEN])
+		     const uint8_t nonce[RELAY_NONCE_LEN], const uint8_t *cookie,
+		     const uint8_t *ticket)
 {
+	uint8_t *p = out + RELAY_HDR_LEN + RELAY_KEY_LEN + 8;
 	uint8_t k[32];
 	int ret;
 
@@ -135,7 +156,9 @@ int relay_build_bind(uint8_t *out, size_t cap, const uint8_t client_priv[32],
 	put_header(out, RELAY_BIND);
 	crypto_x25519_public(out + RELAY_HDR_LEN, client_priv);
 	bytes_put_be64(out + RELAY_HDR_LEN + RELAY_KEY_LEN, timestamp_ms);
-	memcpy(out + RELAY_HDR_LEN + RELAY_KEY_LEN + 8, nonce, RELAY_NONCE_LEN);
+	memcpy(p, nonce, RELAY_NONCE_LEN);
+	put_or_zero(p + RELAY_NONCE_LEN, cookie, RELAY_COOKIE_LEN);
+	put_or_zero(p + RELAY_NONCE_LEN + RELAY_COOKIE_LEN, ticket, RELAY_TICKET_LEN);
 	relay_mac(out + RELAY_BIND_SIGNED_LEN, k, bind_label, LABEL_LEN(bind_label), out,
 		  RELAY_BIND_SIGNED_LEN);
 	ret = RELAY_BIND_LEN;
@@ -161,13 +184,21 @@ int relay_build_refused(uint8_t *out, size_t cap, const uint8_t *nonce, uint8_t 
 {
 	if (cap < RELAY_REFUSED_LEN)
 		return -ENOSPC;
+	put_or_zero(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
 	put_header(out, RELAY_REFUSED);
-	if (nonce)
-		memcpy(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
-	else
-		memset(out + RELAY_HDR_LEN, 0, RELAY_NONCE_LEN);
 	out[RELAY_HDR_LEN + RELAY_NONCE_LEN] = code;
 	return RELAY_REFUSED_LEN;
+}
+
+int relay_build_cookie(uint8_t *out, size_t cap, const uint8_t nonce[RELAY_NONCE_LEN],
+		       const uint8_t cookie[RELAY_COOKIE_LEN])
+{
+	if (cap < RELAY_COOKIE_FRAME_LEN)
+		return -ENOSPC;
+	memmove(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
+	memmove(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, cookie, RELAY_COOKIE_LEN);
+	put_header(out, RELAY_COOKIE);
+	return RELAY_COOKIE_FRAME_LEN;
 }
 
 int relay_build_keyed(uint8_t *out, size_t cap, enum relay_type type, const uint8_t key[32],
@@ -211,6 +242,11 @@ int relay_build_ping(uint8_t *out, size_t cap, enum relay_type type,
 static bool outside_window(uint64_t a, uint64_t b, uint64_t window)
 {
 	return a > b ? a - b > window : b - a > window;
+}
+
+bool relay_bind_in_window(const struct relay_frame *f, uint64_t now_ms)
+{
+	return !outside_window(f->timestamp_ms, now_ms, RELAY_BIND_WINDOW_MS);
 }
 
 int relay_verify_bind(const struct relay_frame *f, const uint8_t relay_priv[32], uint64_t now_ms,
@@ -272,7 +308,8 @@ const char *relay_type_name(unsigned type)
 		[RELAY_REFUSED] = "REFUSED", [RELAY_SEND] = "SEND",
 		[RELAY_DELIVER] = "DELIVER", [RELAY_UNREACHABLE] = "UNREACHABLE",
 		[RELAY_PING] = "PING", [RELAY_PONG] = "PONG",
+		[RELAY_COOKIE] = "COOKIE",
 	};
 
-	return type >= RELAY_BIND && type <= RELAY_PONG ? all[type] : "?";
+	return type >= RELAY_BIND && type <= RELAY_COOKIE ? all[type] : "?";
 }

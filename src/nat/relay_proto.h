@@ -9,6 +9,10 @@
  * frame points into the caller's buffer (nothing is copied). The MAC checks
  * (BIND on the relay, BOUND on the client) compare in constant time and wipe
  * the shared key they derive.
+ *
+ * Version 2 (docs/RELAY.md): a BIND carries the return-routability cookie the
+ * relay gave its source address (COOKIE) and the control plane's ticket for
+ * its key (nat/relay_ticket.h); both are covered by its MAC.
  */
 #ifndef LR_NAT_RELAY_PROTO_H
 #define LR_NAT_RELAY_PROTO_H
@@ -17,9 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nat/relay_ticket.h"
+
 #define RELAY_MAGIC0 0x4C /* 'L' */
 #define RELAY_MAGIC1 0x52 /* 'R' */
-#define RELAY_VERSION 1
+#define RELAY_VERSION 2
 #define RELAY_DEFAULT_PORT 51821
 #define RELAY_BIND_WINDOW_MS 300000ULL /* BIND timestamps within +-300 s */
 #define RELAY_DEFAULT_LIFETIME_S 120
@@ -33,6 +39,7 @@ enum relay_type {
 	RELAY_UNREACHABLE = 6,
 	RELAY_PING = 7,
 	RELAY_PONG = 8,
+	RELAY_COOKIE = 9,
 };
 
 enum relay_refused_code {
@@ -40,6 +47,10 @@ enum relay_refused_code {
 	RELAY_REFUSED_STALE = 2,
 	RELAY_REFUSED_FULL = 3,
 	RELAY_REFUSED_RATE = 4,
+	RELAY_REFUSED_UNAUTHORIZED = 5, /* no ticket, or one that does not verify */
+	RELAY_REFUSED_EXPIRED = 6,      /* the ticket expired */
+	RELAY_REFUSED_IP_FULL = 7,      /* too many bindings from this source IP */
+	RELAY_REFUSED_MAX = RELAY_REFUSED_IP_FULL,
 };
 
 enum {
@@ -48,15 +59,19 @@ enum {
 	RELAY_NONCE_LEN = 16, /* BIND, BOUND, REFUSED */
 	RELAY_PING_NONCE_LEN = 8, /* PING, PONG */
 	RELAY_MAC_LEN = 32,
-	/* header || public_key || timestamp_ms || nonce: what the BIND MAC covers */
-	RELAY_BIND_SIGNED_LEN = RELAY_HDR_LEN + RELAY_KEY_LEN + 8 + RELAY_NONCE_LEN,
-	RELAY_BIND_LEN = RELAY_BIND_SIGNED_LEN + RELAY_MAC_LEN, /* 92 */
+	RELAY_COOKIE_LEN = 16,
+	/* header || public_key || timestamp_ms || nonce || cookie || ticket:
+	 * what the BIND MAC covers */
+	RELAY_BIND_SIGNED_LEN = RELAY_HDR_LEN + RELAY_KEY_LEN + 8 + RELAY_NONCE_LEN +
+				RELAY_COOKIE_LEN + RELAY_TICKET_LEN,
+	RELAY_BIND_LEN = RELAY_BIND_SIGNED_LEN + RELAY_MAC_LEN, /* 180 */
 	RELAY_BOUND_SIGNED_LEN = RELAY_HDR_LEN + RELAY_NONCE_LEN + 4,
 	RELAY_BOUND_LEN = RELAY_BOUND_SIGNED_LEN + RELAY_MAC_LEN, /* 56 */
 	RELAY_REFUSED_LEN = RELAY_HDR_LEN + RELAY_NONCE_LEN + 1, /* 21 */
 	RELAY_KEYED_HDR_LEN = RELAY_HDR_LEN + RELAY_KEY_LEN, /* SEND, DELIVER: 36 + datagram */
 	RELAY_UNREACHABLE_LEN = RELAY_KEYED_HDR_LEN, /* 36 */
 	RELAY_PING_LEN = RELAY_HDR_LEN + RELAY_PING_NONCE_LEN, /* 12 */
+	RELAY_COOKIE_FRAME_LEN = RELAY_HDR_LEN + RELAY_NONCE_LEN + RELAY_COOKIE_LEN, /* 36 */
 	RELAY_MAX_DATAGRAM = 65535 - RELAY_KEYED_HDR_LEN,
 	RELAY_MAX_FRAME = 65535,
 };
@@ -69,6 +84,8 @@ struct relay_frame {
 	size_t raw_len;
 	const uint8_t *key; /* BIND public_key, SEND/UNREACHABLE dst, DELIVER src */
 	const uint8_t *nonce; /* RELAY_NONCE_LEN, or RELAY_PING_NONCE_LEN for PING/PONG */
+	const uint8_t *cookie; /* BIND (zero when the client has none), COOKIE */
+	const uint8_t *ticket; /* BIND: RELAY_TICKET_LEN (zero when none) */
 	const uint8_t *mac; /* BIND, BOUND */
 	const uint8_t *payload; /* SEND, DELIVER: the WireGuard datagram */
 	size_t payload_len;
@@ -81,7 +98,7 @@ struct relay_frame {
  * the rest are parse's business). Used to demultiplex a shared UDP port. */
 bool relay_is_frame(const uint8_t *buf, size_t len);
 
-/* 0, or -EINVAL for anything that is not a well-formed v1 frame (wrong magic,
+/* 0, or -EINVAL for anything that is not a well-formed v2 frame (wrong magic,
  * version or type, a length other than the type's, an empty or oversized
  * datagram). On error *f is zeroed. */
 int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f);
@@ -92,10 +109,16 @@ int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f);
  * oversized datagram, a relay key that is a low-order point).
  */
 
-/* BIND for the client's key (its public key is derived from client_priv). */
+/* BIND for the client's key (its public key is derived from client_priv).
+ * cookie (RELAY_COOKIE_LEN) and ticket (RELAY_TICKET_LEN) may be NULL:
+ * zeros are sent (the relay answers COOKIE, or REFUSED unauthorized). */
 int relay_build_bind(uint8_t *out, size_t cap, const uint8_t client_priv[32],
 		     const uint8_t relay_pub[32], uint64_t timestamp_ms,
-		     const uint8_t nonce[RELAY_NONCE_LEN]);
+		     const uint8_t nonce[RELAY_NONCE_LEN], const uint8_t *cookie,
+		     const uint8_t *ticket);
+/* COOKIE answering a BIND whose nonce it echoes. */
+int relay_build_cookie(uint8_t *out, size_t cap, const uint8_t nonce[RELAY_NONCE_LEN],
+		       const uint8_t cookie[RELAY_COOKIE_LEN]);
 /* BOUND answering a BIND whose nonce it echoes; k is the key relay_verify_bind gave. */
 int relay_build_bound(uint8_t *out, size_t cap, const uint8_t k[32],
 		      const uint8_t nonce[RELAY_NONCE_LEN], uint32_t lifetime_s);
@@ -111,9 +134,13 @@ int relay_build_unreachable(uint8_t *out, size_t cap, const uint8_t dst_key[32])
 int relay_build_ping(uint8_t *out, size_t cap, enum relay_type type,
 		     const uint8_t nonce[RELAY_PING_NONCE_LEN]);
 
+/* True when a BIND's timestamp_ms is within RELAY_BIND_WINDOW_MS of now_ms. */
+bool relay_bind_in_window(const struct relay_frame *f, uint64_t now_ms);
+
 /*
- * Relay side: checks a parsed BIND. Cheap checks first: timestamp_ms within
- * RELAY_BIND_WINDOW_MS of now_ms, else -ESTALE; then the MAC with
+ * Relay side: checks a parsed BIND's proof of the key (the relay checks the
+ * cookie and the ticket before, docs/RELAY.md). Cheap checks first:
+ * timestamp_ms within RELAY_BIND_WINDOW_MS of now_ms, else -ESTALE; then the MAC with
  * k = X25519(relay_priv, public_key), else -EBADMSG (also for a low-order
  * key); then timestamp_ms > last_ms (the last timestamp accepted for this key,
  * 0 when none), else -ESTALE (a replay). On success k_out (may be NULL) gets k
@@ -127,7 +154,7 @@ int relay_verify_bind(const struct relay_frame *f, const uint8_t relay_priv[32],
 int relay_verify_bound(const struct relay_frame *f, const uint8_t client_priv[32],
 		       const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN]);
 
-/* "BIND", "BOUND", ... or "?" */
+/* "BIND", "BOUND", ..., "COOKIE" or "?" */
 const char *relay_type_name(unsigned type);
 
 #endif

@@ -12,8 +12,9 @@
  *   allocates, and when the pool is used up unknown sources are refused (fail
  *   closed, like the kernel) until idle entries are collected.
  * - Collection runs from wg_ratelimiter_allow at most once per second of
- *   now_ns and drops entries idle for more than a second; such an entry would
- *   have a full bucket again, so forgetting it changes no decision.
+ *   now_ns and drops entries idle for longer than a bucket takes to fill (a
+ *   second at least); such an entry would have a full bucket again, so
+ *   forgetting it changes no decision.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,27 +34,39 @@ enum {
 _Static_assert((RL_BUCKETS & (RL_BUCKETS - 1)) == 0, "bucket count must be a power of two");
 
 #define RL_NS_PER_SEC 1000000000ULL
-#define RL_PACKET_COST (RL_NS_PER_SEC / WG_RATELIMIT_PACKETS_PER_SECOND)
-#define RL_TOKEN_MAX (RL_PACKET_COST * WG_RATELIMIT_BURST)
-#define RL_IDLE_NS RL_NS_PER_SEC
 #define RL_GC_INTERVAL_NS RL_NS_PER_SEC
+#define RL_MAX_BURST 1000000ULL
 
 struct wg_rl_entry {
 	struct wg_rl_entry *next; /* hash chain, or free list when unused */
 	uint64_t last_ns;
-	uint64_t tokens; /* nanoseconds of credit, at most RL_TOKEN_MAX */
+	uint64_t tokens; /* nanoseconds of credit, at most token_max_ns */
 	uint8_t key[RL_KEY_LEN];
 };
 
 int wg_ratelimiter_init(struct wg_ratelimiter *rl)
 {
+	return wg_ratelimiter_init_rate(rl, WG_RATELIMIT_PACKETS_PER_SECOND, WG_RATELIMIT_BURST,
+					WG_RATELIMIT_MAX_ENTRIES);
+}
+
+int wg_ratelimiter_init_rate(struct wg_ratelimiter *rl, uint64_t pps, uint64_t burst,
+			     size_t max_entries)
+{
 	memset(rl, 0, sizeof(*rl));
+	if (pps == 0 || pps > RL_NS_PER_SEC || burst == 0 || burst > RL_MAX_BURST ||
+	    max_entries == 0 || max_entries > (1U << 24))
+		return -EINVAL;
+	rl->packet_cost_ns = RL_NS_PER_SEC / pps;
+	rl->token_max_ns = rl->packet_cost_ns * burst;
+	rl->idle_ns = rl->token_max_ns > RL_NS_PER_SEC ? rl->token_max_ns : RL_NS_PER_SEC;
+	rl->max_entries = max_entries;
 	rl->buckets = calloc(RL_BUCKETS, sizeof(*rl->buckets));
-	rl->pool = calloc(WG_RATELIMIT_MAX_ENTRIES, sizeof(*rl->pool));
+	rl->pool = calloc(max_entries, sizeof(*rl->pool));
 	if (!rl->buckets || !rl->pool)
 		goto err;
 	rl->nbuckets = RL_BUCKETS;
-	for (size_t i = WG_RATELIMIT_MAX_ENTRIES; i-- > 0;) {
+	for (size_t i = max_entries; i-- > 0;) {
 		rl->pool[i].next = rl->free_list;
 		rl->free_list = &rl->pool[i];
 	}
@@ -83,7 +96,7 @@ static void rl_gc(struct wg_ratelimiter *rl, uint64_t now_ns)
 		while (*pp) {
 			struct wg_rl_entry *e = *pp;
 
-			if (now_ns > e->last_ns && now_ns - e->last_ns > RL_IDLE_NS) {
+			if (now_ns > e->last_ns && now_ns - e->last_ns > rl->idle_ns) {
 				*pp = e->next;
 				e->next = rl->free_list;
 				rl->free_list = e;
@@ -135,17 +148,18 @@ static size_t rl_hash(const struct wg_ratelimiter *rl, const uint8_t key[RL_KEY_
 /* The kernel's bucket: credit for the time since the last packet, capped at
  * the burst, then one packet's cost if there is enough. A clock that does not
  * move forward earns nothing. */
-static bool rl_spend(struct wg_rl_entry *e, uint64_t now_ns)
+static bool rl_spend(const struct wg_ratelimiter *rl, struct wg_rl_entry *e, uint64_t now_ns)
 {
 	if (now_ns > e->last_ns) {
 		uint64_t idle = now_ns - e->last_ns;
 
-		e->tokens = idle >= RL_TOKEN_MAX - e->tokens ? RL_TOKEN_MAX : e->tokens + idle;
+		e->tokens = idle >= rl->token_max_ns - e->tokens ? rl->token_max_ns :
+								    e->tokens + idle;
 		e->last_ns = now_ns;
 	}
-	if (e->tokens < RL_PACKET_COST)
+	if (e->tokens < rl->packet_cost_ns)
 		return false;
-	e->tokens -= RL_PACKET_COST;
+	e->tokens -= rl->packet_cost_ns;
 	return true;
 }
 
@@ -164,7 +178,7 @@ bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct sockaddr *src,
 	b = rl_hash(rl, key);
 	for (e = rl->buckets[b]; e; e = e->next) {
 		if (memcmp(e->key, key, sizeof(key)) == 0)
-			return rl_spend(e, now_ns);
+			return rl_spend(rl, e, now_ns);
 	}
 	e = rl->free_list;
 	if (!e)
@@ -172,7 +186,7 @@ bool wg_ratelimiter_allow(struct wg_ratelimiter *rl, const struct sockaddr *src,
 	rl->free_list = e->next;
 	memcpy(e->key, key, sizeof(key));
 	e->last_ns = now_ns;
-	e->tokens = RL_TOKEN_MAX - RL_PACKET_COST; /* this packet is the first spent */
+	e->tokens = rl->token_max_ns - rl->packet_cost_ns; /* this packet is the first spent */
 	e->next = rl->buckets[b];
 	rl->buckets[b] = e;
 	rl->count++;

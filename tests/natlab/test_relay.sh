@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# tests/natlab/test_relay.sh: lanrage-relay forwarding (docs/RELAY.md) between
-# clients behind a symmetric and a port-restricted NAT, driven through
-# tests/tools/relay_client: both bind and exchange datagrams both ways intact;
-# an unbound sender and a sender with a bad MAC get nothing forwarded; a
-# replayed BIND from another address does not steal the binding; a client
-# that roams to a new source port rebinds and keeps receiving; PING/PONG;
-# STUN still answers. A second relay with a 2 s lifetime and 5 packets/s
-# shows the rate limit (counted from the relay's statistics) and idle expiry.
-# Each check prints PASS/FAIL.
+# tests/natlab/test_relay.sh: lanrage-relay (protocol v2, docs/RELAY.md)
+# between clients behind a symmetric and a port-restricted NAT, driven
+# through tests/tools/relay_client, which mints tickets with a ticket key made
+# here (the relays get its public half with --ticket-key, as lanrage-control
+# would give it): both bind (after a COOKIE) and exchange datagrams both ways
+# intact; an unbound sender and a sender with a bad MAC get nothing
+# forwarded; a replayed BIND from another address gets only a COOKIE and
+# steals nothing; a client that roams rebinds and keeps receiving; PING/PONG;
+# STUN still answers. Attacks: no, expired and forged tickets are refused;
+# 65,536 keys made on one host (with valid cookies) bind nothing while a
+# member still binds; a STUN flood from one host is cut to the per-source
+# limit; 150 players behind one NAT all bind and get every PONG. A second
+# relay with a 2 s lifetime and 5 packets/s shows the rate limits (per sender
+# and per receiver, counted from the relay's statistics) and idle expiry; a
+# third the per-IP binding cap. Last, registration with lanrage-control over
+# TLS, and --relay-secret refused on the command line. Each check prints
+# PASS/FAIL.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -15,7 +23,7 @@ RELAY=$BUILD/lanrage-relay
 CLIENT=$BUILD/tests/relay_client
 source "$ROOT/tests/natlab/lib.sh"
 
-nl_init rl$((RANDOM % 1000))
+nl_init ra$((RANDOM % 10000))
 TMP=$(mktemp -d /tmp/nlrelay.XXXXXX)
 trap 'rc=$?; nl_down; rm -rf "$TMP"; exit $rc' EXIT
 source "$ROOT/tests/lib/check.sh"
@@ -28,12 +36,15 @@ router rport port-restricted-cone
 host b rport
 router rcone full-cone
 host c rcone
+server evil 203.0.113.66
+server vic 203.0.113.70
 LAB
 
-# wait_line NAME PATTERN [COUNT]: up to 5 s for COUNT lines of NAME's log.
+# wait_line NAME PATTERN [COUNT [SECONDS]]: up to SECONDS (5) for COUNT
+# lines of NAME's log.
 wait_line() {
 	local n
-	for _ in $(seq 100); do
+	for _ in $(seq $((${4:-5} * 20))); do
 		n=$(grep -c -- "$2" "$TMP/$1.log" 2>/dev/null || true)
 		[ "${n:-0}" -ge "${3:-1}" ] && return 0
 		sleep 0.05
@@ -41,12 +52,14 @@ wait_line() {
 	return 1
 }
 # client NAME NODE RELAY_ADDR RELAY_PUB [KEYFILE]: a relay_client reading
-# commands from a FIFO held open on fd FD_NAME.
+# commands from a FIFO held open on fd FD_NAME; it mints tickets with the
+# lab's ticket key and sends STUN to the first relay.
 client() {
 	local name=$1 node=$2 addr=$3 pub=$4 key=${5:-}
 	mkfifo "$TMP/$name.in"
 	nl_spawn "$node" "$TMP/$name.log" sh -c "exec '$CLIENT' --relay $addr --relay-pub $pub \
-		${key:+--key $key} <'$TMP/$name.in'" >/dev/null
+		${key:+--key $key} --ticket-sk '$TMP/ticket.sk' --stun 203.0.113.40:3478 \
+		${CLIENT_ARGS:-} <'$TMP/$name.in'" >/dev/null
 	eval "exec {FD_$name}>'$TMP/$name.in'"
 }
 cmd() { # NAME COMMAND...
@@ -73,15 +86,18 @@ relay_stat() {
 # hash_of NAME LEN DIRECTION: the hash a "sent"/"deliver" line gave for LEN bytes.
 hash_of() { sed -n "s/^$3.* len=$2 hash=\([0-9a-f]*\).*/\1/p" "$TMP/$1.log" | head -1; }
 
-for k in ka kb kc; do (umask 077 && wg genkey >"$TMP/$k"); done
-PA=$(wg pubkey <"$TMP/ka") PB=$(wg pubkey <"$TMP/kb")
+for k in ka kb kc kv ke; do (umask 077 && wg genkey >"$TMP/$k"); done
+PA=$(wg pubkey <"$TMP/ka") PB=$(wg pubkey <"$TMP/kb") PV=$(wg pubkey <"$TMP/kv")
+# the ticket key a control server would hold; relays get its public half
+TPUB=$("$CLIENT" --gen-ticket-key "$TMP/ticket.sk" | sed -n 's/^ticket_pub=//p')
+check "ticket key made" test -n "$TPUB"
 
 # --- the relay: key file created 0600, its public key printed
 nl_spawn relay "$TMP/relay.log" "$RELAY" --listen 203.0.113.40:51821 --stun 203.0.113.40 \
-	--key "$TMP/relay.key" >/dev/null
+	--key "$TMP/relay.key" --ticket-key "$TPUB" >/dev/null
 RPID=${NL_PIDS[-1]}
 nl_spawn relay "$TMP/relay2.log" "$RELAY" --listen 203.0.113.40:51822 --no-stun \
-	--key "$TMP/relay2.key" --lifetime 2 --rate-pps 5 >/dev/null
+	--key "$TMP/relay2.key" --lifetime 2 --rate-pps 5 --ticket-key "$TPUB" >/dev/null
 RPID2=${NL_PIDS[-1]}
 for _ in $(seq 100); do
 	grep -q '^public_key=' "$TMP/relay.log" 2>/dev/null &&
@@ -98,9 +114,10 @@ client A a $R1 "$RPUB" "$TMP/ka"
 client B b $R1 "$RPUB" "$TMP/kb"
 client C c $R1 "$RPUB" "$TMP/kc"
 
-# --- both bind (BOUND verified by the client against the relay's key)
+# --- both bind: a COOKIE first, then BOUND (verified against the relay's key)
 cmd A bind
 cmd B bind
+check "A (symmetric NAT) got a COOKIE first" wait_line A '^cookie'
 check "A (symmetric NAT) bound" wait_line A '^bound lifetime=120'
 check "B (port-restricted NAT) bound" wait_line B '^bound lifetime=120'
 
@@ -121,6 +138,8 @@ check "1200 random bytes A->B arrive intact" test -n "$h1" -a "$h1" = "$h2"
 # --- an unbound sender and a bad MAC get nothing forwarded
 cmd C send "$PA" from-c-unbound
 cmd C bind-bad
+wait_line C '^cookie' || true
+cmd C bind-bad
 check "BIND with a bad MAC refused (code 1)" wait_line C '^refused code=1'
 cmd C send "$PA" from-c-badmac
 cmd B send "$PA" marker1
@@ -129,14 +148,37 @@ check "unbound and bad-MAC senders: nothing forwarded" \
 	bash -c "grep -q 'text=marker1' '$TMP/A.log' && ! grep -q 'from-c' '$TMP/A.log'"
 check "relay counted the unbound SENDs" test "$(relay_stat $RPID "$TMP/relay.log" drop_unbound)" -ge 2
 
-# --- a replayed BIND from another address does not steal A's binding
+# --- a replayed BIND from another address does not steal A's binding: the
+# cookie in it is for A's address, so the replayer gets only a COOKIE
 cmd A bind-save "$TMP/a.bind"
 wait_line A '^bound' 2 || true
+n=$(grep -c '^cookie' "$TMP/C.log" || true)
 cmd C raw "$TMP/a.bind"
-check "replayed BIND refused (code 2)" wait_line C '^refused code=2'
+check "replayed BIND from another address: only a COOKIE" wait_line C '^cookie' $((n + 1))
+cmd A raw "$TMP/a.bind"
+check "replayed BIND from its own address refused (code 2)" wait_line A '^refused code=2'
 cmd B send "$PA" after-replay
-check "A still receives after the replay" wait_line A 'text=after-replay'
+check "A still receives after the replays" wait_line A 'text=after-replay'
 check "the replaying host got nothing" bash -c "! grep -q '^deliver' '$TMP/C.log'"
+
+# --- a BIND with a forged source address: host evil (bound itself, so it has a
+# cookie for its own address and a valid ticket) sends one from the victim's
+# address; the victim gets only a COOKIE (36 bytes for 180) and keeps its binding
+CLIENT_ARGS="--port 40000" client V vic $R1 "$RPUB" "$TMP/kv"
+client E evil $R1 "$RPUB" "$TMP/ke"
+cmd V bind
+cmd E bind
+wait_line V '^bound' && wait_line E '^bound' || fail "victim and attacker bound"
+read -r ev0 ro0 < <(relay_stat $RPID "$TMP/relay.log" evicted roams)
+cmd E spoof 203.0.113.70:40000
+check "the attacker sent a BIND with the victim's source" wait_line E '^spoofed from=203.0.113.70:40000'
+check "the victim received only a COOKIE" wait_line V '^cookie' 2
+read -r ev1 ro1 < <(relay_stat $RPID "$TMP/relay.log" evicted roams)
+check "nobody was evicted or moved" test "$ev1" -eq "$ev0" -a "$ro1" -eq "$ro0"
+cmd B send "$PV" after-spoof
+check "the victim still receives" wait_line V 'text=after-spoof'
+check "the victim got no REFUSED or BOUND from the forgery" \
+	bash -c "[ \$(grep -c '^bound' '$TMP/V.log') -eq 1 ] && ! grep -q '^refused' '$TMP/V.log'"
 
 # --- A roams to a new source port (new mapping on the symmetric NAT)
 cmd A roam
@@ -153,6 +195,53 @@ check "B receives from the roamed A" wait_line B 'text=from-roamed-a'
 cmd C ping
 check "PING/PONG" wait_line C '^pong'
 
+# --- tickets: none, expired, signed by someone else
+cmd C bind-noticket
+check "BIND without a ticket refused (code 5, unauthorized)" wait_line C '^refused code=5'
+cmd C bind-expired
+check "BIND with an expired ticket refused (code 6)" wait_line C '^refused code=6'
+cmd C bind-forged
+check "BIND with a forged ticket refused (code 5)" wait_line C '^refused code=5' 2
+
+# --- 65,536 keys made on host c, each BIND with c's valid cookie, half with no
+# ticket and half with one c signed itself: nothing binds
+read -r binds0 < <(relay_stat $RPID "$TMP/relay.log" binds)
+cmd C flood 65536 mixed
+check "65,536 BINDs sent from one host" wait_line C '^flooded n=65536' 1 120
+sleep 1
+read -r binds1 unauth rated < <(relay_stat $RPID "$TMP/relay.log" binds refused_unauthorized \
+	drop_bind_rate)
+check "none of the 65,536 keys bound ($unauth refused unauthorized, $rated over the rate)" \
+	test "$binds1" -eq "$binds0" -a "$unauth" -gt 0
+check "no DELIVER, no BOUND reached the flooding host" \
+	bash -c "! grep -q '^deliver\|^bound' '$TMP/C.log'"
+cmd B bind
+check "a member on another host still binds" wait_line B '^bound' 2
+sleep 1 # the flood used up host c's BIND budget; it refills at its rate
+cmd C bind
+check "a member on the flooding host binds too" wait_line C '^bound' 1 10
+
+# --- a STUN flood from one host: answers cut to the per-source burst
+cmd B stunflood 5000
+check "STUN flood finished" wait_line B '^stun sent=5000' 1 20
+answers=$(sed -n 's/^stun sent=5000 answers=//p' "$TMP/B.log" | head -1)
+# RELAY_STUN_BURST (800) at once, RELAY_STUN_PPS (50/s) after
+check "STUN flood of 5000 got ${answers:-?} answers (some, at most ~900)" \
+	test "${answers:-0}" -gt 0 -a "${answers:-0}" -le 900
+# (the kernel may drop some of the burst before the relay reads it)
+check "relay counted the STUN drops" test "$(relay_stat $RPID "$TMP/relay.log" drop_stun_rate)" -ge 1000
+
+# --- 150 players behind one NAT (host b's address): every one binds, and every
+# PING (each player every 5 s) gets its PONG, at the default limits
+cmd B swarm 150 20
+check "150 players ran" wait_line B '^swarm players=150' 1 40
+sw=$(grep '^swarm players=150' "$TMP/B.log" | head -1)
+echo "    $sw"
+check "150 players behind one NAT all bound" grep -q ' bound=150 ' <<<"$sw"
+check "and got every PONG" bash -c "p=\$(sed -n 's/.* pings=\([0-9]*\) .*/\1/p' <<<'$sw'); \
+	q=\$(sed -n 's/.* pongs=\([0-9]*\) .*/\1/p' <<<'$sw'); [ \$p -ge 300 ] && [ \$p -eq \$q ]"
+check "with no refusal" grep -q ' refused=0$' <<<"$sw"
+
 # --- the STUN server still runs in the relay
 if [ -x "$BUILD/lanrage" ]; then
 	check "STUN answers on 3478" bash -c "ip netns exec $(nl_ns b) '$BUILD/lanrage' netcheck \
@@ -163,7 +252,7 @@ fi
 R2=203.0.113.40:51822
 client A2 a $R2 "$RPUB2" "$TMP/ka"
 client B2 b $R2 "$RPUB2" "$TMP/kb"
-client C2 c $R2 "$RPUB2"
+client C2 c $R2 "$RPUB2" "$TMP/kc"
 cmd A2 bind-save "$TMP/a2.bind"
 cmd B2 bind
 wait_line A2 '^bound lifetime=2' && wait_line B2 '^bound lifetime=2' || fail "bound to relay 2"
@@ -186,26 +275,74 @@ wait_line B2 '^bound' 2 || true
 cmd B2 send "$PA" too-late
 check "expired binding: UNREACHABLE" wait_line B2 "^unreachable key=$PA"
 check "relay counted the expiry" test "$(relay_stat $RPID2 "$TMP/relay2.log" expired)" -ge 1
-cmd C2 raw "$TMP/a2.bind"
-check "an expired key's old BIND still cannot be replayed" wait_line C2 '^refused code=2'
+cmd A2 raw "$TMP/a2.bind"
+check "an expired key's old BIND still cannot be replayed" wait_line A2 '^refused code=2'
 cmd A2 bind
 wait_line A2 '^bound' 2 || true
 cmd B2 send "$PA" revived
 check "rebinding after expiry receives again" wait_line A2 'text=revived'
 
-# --- registration with the control server (relay_register with our key)
+# --- per-destination limit: B2 and C2, each within its own 5/s, at A2 at once
+cmd C2 bind
+wait_line C2 '^bound lifetime=2' || true
+sleep 1.2 # buckets full again; all three bindings still live (2 s)
+cmd A2 ping
+cmd B2 ping
+cmd C2 ping
+read -r f0 d0 < <(relay_stat $RPID2 "$TMP/relay2.log" forwarded drop_dst_rate)
+cmd B2 sendn "$PA" 5
+cmd C2 sendn "$PA" 5
+wait_line C2 '^sent n=5' || true
+sleep 0.3
+read -r f1 d1 < <(relay_stat $RPID2 "$TMP/relay2.log" forwarded drop_dst_rate)
+check "two senders at one receiver: $((f1 - f0)) forwarded, $((d1 - d0)) dropped by its limit" \
+	test $((d1 - d0)) -ge 3 -a $((f1 - f0 + d1 - d0)) -eq 10
+
+# --- per-IP binding cap (relay 5: 3 bindings per IP): 5 players on host c
+nl_spawn relay "$TMP/relay5.log" "$RELAY" --listen 203.0.113.40:51825 --no-stun \
+	--key "$TMP/relay5.key" --ticket-key "$TPUB" --max-bindings-per-ip 3 >/dev/null
+for _ in $(seq 100); do
+	grep -q '^public_key=' "$TMP/relay5.log" 2>/dev/null && break
+	sleep 0.05
+done
+client C5 c 203.0.113.40:51825 "$(sed -n 's/^public_key=//p' "$TMP/relay5.log")"
+cmd C5 swarm 5 4
+check "per-IP cap run" wait_line C5 '^swarm players=5' 1 15
+check "only 3 of 5 players on one IP bound, the others refused" \
+	grep -q '^swarm players=5 bound=3 .* refused=[1-9]' "$TMP/C5.log"
+
+# --- the relay secret never on the command line
+rc=0
+"$RELAY" --control wss://203.0.113.40:8667 --relay-secret s3cret \
+	--public-endpoint 203.0.113.40:1 >"$TMP/argv.out" 2>&1 || rc=$?
+check "--relay-secret on the command line is refused (exit 2)" test "$rc" -eq 2
+check "with a message pointing at --relay-secret-file" grep -q -- '--relay-secret-file' "$TMP/argv.out"
+
+# --- registration with the control server over TLS (relay_register with our
+# key, the secret from a file, the server's pin); the answer gives the relay
+# the control server's ticket key
 if [ -x "$BUILD/lanrage-control" ]; then
+	(umask 077 && echo s3cret >"$TMP/secret" && echo wrong >"$TMP/wrong")
 	nl_spawn relay "$TMP/control.log" "$BUILD/lanrage-control" --listen 203.0.113.40:8667 \
-		--db "$TMP/control.db" --relay-secret s3cret >/dev/null
-	nl_spawn relay "$TMP/relay3.log" env LANRAGE_RELAY_SECRET=s3cret "$RELAY" \
+		--db "$TMP/control.db" --relay-secret-file "$TMP/secret" >/dev/null
+	PIN=""
+	for _ in $(seq 100); do
+		PIN=$("$BUILD/lanrage-control" --db "$TMP/control.db" --print-pin 2>/dev/null || true)
+		[ -n "$PIN" ] && nl_exec relay curl -sk https://203.0.113.40:8667/v1/relays >/dev/null &&
+			break
+		sleep 0.1
+	done
+	nl_spawn relay "$TMP/relay3.log" "$RELAY" \
 		--listen 203.0.113.40:51823 --no-stun --key "$TMP/relay.key" \
-		--control ws://203.0.113.40:8667 --public-endpoint 203.0.113.40:51823 --name lab-1 >/dev/null
+		--control wss://203.0.113.40:8667 --control-pin "$PIN" \
+		--relay-secret-file "$TMP/secret" --public-endpoint 203.0.113.40:51823 \
+		--name lab-1 >/dev/null
 	nl_spawn relay "$TMP/relay4.log" "$RELAY" --listen 203.0.113.40:51824 --no-stun \
-		--control ws://203.0.113.40:8667 --relay-secret wrong \
+		--control wss://203.0.113.40:8667 --control-pin "$PIN" --relay-secret-file "$TMP/wrong" \
 		--public-endpoint 203.0.113.40:51824 --name intruder >/dev/null
 	relays=""
 	for _ in $(seq 100); do
-		relays=$(nl_exec relay curl -s http://203.0.113.40:8667/v1/relays || true)
+		relays=$(nl_exec relay curl -sk https://203.0.113.40:8667/v1/relays || true)
 		grep -q lab-1 <<<"$relays" && break
 		sleep 0.1
 	done
@@ -214,9 +351,11 @@ import json, sys
 r = [x for x in json.loads(sys.argv[1])["relays"] if x["name"] == "lab-1"]
 sys.exit(not (r and r[0]["endpoint"] == "203.0.113.40:51823" and r[0]["public_key"] == sys.argv[2]))
 ' "$relays" "$RPUB"
+	check "the relay learned the control server's ticket key" \
+		wait_line relay3 'ticket key .* from the control server'
 	check "a wrong relay secret is refused and logged" \
 		wait_line relay4 'registration .* failed: unauthorized'
-	relays=$(nl_exec relay curl -s http://203.0.113.40:8667/v1/relays || true)
+	relays=$(nl_exec relay curl -sk https://203.0.113.40:8667/v1/relays || true)
 	check "and the relay with the wrong secret is not listed" \
 		bash -c "grep -q lab-1 <<<'$relays' && ! grep -q intruder <<<'$relays'"
 fi

@@ -2,7 +2,8 @@
  * test_relay_proto: the relay frame codec (docs/RELAY.md). Round trips of
  * every frame type; the BIND proof (right key, wrong client key, wrong relay,
  * tampered fields, low-order key, timestamps outside the window, replays) and
- * the BOUND proof (nonce, relay key, lifetime); every type truncated at every
+ * the BOUND proof (nonce, relay key, lifetime); v2's BIND layout (cookie and
+ * ticket covered by the MAC) and the COOKIE frame; every type truncated at every
  * length, with trailing bytes, bad magic, version and type; builder errors;
  * the in-place SEND -> DELIVER rewrite; demultiplexing from WireGuard and
  * STUN. Clocks are plain numbers: nothing here depends on timing.
@@ -29,6 +30,9 @@ struct keys {
 
 static struct keys K;
 static const uint8_t NONCE[RELAY_NONCE_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+static const uint8_t COOKIE[RELAY_COOKIE_LEN] = { 0xc0, 0x0c, 0x1e, 3,  4,  5,  6,  7,
+						  8,    9,    10,   11, 12, 13, 14, 15 };
+static uint8_t TICKET[RELAY_TICKET_LEN];
 
 static int setup(void **state)
 {
@@ -38,12 +42,15 @@ static int setup(void **state)
 	crypto_x25519_generate(K.client_priv, K.client_pub);
 	crypto_x25519_generate(K.relay_priv, K.relay_pub);
 	crypto_x25519_generate(K.other_priv, K.other_pub);
+	for (size_t i = 0; i < sizeof(TICKET); i++)
+		TICKET[i] = (uint8_t)(0x70 + i);
 	return 0;
 }
 
 static size_t make_bind(uint8_t *buf, uint64_t ts)
 {
-	int n = relay_build_bind(buf, RELAY_BIND_LEN, K.client_priv, K.relay_pub, ts, NONCE);
+	int n = relay_build_bind(buf, RELAY_BIND_LEN, K.client_priv, K.relay_pub, ts, NONCE, COOKIE,
+				 TICKET);
 
 	assert_int_equal(n, RELAY_BIND_LEN);
 	return (size_t)n;
@@ -66,14 +73,20 @@ static void test_bind_roundtrip(void **state)
 	make_bind(buf, NOW);
 	assert_int_equal(buf[0], 'L');
 	assert_int_equal(buf[1], 'R');
-	assert_int_equal(buf[2], 1);
+	assert_int_equal(buf[2], 2);
 	assert_int_equal(buf[3], RELAY_BIND);
+	assert_int_equal(sizeof(buf), 180);
 	assert_int_equal(relay_parse(buf, sizeof(buf), &f), 0);
 	assert_int_equal(f.type, RELAY_BIND);
 	assert_memory_equal(f.key, K.client_pub, 32);
 	assert_int_equal(f.timestamp_ms, NOW);
 	assert_memory_equal(f.nonce, NONCE, RELAY_NONCE_LEN);
-	assert_ptr_equal(f.mac, buf + 60);
+	assert_ptr_equal(f.nonce, buf + 44);
+	assert_ptr_equal(f.cookie, buf + 60);
+	assert_memory_equal(f.cookie, COOKIE, RELAY_COOKIE_LEN);
+	assert_ptr_equal(f.ticket, buf + 76);
+	assert_memory_equal(f.ticket, TICKET, RELAY_TICKET_LEN);
+	assert_ptr_equal(f.mac, buf + 148);
 	/* Big-endian timestamp right after the key. */
 	assert_int_equal(buf[36 + 7], NOW & 0xff);
 	assert_int_equal(buf[36], (NOW >> 56) & 0xff);
@@ -115,7 +128,8 @@ static void test_bind_wrong_relay(void **state)
 
 	(void)state;
 	/* Made for relay "other", shown to our relay. */
-	assert_int_equal(relay_build_bind(buf, sizeof(buf), K.client_priv, K.other_pub, NOW, NONCE),
+	assert_int_equal(relay_build_bind(buf, sizeof(buf), K.client_priv, K.other_pub, NOW, NONCE,
+					  NULL, NULL),
 			 RELAY_BIND_LEN);
 	assert_int_equal(relay_parse(buf, sizeof(buf), &f), 0);
 	assert_int_equal(relay_verify_bind(&f, K.relay_priv, NOW, 0, NULL), -EBADMSG);
@@ -129,7 +143,9 @@ static void test_bind_tampered(void **state)
 	(void)state;
 	make_bind(buf, NOW);
 	assert_int_equal(verify_bind_bytes(buf, sizeof(buf), NOW, 0), 0);
-	/* Every byte after the header is covered by the MAC or is the MAC. A
+	/* Every byte after the header (cookie and ticket included: a cookie or a
+	 * ticket cannot be swapped into someone else's BIND) is covered by the
+	 * MAC or is the MAC. A
 	 * flipped bit in timestamp bytes 36..40 moves it by >= 2^24 ms, out of
 	 * the window (checked first); in bytes 41..43 it stays inside. */
 	for (size_t i = 4; i < sizeof(buf); i++) {
@@ -247,6 +263,44 @@ static void test_refused_roundtrip(void **state)
 	assert_int_equal(f.code, RELAY_REFUSED_FULL);
 }
 
+/* No cookie and no ticket: zeros, still covered by the MAC. */
+static void test_bind_without_cookie_or_ticket(void **state)
+{
+	uint8_t buf[RELAY_BIND_LEN];
+	struct relay_frame f;
+
+	(void)state;
+	assert_int_equal(relay_build_bind(buf, sizeof(buf), K.client_priv, K.relay_pub, NOW, NONCE,
+					  NULL, NULL),
+			 RELAY_BIND_LEN);
+	assert_int_equal(relay_parse(buf, sizeof(buf), &f), 0);
+	assert_true(crypto_is_zero(f.cookie, RELAY_COOKIE_LEN));
+	assert_true(crypto_is_zero(f.ticket, RELAY_TICKET_LEN));
+	assert_int_equal(relay_verify_bind(&f, K.relay_priv, NOW, 0, NULL), 0);
+	assert_true(relay_bind_in_window(&f, NOW + RELAY_BIND_WINDOW_MS));
+	assert_false(relay_bind_in_window(&f, NOW + RELAY_BIND_WINDOW_MS + 1));
+	/* A cookie pasted into it afterwards breaks the MAC. */
+	memcpy(buf + 60, COOKIE, RELAY_COOKIE_LEN);
+	assert_int_equal(verify_bind_bytes(buf, sizeof(buf), NOW, 0), -EBADMSG);
+}
+
+/* COOKIE: nonce then cookie, 36 bytes, smaller than the BIND it answers. */
+static void test_cookie_roundtrip(void **state)
+{
+	uint8_t buf[RELAY_COOKIE_FRAME_LEN];
+	struct relay_frame f;
+
+	(void)state;
+	assert_int_equal(relay_build_cookie(buf, sizeof(buf), NONCE, COOKIE), 36);
+	assert_true(RELAY_COOKIE_FRAME_LEN < RELAY_BIND_LEN);
+	assert_int_equal(relay_parse(buf, sizeof(buf), &f), 0);
+	assert_int_equal(f.type, RELAY_COOKIE);
+	assert_memory_equal(f.nonce, NONCE, RELAY_NONCE_LEN);
+	assert_memory_equal(f.cookie, COOKIE, RELAY_COOKIE_LEN);
+	assert_ptr_equal(f.cookie, buf + 20);
+	assert_int_equal(relay_parse(buf, sizeof(buf) - 1, &f), -EINVAL);
+}
+
 static void test_keyed_roundtrip(void **state)
 {
 	static uint8_t buf[RELAY_MAX_FRAME], payload[RELAY_MAX_DATAGRAM];
@@ -317,7 +371,10 @@ static size_t build_any(uint8_t *buf, size_t cap, unsigned type)
 
 	switch (type) {
 	case RELAY_BIND:
-		n = relay_build_bind(buf, cap, K.client_priv, K.relay_pub, NOW, NONCE);
+		n = relay_build_bind(buf, cap, K.client_priv, K.relay_pub, NOW, NONCE, COOKIE, TICKET);
+		break;
+	case RELAY_COOKIE:
+		n = relay_build_cookie(buf, cap, NONCE, COOKIE);
 		break;
 	case RELAY_BOUND:
 		n = relay_build_bound(buf, cap, K.other_pub, NONCE, 60);
@@ -343,11 +400,11 @@ static size_t build_any(uint8_t *buf, size_t cap, unsigned type)
 
 static void test_truncated_every_type(void **state)
 {
-	uint8_t buf[128];
+	uint8_t buf[256];
 	struct relay_frame f;
 
 	(void)state;
-	for (unsigned t = RELAY_BIND; t <= RELAY_PONG; t++) {
+	for (unsigned t = RELAY_BIND; t <= RELAY_COOKIE; t++) {
 		size_t len = build_any(buf, sizeof(buf), t);
 		/* SEND/DELIVER need at least one datagram byte past the key. */
 		size_t min = t == RELAY_SEND || t == RELAY_DELIVER ? 37 : len;
@@ -377,14 +434,16 @@ static void test_bad_header(void **state)
 	buf[1] = 0;
 	assert_int_equal(relay_parse(buf, sizeof(buf), &f), -EINVAL);
 	build_any(buf, sizeof(buf), RELAY_PING);
-	buf[2] = 2;
+	buf[2] = 1; /* version 1 (no cookie, no ticket) is gone */
+	assert_int_equal(relay_parse(buf, sizeof(buf), &f), -EINVAL);
+	buf[2] = 3;
 	assert_int_equal(relay_parse(buf, sizeof(buf), &f), -EINVAL);
 	buf[2] = 0;
 	assert_int_equal(relay_parse(buf, sizeof(buf), &f), -EINVAL);
 	build_any(buf, sizeof(buf), RELAY_PING);
 	for (unsigned t = 0; t < 256; t++) {
 		buf[3] = (uint8_t)t;
-		if (t < RELAY_BIND || t > RELAY_PONG)
+		if (t < RELAY_BIND || t > RELAY_COOKIE)
 			assert_int_equal(relay_parse(buf, sizeof(buf), &f), -EINVAL);
 	}
 }
@@ -408,15 +467,18 @@ static void test_oversized(void **state)
 
 static void test_builder_errors(void **state)
 {
-	uint8_t buf[128], zero[32] = { 0 }, n8[8] = { 0 };
+	uint8_t buf[256], zero[32] = { 0 }, n8[8] = { 0 };
 
 	(void)state;
 	assert_int_equal(relay_build_bind(buf, RELAY_BIND_LEN - 1, K.client_priv, K.relay_pub,
-					  NOW, NONCE),
+					  NOW, NONCE, NULL, NULL),
 			 -ENOSPC);
 	/* A low-order relay key cannot make a MAC key. */
-	assert_int_equal(relay_build_bind(buf, sizeof(buf), K.client_priv, zero, NOW, NONCE),
+	assert_int_equal(relay_build_bind(buf, sizeof(buf), K.client_priv, zero, NOW, NONCE, NULL,
+					  NULL),
 			 -EINVAL);
+	assert_int_equal(relay_build_cookie(buf, RELAY_COOKIE_FRAME_LEN - 1, NONCE, COOKIE),
+			 -ENOSPC);
 	assert_int_equal(relay_build_bound(buf, RELAY_BOUND_LEN - 1, zero, NONCE, 1), -ENOSPC);
 	assert_int_equal(relay_build_refused(buf, RELAY_REFUSED_LEN - 1, NONCE, 1), -ENOSPC);
 	assert_int_equal(relay_build_unreachable(buf, 35, zero), -ENOSPC);
@@ -431,10 +493,10 @@ static void test_builder_errors(void **state)
 static void test_demux(void **state)
 {
 	static const uint8_t wg[4] = { 1, 0, 0, 0 }, stun[8] = { 0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
-	uint8_t buf[128];
+	uint8_t buf[256];
 
 	(void)state;
-	for (unsigned t = RELAY_BIND; t <= RELAY_PONG; t++) {
+	for (unsigned t = RELAY_BIND; t <= RELAY_COOKIE; t++) {
 		build_any(buf, sizeof(buf), t);
 		assert_true(relay_is_frame(buf, 4));
 		assert_false(buf[0] >= 1 && buf[0] <= 4);
@@ -445,7 +507,8 @@ static void test_demux(void **state)
 	assert_false(relay_is_frame(buf, 1));
 	assert_string_equal(relay_type_name(RELAY_DELIVER), "DELIVER");
 	assert_string_equal(relay_type_name(0), "?");
-	assert_string_equal(relay_type_name(9), "?");
+	assert_string_equal(relay_type_name(RELAY_COOKIE), "COOKIE");
+	assert_string_equal(relay_type_name(10), "?");
 }
 
 int main(void)
@@ -462,6 +525,8 @@ int main(void)
 		cmocka_unit_test(test_bound_checks),
 		cmocka_unit_test(test_verify_wrong_type),
 		cmocka_unit_test(test_refused_roundtrip),
+		cmocka_unit_test(test_bind_without_cookie_or_ticket),
+		cmocka_unit_test(test_cookie_roundtrip),
 		cmocka_unit_test(test_keyed_roundtrip),
 		cmocka_unit_test(test_deliver_in_place),
 		cmocka_unit_test(test_unreachable_ping_pong),
