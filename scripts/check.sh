@@ -12,7 +12,8 @@
 #      lanrage-relay and coturn, STUN on the WireGuard socket, the relay, the
 #      ConnectionManager; then sanitized
 #   7. root-only daemon tests (tests/daemon): two daemons, a control server
-#      and a relay in natlab; plain and sanitized
+#      and a relay in natlab; the control channel under attack (TLS capture,
+#      an impostor server); the daemon's own defences; plain and sanitized
 #   8. root-only end-to-end tests (tests/e2e): every NAT pair, mixed party,
 #      same NAT, UDP blocked, rejoin, control restart, relay failover; plain and sanitized
 #   9. root-only LAN discovery tests (tests/disco): real openarena-server,
@@ -87,8 +88,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	stage "NetworkManager tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/net/run.sh
 	stage "natlab tests (tests/natlab)" env BUILD="$PWD/build" tests/natlab/run.sh
 	stage "natlab tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/natlab/run.sh
-	stage "daemon tests (tests/daemon)" env BUILD="$PWD/build" tests/daemon/test_daemon.sh
-	stage "daemon tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/daemon/test_daemon.sh
+	stage "daemon tests (tests/daemon)" env BUILD="$PWD/build" tests/daemon/run.sh
+	stage "daemon tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/daemon/run.sh
 	stage "e2e tests (tests/e2e)" env BUILD="$PWD/build" tests/e2e/run.sh
 	stage "e2e tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/e2e/run.sh
 	stage "LAN discovery tests (tests/disco)" env BUILD="$PWD/build" tests/disco/all.sh

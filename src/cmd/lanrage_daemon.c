@@ -24,6 +24,7 @@
 #include "log/log.h"
 #include "party/party.h"
 #include "platform/platform.h"
+#include "util/mem.h"
 
 static struct party *daemon_party;
 
@@ -110,6 +111,8 @@ int cli_daemon(const struct cli_args *a)
 	struct party *p = NULL;
 	int r;
 
+	/* before any file or JSON exists: state files private, token copies wiped */
+	mem_secure_process();
 	if ((r = daemon_logging(a, NULL)))
 		return r;
 	if (platform_check_privileges()) {
@@ -121,7 +124,13 @@ int cli_daemon(const struct cli_args *a)
 				    : cli_default_state_dir(state_dir, sizeof(state_dir));
 	if (daemon_lock(pc.state_dir) < 0)
 		return CLI_EXIT_FAIL;
+	/* before any thread and any network input: from here on only what
+	 * interfaces, routes and LAN discovery need (docs/NET.md) */
+	if (platform_drop_capabilities())
+		return CLI_EXIT_FAIL;
 	pc.control_url = a->control;
+	pc.control_pin = a->control_pin;
+	pc.control_insecure = a->control_insecure;
 	pc.ifname = a->ifname;
 	pc.name = a->name;
 	memset(&sa, 0, sizeof(sa));

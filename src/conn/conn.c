@@ -254,10 +254,19 @@ static void send_punch(struct conn *c, struct conn_member *m)
 	sig_queue(c, m->peer.peer_id, text);
 }
 
-static void merge_peer_endpoints(struct conn_member *m)
+/* The member's candidates, replaced: what it publishes now and what its last
+ * punch signal said, through the filter (conn_cand.c), before any probe. */
+static void member_cands_update(struct conn *c, struct conn_member *m)
 {
+	struct cand_list in = { .n = 0 };
+	struct cand_filter f;
+
 	for (size_t i = 0; i < m->peer.n_endpoints; i++)
-		(void)cand_add_str(&m->cands, m->peer.endpoints[i]);
+		(void)cand_add_str(&in, m->peer.endpoints[i]);
+	for (size_t i = 0; i < m->sig_cands.n; i++)
+		(void)cand_add(&in, &m->sig_cands.ep[i]);
+	(void)cand_filter_init(&f, net_ifname(c->cfg.net));
+	(void)cand_select(&m->cands, &in, &f, m->peer.peer_id);
 }
 
 static void punch_start(struct conn *c, struct conn_member *m)
@@ -269,7 +278,7 @@ static void punch_start(struct conn *c, struct conn_member *m)
 	m->punching = true;
 	m->punch_next_ns = now;
 	m->punch_end_ns = now + c->cfg.punch_timeout_ms * MS;
-	merge_peer_endpoints(m);
+	member_cands_update(c, m);
 	/* a UDP-blocked node stays FAILED while it tries again: "connecting"
 	 * every few seconds would hide the one thing the user must know */
 	if (m->path == CONN_PATH_FAILED && !c->self.udp_blocked)
@@ -615,7 +624,7 @@ int conn_peer_update(struct conn *c, const struct ctl_peer *peer)
 	}
 	relay_changed = strcmp(m->peer.relay, peer->relay) != 0;
 	m->peer = *peer;
-	merge_peer_endpoints(m);
+	member_cands_update(c, m);
 	if (relay_changed && m->path == CONN_PATH_RELAY) {
 		/* the member moved home (its relay died or degraded): follow it */
 		go_relay_or_fail(c, m);
@@ -688,10 +697,12 @@ void conn_on_signal(struct conn *c, const char *from_peer_id, const char *payloa
 		log_debug(CONN_TAG, "member %s: unknown or bad signal ignored", from_peer_id);
 		goto out;
 	}
+	m->sig_cands.n = 0;
 	json_array_foreach(cands, i, v) {
 		if (json_is_string(v))
-			(void)cand_add_str(&m->cands, json_string_value(v));
+			(void)cand_add_str(&m->sig_cands, json_string_value(v));
 	}
+	member_cands_update(c, m);
 	if (relay && strlen(relay) <= CTL_MAX_NAME)
 		snprintf(m->sig_relay, sizeof(m->sig_relay), "%s", relay);
 	if (m->has_remote_session && !memcmp(s, m->remote_session, sizeof(s)))

@@ -3,7 +3,8 @@
  * of their inputs, split out so the unit tests reach them without sockets:
  *   - probe frames (docs/PROBES.md): the per-pair key, build, parse + verify;
  *   - echo frames (in-tunnel monitoring) and the monitor statistics;
- *   - candidate lists (parse, merge, dedup, LAN classification);
+ *   - candidate lists (parse, merge, dedup, LAN classification) and the
+ *     filter every member-supplied candidate passes before it is probed;
  *   - the relay shim's wrapping (SEND) and unwrapping (DELIVER).
  * Invariants: a pair key is wiped by whoever holds it; parsing checks every
  * length before reading; MACs are compared in constant time.
@@ -11,6 +12,7 @@
 #ifndef LR_CONN_INTERNAL_H
 #define LR_CONN_INTERNAL_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,6 +122,60 @@ bool cand_is_lan(const struct wg_endpoint *ep);
 /* This host's IPv4 addresses of up interfaces other than loopback and
  * skip_ifname, each with port. */
 int cand_local(struct cand_list *l, const char *skip_ifname, uint16_t port);
+
+/* ---- Candidate filter ------------------------------------------------------
+ * A member's candidates come from the member (its published endpoints and its
+ * punch signals), so they are untrusted: each one is probed every
+ * punch_interval_ms. Before any probe they pass cand_check, and at most
+ * CAND_MEMBER_MAX of them are kept (cand_select), replaced at each update. */
+
+enum { CAND_MEMBER_MAX = 8, CAND_FILTER_NETS = 16 };
+
+enum cand_verdict {
+	CAND_OK,
+	CAND_BAD_FAMILY,
+	CAND_PORT_ZERO,
+	CAND_UNSPECIFIED, /* 0.0.0.0/8, :: */
+	CAND_LOOPBACK,    /* 127.0.0.0/8, ::1 */
+	CAND_MULTICAST,   /* 224.0.0.0/4, ff00::/8 */
+	CAND_BROADCAST,   /* 255.255.255.255 or the broadcast address of a local net */
+	CAND_RESERVED,    /* 240.0.0.0/4 */
+	CAND_LINK_LOCAL,  /* 169.254.0.0/16, fe80::/10, not on a net we are on */
+	CAND_VIRTUAL,     /* inside the party's virtual subnet */
+};
+
+struct cand_net {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+	unsigned prefix;
+};
+
+/* What cand_check needs to know of this host. */
+struct cand_filter {
+	bool has_virtual;
+	struct cand_net virtual_net; /* the party subnet (our interface's address) */
+	struct cand_net onlink[CAND_FILTER_NETS]; /* link-local nets we have an address in */
+	size_t n_onlink;
+	struct in_addr bcast[CAND_FILTER_NETS]; /* broadcast addresses of our links */
+	size_t n_bcast;
+};
+
+/* Fills f from this host's interfaces: the virtual subnet from own_ifname's
+ * IPv4 address and mask, link-local nets and broadcast addresses from the
+ * others. 0 or a negative errno (f then still refuses everything fixed). */
+int cand_filter_init(struct cand_filter *f, const char *own_ifname);
+/* CAND_OK when ep may be probed (a v4-mapped address counts as IPv4). */
+enum cand_verdict cand_check(const struct cand_filter *f, const struct wg_endpoint *ep);
+const char *cand_verdict_name(enum cand_verdict v);
+/* Replaces out with the candidates of in that pass f, deduplicated, at most
+ * CAND_MEMBER_MAX: public addresses first, then private ones, each in the
+ * order given. Refusals are logged (debug) with who. Returns how many of in
+ * were refused. */
+size_t cand_select(struct cand_list *out, const struct cand_list *in, const struct cand_filter *f,
+		   const char *who);
 
 /* ---- Relay shim ---------------------------------------------------------- */
 

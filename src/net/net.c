@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,30 @@ static int check_config(const struct net_config *cfg)
 	return 0;
 }
 
+/* Logs a failure the user must act on, and copies it to cfg->err. */
+__attribute__((format(printf, 2, 3))) static void net_fail(const struct net_config *cfg,
+							   const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_error("net", "%s", line);
+	if (cfg->err && cfg->err_len)
+		snprintf(cfg->err, cfg->err_len, "%s", line);
+}
+
+/* A link LANrage made: our mark, and a kind we create. A stale one of ours
+ * may go; anything else of that name (docker0, a VPN's tun0, eth0) is the
+ * user's and is never deleted, re-addressed or reused. */
+static bool link_is_ours(const struct platform_link *l)
+{
+	return !strcmp(l->alias, NET_LINK_MARK) &&
+	       (!strcmp(l->kind, "tun") || !strcmp(l->kind, "wireguard"));
+}
+
 /* True when a process accepts connections on the UNIX socket at path. */
 static bool socket_answers(const char *path)
 {
@@ -72,8 +97,9 @@ static bool socket_answers(const char *path)
 /* A crashed run can leave its interface (a kernel or persistent device) and
  * its UAPI socket file behind. Both block the next start, so they go; but an
  * interface whose daemon still answers is someone's live device. */
-static int remove_stale(const struct net *net)
+static int remove_stale(const struct net *net, const struct net_config *cfg)
 {
+	struct platform_link link;
 	struct stat st;
 	int exists, ret;
 
@@ -82,10 +108,18 @@ static int remove_stale(const struct net *net)
 			  net->ifname, net->uapi_path);
 		return -EBUSY;
 	}
-	exists = platform_link_exists(net->ifname);
-	if (exists < 0) {
-		log_error("net", "cannot look up interface %s: %s", net->ifname, strerror(-exists));
-		return exists;
+	ret = platform_link_get(net->ifname, &link);
+	exists = ret == 0;
+	if (ret && ret != -ENODEV) {
+		log_error("net", "cannot look up interface %s: %s", net->ifname, strerror(-ret));
+		return ret;
+	}
+	if (exists && !link_is_ours(&link)) {
+		net_fail(cfg, "interface %s already exists and LANrage did not create it (kind %s): "
+			 "refusing to touch it; choose another name with --interface NAME or "
+			 "`lanrage settings set interface NAME`",
+			 net->ifname, *link.kind ? link.kind : "device");
+		return -EEXIST;
 	}
 	if (exists) {
 		log_warn("net", "removing stale interface %s left by an earlier run", net->ifname);
@@ -102,15 +136,53 @@ static int remove_stale(const struct net *net)
 	return 0;
 }
 
-/* Address, MTU, link up, route: the interface exists and is ours. */
+/* Our route for the subnet would take over (or, with NLM_F_REPLACE, replace)
+ * whatever the host already routes there: a LAN, a container bridge, another
+ * VPN. Refused unless the user said so. */
+static int check_overlap(const struct net *net, const struct net_config *cfg)
+{
+	struct platform_overlap o;
+	char mine[INET_ADDRSTRLEN], theirs[INET_ADDRSTRLEN];
+	struct in_addr subnet = cfg->addr;
+	int ret;
+
+	subnet.s_addr &= htonl(~0u << (32 - cfg->prefix)); /* prefix is 1..32 */
+	ret = platform_overlap4(subnet, cfg->prefix, net->ifname, &o);
+	if (ret < 0) {
+		log_error("net", "cannot read the host's routes: %s", strerror(-ret));
+		return ret;
+	}
+	if (!ret)
+		return 0;
+	inet_ntop(AF_INET, &subnet, mine, sizeof(mine));
+	inet_ntop(AF_INET, &o.dst, theirs, sizeof(theirs));
+	if (cfg->allow_subnet_overlap) {
+		log_warn("net", "virtual subnet %s/%u overlaps the %s %s/%u%s%s; using it anyway "
+			 "(allow_subnet_overlap)", mine, cfg->prefix, o.is_route ? "route" : "address",
+			 theirs, o.prefix, *o.ifname ? " on " : "", o.ifname);
+		return 0;
+	}
+	net_fail(cfg, "virtual subnet %s/%u overlaps the %s %s/%u%s%s on this host: choose a free "
+		 "one with `lanrage settings set subnet ADDR/PREFIX`, or use it anyway with "
+		 "`lanrage settings set allow_subnet_overlap true`",
+		 mine, cfg->prefix, o.is_route ? "route" : "address", theirs, o.prefix,
+		 *o.ifname ? " on " : "", o.ifname);
+	return -EADDRINUSE;
+}
+
+/* Mark, MTU, address, link up, route: the interface exists and is ours. */
 static int configure_link(const struct net *net, const struct net_config *cfg)
 {
 	char addr[INET_ADDRSTRLEN];
 	const char *step;
 	int ret;
 
-	step = "set the MTU";
-	ret = platform_link_set_mtu(net->ifname, cfg->mtu);
+	step = "mark it as LANrage's";
+	ret = platform_link_set_alias(net->ifname, NET_LINK_MARK);
+	if (!ret) {
+		step = "set the MTU";
+		ret = platform_link_set_mtu(net->ifname, cfg->mtu);
+	}
 	if (!ret) {
 		step = "set the address";
 		ret = platform_addr_flush4(net->ifname);
@@ -157,7 +229,9 @@ int net_up(struct net **out, const struct net_config *cfg)
 	else
 		snprintf(net->uapi_path, sizeof(net->uapi_path), "/var/run/wireguard/%s.sock",
 			 net->ifname);
-	ret = remove_stale(net);
+	ret = remove_stale(net, cfg);
+	if (!ret)
+		ret = check_overlap(net, cfg);
 	if (ret)
 		goto err;
 	bc.ifname = net->ifname;
@@ -182,6 +256,7 @@ err:
 
 int net_down(struct net *net)
 {
+	struct platform_link link;
 	int ret;
 
 	if (!net || !net->state)
@@ -189,8 +264,16 @@ int net_down(struct net *net)
 	net->ops->down(net->state);
 	net->state = NULL;
 	/* A userspace device's interface goes with its fd; a kernel one must be
-	 * deleted. Either way, nothing of ours stays. */
-	ret = platform_link_delete(net->ifname);
+	 * deleted. Either way, nothing of ours stays, and nothing else goes: a
+	 * link that took the name after ours went is left alone. */
+	ret = platform_link_get(net->ifname, &link);
+	if (!ret && !link_is_ours(&link)) {
+		log_warn("net", "%s is no longer ours (kind %s, not marked): left alone",
+			 net->ifname, *link.kind ? link.kind : "device");
+		return 0;
+	}
+	if (!ret)
+		ret = platform_link_delete(net->ifname);
 	if (ret == -ENODEV)
 		ret = 0;
 	if (ret)

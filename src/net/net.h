@@ -156,18 +156,34 @@ struct net_config {
 	const struct net_keys *keys; /* borrowed: must outlive the struct net */
 	const struct net_backend_ops *backend; /* NULL = net_backend_userspace */
 	const char *uapi_path; /* userspace backend; NULL = /var/run/wireguard/IFNAME.sock */
+	/* Route the subnet even when a route or address of another link
+	 * overlaps it (setting allow_subnet_overlap). */
+	bool allow_subnet_overlap;
+	/* When set, a failure the user must act on (a foreign link of that
+	 * name, an overlapping subnet) is also written here, one line. */
+	char *err;
+	size_t err_len;
 };
+
+/* The alias (IFLA_IFALIAS) on every link LANrage creates: net_up and net_down
+ * delete or reuse only a link of the configured name that carries it and is
+ * of a kind LANrage makes (a TUN or a kernel WireGuard device). */
+#define NET_LINK_MARK "lanrage"
 
 /* Defaults of DESIGN.md: lanrage0, MTU 1420, port 51820, prefix 16. */
 void net_config_init(struct net_config *cfg);
 
 /* Checks privileges, removes a stale interface of the same name and its
  * stale UAPI socket (refusing with -EBUSY when a live daemon answers on
- * that socket), creates the interface through the backend, sets MTU and
- * address, brings it up and routes addr/prefix through it. On failure
- * nothing is left behind. */
+ * that socket, and with -EEXIST when the link of that name is not one
+ * LANrage made: it is left untouched), refuses a subnet that overlaps a
+ * route or address of another link (-EADDRINUSE) unless
+ * allow_subnet_overlap, creates the interface through the backend, marks
+ * it, sets MTU and address, brings it up and routes addr/prefix through
+ * it. On failure nothing is left behind. */
 int net_up(struct net **out, const struct net_config *cfg);
-/* Removes the interface and everything on it. Idempotent: a second call, or
+/* Removes the interface (only while it carries our mark) and everything on
+ * it. Idempotent: a second call, or
  * one after the device stopped on its own, does nothing and returns 0. */
 int net_down(struct net *net);
 /* net_down and free; NULL is fine. */

@@ -185,7 +185,7 @@ static int sync_public(const char *path, const struct net_keys *keys)
 	if (!ret)
 		log_warn("net", "%s did not match the private key; rewriting it", path);
 	snprintf(want, sizeof(want), "%s\n", keys->public_b64);
-	ret = write_file(path, want, 0644);
+	ret = write_file(path, want, 0600);
 	if (ret)
 		log_error("net", "cannot write %s: %s", path, strerror(-ret));
 	return ret;

@@ -67,8 +67,13 @@ static int party_ctl_error(struct party *p, const char *what, int r)
 {
 	const char *msg = "";
 	const char *code = ctl_client_error(p->ctl, &msg);
+	char why[512];
 
-	if (r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN) {
+	ctl_client_transport_error(p->ctl, why, sizeof(why));
+	if ((r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN) && why[0]) {
+		party_seterr("%s: %s", what, why); /* a TLS refusal says what to fix */
+		r = -ENOTCONN;
+	} else if (r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN) {
 		party_seterr("%s: the control plane%s%s does not answer", what,
 			     p->control_url[0] ? " at " : "", p->control_url);
 		r = -ENOTCONN;
@@ -126,8 +131,12 @@ static int party_load_settings(struct party *p, const struct party_config *cfg)
 	if (url && !strcmp(url, "local"))
 		url = "";
 	p->control_url = strdup(url ? url : "");
+	p->control_pin = strdup(cfg->control_pin ? cfg->control_pin
+						 : config_get(p->config, "control_pin"));
+	p->control_insecure = cfg->control_insecure ||
+			      !strcmp(config_get(p->config, "control_insecure"), "true");
 	p->ifname = strdup(cfg->ifname ? cfg->ifname : config_get(p->config, "interface"));
-	if (!p->control_url || !p->ifname)
+	if (!p->control_url || !p->control_pin || !p->ifname)
 		return -ENOMEM;
 	p->mtu = cfg->mtu ? cfg->mtu : (unsigned)party_setting_int(p, "mtu", NET_DEFAULT_MTU);
 	p->listen_port = (uint16_t)(cfg->listen_port >= 0
@@ -215,6 +224,8 @@ static int party_open_control(struct party *p)
 		o.local = p->local;
 	} else {
 		o.url = p->control_url;
+		o.pin = p->control_pin;
+		o.insecure = p->control_insecure;
 	}
 	r = ctl_client_open(&o, &p->ctl);
 	if (r) {
@@ -307,6 +318,7 @@ static int party_start(struct party *p, const struct ctl_party *cp)
 	struct net_config nc;
 	struct conn_config cc = p->conn_cfg;
 	const char *ip = NULL;
+	char why[512] = "";
 	int r;
 
 	for (size_t i = 0; i < cp->n_peers; i++)
@@ -329,9 +341,14 @@ static int party_start(struct party *p, const struct ctl_party *cp)
 	nc.mtu = p->mtu;
 	nc.listen_port = p->listen_port;
 	nc.keys = p->keys;
+	config_get_bool(p->config, "allow_subnet_overlap", &nc.allow_subnet_overlap);
+	nc.err = why;
+	nc.err_len = sizeof(why);
 	r = net_up(&p->net, &nc);
 	if (r) {
-		if (r == -EPERM || r == -EACCES)
+		if (*why)
+			party_seterr("%s", why);
+		else if (r == -EPERM || r == -EACCES)
 			party_seterr("cannot create interface %s: need root or CAP_NET_ADMIN",
 				     p->ifname);
 		else
@@ -475,6 +492,7 @@ void party_free(struct party *p)
 	free(p->stun);
 	free(p->state_dir);
 	free(p->control_url);
+	free(p->control_pin);
 	free(p->ifname);
 	free(p->name);
 	if (p->wake[0] >= 0)

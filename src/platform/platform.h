@@ -19,8 +19,29 @@
  * -EPERM. */
 int platform_check_privileges(void);
 
+/* Least privilege after setup: sets PR_SET_NO_NEW_PRIVS, reduces the bounding
+ * set (when CAP_SETPCAP allows) and the permitted and effective sets to
+ * CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF (those the process holds), and
+ * clears the inheritable and ambient sets. Must be called before the process
+ * starts any thread (capabilities are per thread). 0 or a negative errno
+ * (logged). */
+int platform_drop_capabilities(void);
+
 /* 1 when an interface called name exists, 0 when not, or a negative errno. */
 int platform_link_exists(const char *name);
+
+/* What an existing link is: its kind (IFLA_INFO_KIND: "tun", "wireguard",
+ * "bridge", ...; "" for a device without one, such as a physical NIC) and
+ * its alias (IFLA_IFALIAS, "" when unset). -ENODEV when it does not exist. */
+enum { PLATFORM_KIND_LEN = 32, PLATFORM_ALIAS_LEN = 64 };
+struct platform_link {
+	int index;
+	char kind[PLATFORM_KIND_LEN];
+	char alias[PLATFORM_ALIAS_LEN];
+};
+int platform_link_get(const char *name, struct platform_link *out);
+/* Sets the alias of name (the mark a program leaves on the links it made). */
+int platform_link_set_alias(const char *name, const char *alias);
 int platform_link_delete(const char *name);
 int platform_link_set_up(const char *name, bool up);
 int platform_link_set_mtu(const char *name, unsigned mtu);
@@ -32,5 +53,20 @@ int platform_addr_add4(const char *name, struct in_addr addr, unsigned prefix);
 int platform_addr_flush4(const char *name);
 /* Route dst/prefix through name (created or replaced, so it is idempotent). */
 int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix);
+
+/* Something of the host's that overlaps a network: a main-table route or an
+ * interface address, with the link it is on. */
+struct platform_overlap {
+	bool is_route; /* else an address */
+	struct in_addr dst;
+	unsigned prefix;
+	char ifname[16]; /* "" when the route has no output interface */
+};
+/* Looks for an IPv4 route of the main table (default routes excluded) or an
+ * IPv4 address (with its prefix) of any link that overlaps net/prefix,
+ * ignoring the link called skip_ifname (may be NULL). 1 and *found when one
+ * does (the first found), 0 when none, or a negative errno. */
+int platform_overlap4(struct in_addr net, unsigned prefix, const char *skip_ifname,
+		      struct platform_overlap *found);
 
 #endif

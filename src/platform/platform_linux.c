@@ -6,7 +6,9 @@
  * (or one dump), reads until the kernel's answer ends it and closes the
  * socket: configuration is rare, and a socket per call keeps no state between
  * calls and works from any thread. Requests that create use NLM_F_REPLACE so
- * repeating one is harmless.
+ * repeating one is harmless: that is why net/ checks first that a link is its
+ * own (platform_link_get) and that its route replaces nobody's
+ * (platform_overlap4).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -158,7 +161,7 @@ static int nl_open_link(struct nl *nl, const char *name)
 
 int platform_link_exists(const char *name)
 {
-	struct nl nl;
+	struct nl nl = { 0 };
 	int ret = nl_open_link(&nl, name);
 
 	if (ret == -ENODEV)
@@ -167,6 +170,78 @@ int platform_link_exists(const char *name)
 		return ret;
 	nl_close(&nl);
 	return 1;
+}
+
+struct link_get {
+	struct platform_link *out;
+	bool found;
+};
+
+static int linkinfo_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct platform_link *l = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND && !mnl_attr_validate(attr, MNL_TYPE_STRING))
+		snprintf(l->kind, sizeof(l->kind), "%.*s", (int)mnl_attr_get_payload_len(attr),
+			 mnl_attr_get_str(attr));
+	return MNL_CB_OK;
+}
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct platform_link *l = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case IFLA_IFALIAS:
+		if (!mnl_attr_validate(attr, MNL_TYPE_STRING))
+			snprintf(l->alias, sizeof(l->alias), "%.*s",
+				 (int)mnl_attr_get_payload_len(attr), mnl_attr_get_str(attr));
+		break;
+	case IFLA_LINKINFO:
+		if (!mnl_attr_validate(attr, MNL_TYPE_NESTED))
+			mnl_attr_parse_nested(attr, linkinfo_attr_cb, l);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_get *g = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	g->found = true;
+	g->out->index = ifi->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, g->out);
+	return MNL_CB_OK;
+}
+
+int platform_link_get(const char *name, struct platform_link *out)
+{
+	struct link_get g = { .out = out };
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nl nl = { 0 };
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	ret = nl_open(&nl);
+	if (ret)
+		return ret;
+	nlh = nl_msg(&nl, buf, RTM_GETLINK, NLM_F_ACK);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	ret = nl_talk(&nl, buf, link_get_cb, &g);
+	nl_close(&nl);
+	if (ret)
+		return ret;
+	return g.found && out->index > 0 ? 0 : -ENODEV;
 }
 
 static struct nlmsghdr *link_msg(struct nl *nl, char *buf, uint16_t type, uint16_t flags,
@@ -183,7 +258,7 @@ static struct nlmsghdr *link_msg(struct nl *nl, char *buf, uint16_t type, uint16
 int platform_link_delete(const char *name)
 {
 	char buf[NL_BUF];
-	struct nl nl;
+	struct nl nl = { 0 };
 	int index = nl_open_link(&nl, name);
 
 	if (index < 0)
@@ -195,7 +270,7 @@ int platform_link_delete(const char *name)
 int platform_link_set_up(const char *name, bool up)
 {
 	char buf[NL_BUF];
-	struct nl nl;
+	struct nl nl = { 0 };
 	struct ifinfomsg *ifi;
 	int index = nl_open_link(&nl, name);
 
@@ -207,10 +282,25 @@ int platform_link_set_up(const char *name, bool up)
 	return nl_request(buf, &nl);
 }
 
+int platform_link_set_alias(const char *name, const char *alias)
+{
+	char buf[NL_BUF];
+	struct nl nl = { 0 };
+	int index;
+
+	if (strlen(alias) >= PLATFORM_ALIAS_LEN)
+		return -EINVAL;
+	index = nl_open_link(&nl, name);
+	if (index < 0)
+		return index;
+	mnl_attr_put_strz(link_msg(&nl, buf, RTM_NEWLINK, 0, index), IFLA_IFALIAS, alias);
+	return nl_request(buf, &nl);
+}
+
 int platform_link_set_mtu(const char *name, unsigned mtu)
 {
 	char buf[NL_BUF];
-	struct nl nl;
+	struct nl nl = { 0 };
 	int index = nl_open_link(&nl, name);
 
 	if (index < 0)
@@ -238,7 +328,7 @@ int platform_addr_add4(const char *name, struct in_addr addr, unsigned prefix)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh;
-	struct nl nl;
+	struct nl nl = { 0 };
 	int index;
 
 	if (prefix > 32)
@@ -285,7 +375,7 @@ int platform_addr_flush4(const char *name)
 	struct addr_list list = { 0 };
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh;
-	struct nl nl;
+	struct nl nl = { 0 };
 	int ret;
 
 	list.index = nl_open_link(&nl, name);
@@ -311,7 +401,7 @@ int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix)
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
-	struct nl nl;
+	struct nl nl = { 0 };
 	int index;
 
 	if (prefix > 32)
@@ -332,4 +422,134 @@ int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix)
 	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)index);
 	return nl_request(buf, &nl);
+}
+
+/* ---- Overlap ------------------------------------------------------------- */
+
+struct overlap {
+	struct in_addr net;
+	unsigned prefix;
+	int skip_index; /* 0 = none */
+	bool found;
+	struct platform_overlap *out;
+};
+
+static bool nets_overlap(struct in_addr a, unsigned alen, struct in_addr b, unsigned blen)
+{
+	unsigned p = alen < blen ? alen : blen;
+	uint32_t mask = p ? htonl(~0u << (32 - p)) : 0;
+
+	return (a.s_addr & mask) == (b.s_addr & mask);
+}
+
+static void overlap_found(struct overlap *o, bool is_route, struct in_addr dst, unsigned prefix,
+			  unsigned index)
+{
+	char name[IF_NAMESIZE] = "";
+
+	if (o->found || !nets_overlap(o->net, o->prefix, dst, prefix))
+		return;
+	o->found = true;
+	o->out->is_route = is_route;
+	o->out->dst = dst;
+	o->out->prefix = prefix;
+	if (index && !if_indextoname(index, name))
+		name[0] = '\0';
+	snprintf(o->out->ifname, sizeof(o->out->ifname), "%s", name);
+}
+
+struct route_attrs {
+	struct in_addr dst;
+	uint32_t table, oif;
+};
+
+static int route_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct route_attrs *r = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case RTA_DST:
+		if (mnl_attr_get_payload_len(attr) == sizeof(r->dst))
+			memcpy(&r->dst, mnl_attr_get_payload(attr), sizeof(r->dst));
+		break;
+	case RTA_TABLE:
+		if (!mnl_attr_validate(attr, MNL_TYPE_U32))
+			r->table = mnl_attr_get_u32(attr);
+		break;
+	case RTA_OIF:
+		if (!mnl_attr_validate(attr, MNL_TYPE_U32))
+			r->oif = mnl_attr_get_u32(attr);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/* Every route of the main table counts, whatever its type (a blackhole or
+ * unreachable route is someone's decision too); only default routes do not,
+ * since they overlap everything. */
+static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct overlap *o = data;
+	struct route_attrs r = { .table = 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET || !rtm->rtm_dst_len ||
+	    rtm->rtm_dst_len > 32)
+		return MNL_CB_OK;
+	r.table = rtm->rtm_table;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, &r);
+	if (r.table != RT_TABLE_MAIN || (o->skip_index && r.oif == (uint32_t)o->skip_index))
+		return MNL_CB_OK;
+	overlap_found(o, true, r.dst, rtm->rtm_dst_len, r.oif);
+	return MNL_CB_OK;
+}
+
+static int addr_overlap_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct overlap *o = data;
+	struct in_addr a = { 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET ||
+	    (o->skip_index && (int)ifa->ifa_index == o->skip_index))
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, &a);
+	overlap_found(o, false, a, ifa->ifa_prefixlen, ifa->ifa_index);
+	return MNL_CB_OK;
+}
+
+int platform_overlap4(struct in_addr net, unsigned prefix, const char *skip_ifname,
+		      struct platform_overlap *found)
+{
+	struct overlap o = { .net = net, .prefix = prefix, .out = found };
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh;
+	struct nl nl = { 0 };
+	int ret;
+
+	if (prefix > 32)
+		return -EINVAL;
+	memset(found, 0, sizeof(*found));
+	ret = nl_open(&nl);
+	if (ret)
+		return ret;
+	if (skip_ifname) {
+		ret = link_index(&nl, skip_ifname);
+		if (ret < 0 && ret != -ENODEV)
+			goto out;
+		o.skip_index = ret > 0 ? ret : 0;
+	}
+	nlh = nl_msg(&nl, buf, RTM_GETROUTE, NLM_F_DUMP);
+	((struct rtmsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg)))->rtm_family =
+		AF_INET;
+	ret = nl_talk(&nl, buf, route_dump_cb, &o);
+	if (!ret && !o.found) {
+		nlh = nl_msg(&nl, buf, RTM_GETADDR, NLM_F_DUMP);
+		((struct ifaddrmsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifaddrmsg)))
+			->ifa_family = AF_INET;
+		ret = nl_talk(&nl, buf, addr_overlap_cb, &o);
+	}
+out:
+	nl_close(&nl);
+	return ret ? ret : o.found;
 }

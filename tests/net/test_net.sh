@@ -6,8 +6,10 @@
 # both ways and a checksummed TCP transfer; net_status shows the handshake,
 # counters, endpoint and keepalive; peer removal; net_down removes interface
 # and UAPI socket; keys are reused across runs; a second daemon on the same
-# interface is refused while the first lives; after SIGKILL the next run
-# removes the stale socket and a stale interface; SIGTERM cleans up; without
+# interface is refused while the first lives, and so is one whose subnet
+# overlaps the first's route; after SIGKILL the next run
+# removes the stale socket and a stale interface (marked as ours; an unmarked
+# one of the same name is refused and left as it is); SIGTERM cleans up; without
 # CAP_NET_ADMIN net_up fails with a clear message.
 #
 # Everything started here is killed by PID and the namespaces deleted on
@@ -204,8 +206,16 @@ echo "$out" | grep -q 'in use' || fail "no clear message for a busy interface: $
 ip netns exec "$NSB" ping -c 1 -W 2 10.66.0.1 >/dev/null || fail "first instance broken by second"
 log "second instance refused: $(echo "$out" | grep -m1 'in use')"
 
+step="subnet in use"
+out=$(ip netns exec "$NSA" "$TOOL" --state "$STATE" --ifname "$IFC" --addr 10.66.9.1/24 \
+	--port 0 </dev/null 2>&1) && fail "started on a subnet in use: $out"
+echo "$out" | grep -q "virtual subnet 10.66.9.0/24 overlaps the route 10.66.0.0/16 on $IFA" ||
+	fail "unclear message: $out"
+ip -n "$NSA" link show "$IFC" >/dev/null 2>&1 && fail "interface $IFC left after a failed start"
+log "overlapping subnet refused, nothing left behind"
+
 step="port in use"
-out=$(ip netns exec "$NSA" "$TOOL" --state "$STATE" --ifname "$IFC" --addr 10.66.0.1/16 \
+out=$(ip netns exec "$NSA" "$TOOL" --state "$STATE" --ifname "$IFC" --addr 10.77.0.1/16 \
 	--port 51820 </dev/null 2>&1) && fail "started on a port in use: $out"
 echo "$out" | grep -q 'listen port 51820): Address already in use' || fail "unclear message: $out"
 ip -n "$NSA" link show "$IFC" >/dev/null 2>&1 && fail "interface $IFC left after a failed start"
@@ -236,10 +246,16 @@ exec 3>&-
 [ -S "/var/run/wireguard/$IFA.sock" ] || fail "expected a stale UAPI socket after SIGKILL"
 # The kernel removes a TUN with its last fd; what a crash can leave is a
 # device that outlives the process (a persistent TUN, a kernel WireGuard
-# device). Leave one behind, with an address, as such a crash would.
+# device). Leave one behind, with an address and our mark, as such a crash
+# would. Unmarked, the same device is someone else's and is refused.
 ip -n "$NSA" link show "$IFA" >/dev/null 2>&1 ||
 	ip -n "$NSA" tuntap add dev "$IFA" mode tun
 ip -n "$NSA" addr add 10.66.0.1/16 dev "$IFA"
+out=$(ip netns exec "$NSA" "$TOOL" --state "$STATE" --ifname "$IFA" --addr 10.66.0.1/16 \
+	</dev/null 2>&1) && fail "an unmarked TUN of that name was taken over"
+echo "$out" | grep -q "LANrage did not create it" || fail "unclear refusal: $out"
+ip -n "$NSA" -4 addr show dev "$IFA" | grep -q 'inet 10.66.0.1/16' || fail "foreign TUN touched"
+ip -n "$NSA" link set "$IFA" alias lanrage
 log "killed with SIGKILL; stale socket and interface in place"
 
 step="stale cleanup"

@@ -1,6 +1,8 @@
 /*
  * test_cand_mon: candidate lists (dedup, v4-mapped unmapping, refusals,
- * capacity, LAN classification, local addresses without loopback) and the
+ * capacity, LAN classification, local addresses without loopback), the
+ * filter of member candidates (a table of addresses and verdicts; selection
+ * bounded, deduplicated, public first, replaced each time) and the
  * monitor statistics (RTT EWMA and jitter on fixed clocks, loss over the
  * window, consecutive losses, late and unknown replies ignored). Clocks are
  * plain numbers.
@@ -84,6 +86,162 @@ static void test_cand_local(void **state)
 		assert_int_equal(wg_endpoint_port(&l.ep[i]), 4242);
 		assert_int_not_equal(ntohl(l.ep[i].in4.sin_addr.s_addr) >> 24, 127);
 	}
+}
+
+/* A host with the party on 10.66.0.0/16, a LAN 192.168.1.0/24 (broadcast
+ * 192.168.1.255), a link-local 169.254.7.0/24 and IPv6 link-local fe80::/64. */
+static void filter_fixture(struct cand_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->has_virtual = true;
+	f->virtual_net.family = AF_INET;
+	inet_pton(AF_INET, "10.66.0.1", &f->virtual_net.v4);
+	f->virtual_net.prefix = 16;
+	inet_pton(AF_INET, "192.168.1.255", &f->bcast[f->n_bcast++]);
+	f->onlink[0].family = AF_INET;
+	inet_pton(AF_INET, "169.254.7.9", &f->onlink[0].v4);
+	f->onlink[0].prefix = 24;
+	f->onlink[1].family = AF_INET6;
+	inet_pton(AF_INET6, "fe80::1", &f->onlink[1].v6);
+	f->onlink[1].prefix = 64;
+	f->n_onlink = 2;
+}
+
+static void test_cand_check_table(void **state)
+{
+	static const struct {
+		const char *s;
+		enum cand_verdict v;
+	} cases[] = {
+		{ "203.0.113.5:51820", CAND_OK },
+		{ "192.168.1.7:51820", CAND_OK },
+		{ "10.1.2.3:51820", CAND_OK },
+		{ "[2001:db8::1]:51820", CAND_OK },
+		{ "[::ffff:203.0.113.5]:51820", CAND_OK },
+		{ "203.0.113.5:0", CAND_PORT_ZERO },
+		{ "0.0.0.0:51820", CAND_UNSPECIFIED },
+		{ "0.1.2.3:51820", CAND_UNSPECIFIED },
+		{ "[::]:51820", CAND_UNSPECIFIED },
+		{ "127.0.0.1:53", CAND_LOOPBACK },
+		{ "127.255.0.9:53", CAND_LOOPBACK },
+		{ "[::1]:53", CAND_LOOPBACK },
+		{ "[::ffff:127.0.0.1]:53", CAND_LOOPBACK },
+		{ "224.0.0.1:51820", CAND_MULTICAST },
+		{ "239.255.255.250:1900", CAND_MULTICAST },
+		{ "[ff02::1]:51820", CAND_MULTICAST },
+		{ "255.255.255.255:51820", CAND_BROADCAST },
+		{ "192.168.1.255:51820", CAND_BROADCAST },
+		{ "240.0.0.1:51820", CAND_RESERVED },
+		{ "169.254.7.20:51820", CAND_OK },
+		{ "169.254.8.20:51820", CAND_LINK_LOCAL },
+		{ "[fe80::2]:51820", CAND_OK },
+		{ "[fe80:0:0:1::2]:51820", CAND_LINK_LOCAL },
+		{ "10.66.0.2:51820", CAND_VIRTUAL },
+		{ "10.66.255.255:51820", CAND_VIRTUAL },
+		{ "10.67.0.1:51820", CAND_OK },
+	};
+	struct cand_filter f, none = { .n_bcast = 0 };
+
+	(void)state;
+	filter_fixture(&f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wg_endpoint ep;
+		enum cand_verdict v;
+
+		assert_int_equal(wg_endpoint_parse(&ep, cases[i].s), 0);
+		v = cand_check(&f, &ep);
+		if (v != cases[i].v)
+			fail_msg("%s: %s, expected %s", cases[i].s, cand_verdict_name(v),
+				 cand_verdict_name(cases[i].v));
+		assert_string_not_equal(cand_verdict_name(v), "?");
+	}
+	/* with nothing known of the host, every link-local address is refused
+	 * and the virtual subnet is not */
+	{
+		struct wg_endpoint ep;
+
+		wg_endpoint_parse(&ep, "169.254.7.20:51820");
+		assert_int_equal(cand_check(&none, &ep), CAND_LINK_LOCAL);
+		wg_endpoint_parse(&ep, "10.66.0.2:51820");
+		assert_int_equal(cand_check(&none, &ep), CAND_OK);
+	}
+}
+
+static void add(struct cand_list *l, const char *s)
+{
+	struct wg_endpoint ep;
+
+	assert_int_equal(wg_endpoint_parse(&ep, s), 0);
+	l->ep[l->n++] = ep; /* raw, as a member sent it: duplicates and all */
+}
+
+static bool has(const struct cand_list *l, const char *s)
+{
+	struct wg_endpoint ep;
+
+	wg_endpoint_parse(&ep, s);
+	wg_endpoint_unmap(&ep);
+	for (size_t i = 0; i < l->n; i++)
+		if (wg_endpoint_equal(&l->ep[i], &ep))
+			return true;
+	return false;
+}
+
+static void test_cand_select(void **state)
+{
+	struct cand_list in = { .n = 0 }, out = { .n = 0 };
+	struct cand_filter f;
+	char s[32];
+
+	(void)state;
+	filter_fixture(&f);
+	add(&in, "127.0.0.1:53");
+	add(&in, "224.0.0.1:51820");
+	add(&in, "0.0.0.0:51820");
+	add(&in, "10.66.0.9:51820");
+	for (int i = 0; i < 12; i++) { /* more private ones than fit */
+		snprintf(s, sizeof(s), "192.168.1.%d:51820", 10 + i);
+		add(&in, s);
+	}
+	add(&in, "192.168.1.10:51820"); /* duplicate */
+	add(&in, "[::ffff:192.168.1.10]:51820"); /* the same, mapped */
+	add(&in, "203.0.113.5:40000"); /* the NAT's mapping comes last */
+	assert_int_equal(cand_select(&out, &in, &f, "m"), 4);
+	assert_int_equal(out.n, CAND_MEMBER_MAX);
+	assert_true(wg_endpoint_equal(&out.ep[0], &in.ep[in.n - 1])); /* public first */
+	assert_true(has(&out, "192.168.1.10:51820"));
+	assert_false(has(&out, "127.0.0.1:53"));
+	assert_false(has(&out, "10.66.0.9:51820"));
+	for (size_t i = 0; i < out.n; i++)
+		for (size_t j = i + 1; j < out.n; j++)
+			assert_false(wg_endpoint_equal(&out.ep[i], &out.ep[j]));
+	/* the next update replaces the list: nothing of the old one stays */
+	in.n = 0;
+	add(&in, "198.51.100.7:51820");
+	assert_int_equal(cand_select(&out, &in, &f, "m"), 0);
+	assert_int_equal(out.n, 1);
+	assert_true(has(&out, "198.51.100.7:51820"));
+	in.n = 0;
+	add(&in, "127.0.0.1:53");
+	cand_select(&out, &in, &f, NULL);
+	assert_int_equal(out.n, 0);
+}
+
+/* The filter read from this host: the interface named as ours gives the
+ * virtual subnet; loopback gives no on-link net. */
+static void test_cand_filter_init(void **state)
+{
+	struct cand_filter f;
+	struct wg_endpoint ep;
+
+	(void)state;
+	assert_int_equal(cand_filter_init(&f, "lo"), 0);
+	assert_true(f.has_virtual);
+	assert_int_equal(f.virtual_net.prefix, 8);
+	wg_endpoint_parse(&ep, "127.0.0.1:53");
+	assert_int_equal(cand_check(&f, &ep), CAND_LOOPBACK);
+	assert_int_equal(cand_filter_init(&f, "no-such-if"), 0);
+	assert_false(f.has_virtual);
 }
 
 static void test_mon_rtt_jitter(void **state)
@@ -175,6 +333,9 @@ int main(void)
 		cmocka_unit_test(test_cand_add),
 		cmocka_unit_test(test_cand_lan),
 		cmocka_unit_test(test_cand_local),
+		cmocka_unit_test(test_cand_check_table),
+		cmocka_unit_test(test_cand_select),
+		cmocka_unit_test(test_cand_filter_init),
 		cmocka_unit_test(test_mon_rtt_jitter),
 		cmocka_unit_test(test_mon_loss),
 	};
