@@ -91,6 +91,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.rate_per_sec = 1000000;
 	o.rate_burst = 1000000;
 	o.relay_secret = "fuzz";
+	o.auth_timeout_ms = 0; /* anon must stay open however long the run */
 	if (ctl_core_open(&o, &core))
 		abort();
 	anon = ctl_session_open(core, &ops);

@@ -10,13 +10,19 @@
  * Part 2: the input as a script of datagrams to one relay_core from a fake
  * address table of 6 sources (IPv4, IPv6, v4-mapped, same IP other port).
  * Ops let the fuzzer send valid BINDs for 4 known client keys (it cannot make
- * MACs itself), SENDs, raw frames, and move the clocks, so forwarding, roaming,
- * eviction, replay, expiry and the rate limits are all reachable. After every
- * datagram the invariants of docs/RELAY.md are checked: a DELIVER leaves only
- * for a SEND from a bound address, carries that binding's key and goes to the
- * destination key's bound address; the tables stay consistent.
+ * MACs itself) with or without the source's cookie (computed from the core's
+ * secret) and with a good, missing, expired or forged ticket, SENDs, raw
+ * frames, STUN requests, and move the clocks, so forwarding, roaming,
+ * eviction, replay, expiry, cookies, tickets, the per-IP cap and the rate
+ * limits are all reachable. After every datagram the invariants of
+ * docs/RELAY.md are checked: a DELIVER leaves only for a SEND from a bound
+ * address, carries that binding's key and goes to the destination key's
+ * bound address; an answer to a BIND is smaller than the BIND; a BIND
+ * answered with a COOKIE or not at all changed no binding; the tables and the
+ * per-IP counts stay consistent.
  */
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,7 @@
 #include "crypto/crypto.h"
 #include "log/log.h"
 #include "nat/relay_proto.h"
+#include "nat/relay_ticket.h"
 #include "relay_core.h"
 
 #define NADDR 6
@@ -32,6 +39,7 @@
 
 static uint8_t relay_priv[32], relay_pub[32];
 static uint8_t client_priv[NKEYS][32], client_pub[NKEYS][32];
+static uint8_t ticket_pk[32], ticket_sk[64], forger_pk[32], forger_sk[64];
 static struct wg_endpoint addrs[NADDR];
 
 static void init_once(void)
@@ -51,6 +59,14 @@ static void init_once(void)
 	for (int i = 0; i < 32; i++)
 		relay_priv[i] = (uint8_t)(i + 1);
 	crypto_x25519_public(relay_pub, relay_priv);
+	{
+		uint8_t seed[32];
+
+		memset(seed, 0x5e, sizeof(seed));
+		crypto_sign_ed25519_seed_keypair(ticket_pk, ticket_sk, seed);
+		memset(seed, 0xf0, sizeof(seed));
+		crypto_sign_ed25519_seed_keypair(forger_pk, forger_sk, seed);
+	}
 	for (int k = 0; k < NKEYS; k++) {
 		for (int i = 0; i < 32; i++)
 			client_priv[k][i] = (uint8_t)(k * 40 + i + 7);
@@ -100,27 +116,42 @@ static void check_reencode(const uint8_t *data, size_t size)
 	case RELAY_PONG:
 		n = relay_build_ping(out, sizeof(out), f.type, f.nonce);
 		break;
+	case RELAY_COOKIE:
+		n = relay_build_cookie(out, sizeof(out), f.nonce, f.cookie);
+		break;
 	}
 	if (n < 0 || (size_t)n != size || memcmp(out, data, size))
 		abort();
 }
 
-/* Every used entry is found by its key and its address; count matches. */
+/* Every used entry is found by its key and its address; count matches; the
+ * per-IP counts are the live bindings of each IP, within the cap. */
 static void check_table(const struct relay_core *c)
 {
-	uint32_t used = 0;
+	uint32_t used = 0, dormant = 0;
 
 	for (uint32_t i = 0; i < c->table.cap; i++) {
 		const struct relay_binding *b = &c->table.pool[i];
+		uint32_t live_here = 0;
 
 		if (!b->used)
 			continue;
 		used++;
+		dormant += b->dormant;
 		if (relay_table_find_key(&c->table, b->key) != b ||
 		    relay_table_find_addr(&c->table, &b->addr) != b)
 			abort();
+		for (uint32_t j = 0; j < c->table.cap; j++) {
+			const struct relay_binding *o = &c->table.pool[j];
+
+			live_here += o->used && !o->dormant &&
+				     relay_table_same_ip(&o->addr, &b->addr);
+		}
+		if (relay_table_ip_count(&c->table, &b->addr) != live_here ||
+		    live_here > c->cfg.max_per_ip)
+			abort();
 	}
-	if (used != c->table.count)
+	if (used != c->table.count || dormant != c->dormant)
 		abort();
 }
 
@@ -149,22 +180,44 @@ static void check_output(const struct relay_core *c, const struct wg_endpoint *s
 	}
 }
 
-/* BIND frames are costly to make (two X25519): remembered per key and
- * timestamp (inputs replay the same ones). */
-static size_t valid_bind(uint8_t *buf, unsigned k, uint64_t ts, const uint8_t *nonce)
+/* BIND frames are costly to make (two X25519, maybe an Ed25519): remembered
+ * per key, source and ticket kind (inputs replay the same ones; the cookie
+ * secret is fixed per run, see run_script, so a source's cookie repeats). */
+static size_t valid_bind(uint8_t *buf, unsigned k, unsigned a, uint64_t ts,
+			 const uint8_t *nonce, const uint8_t *cookie, unsigned ticket_kind)
 {
-	static uint8_t cache[NKEYS][RELAY_BIND_LEN];
-	static uint64_t cache_ts[NKEYS];
-	static uint8_t cache_nonce[NKEYS][RELAY_NONCE_LEN];
+	enum { IN_LEN = 8 + RELAY_NONCE_LEN + RELAY_COOKIE_LEN + 1 };
+	static uint8_t cache[NKEYS][NADDR][4][RELAY_BIND_LEN];
+	static uint8_t cache_in[NKEYS][NADDR][4][IN_LEN];
+	uint8_t in[IN_LEN], ticket[RELAY_TICKET_LEN], *out = cache[k][a][ticket_kind];
 
-	if (cache_ts[k] != ts || memcmp(cache_nonce[k], nonce, RELAY_NONCE_LEN)) {
-		if (relay_build_bind(cache[k], RELAY_BIND_LEN, client_priv[k], relay_pub, ts,
-				     nonce) != RELAY_BIND_LEN)
+	memcpy(in, &ts, 8);
+	memcpy(in + 8, nonce, RELAY_NONCE_LEN);
+	if (cookie)
+		memcpy(in + 8 + RELAY_NONCE_LEN, cookie, RELAY_COOKIE_LEN);
+	else
+		memset(in + 8 + RELAY_NONCE_LEN, 0, RELAY_COOKIE_LEN);
+	in[IN_LEN - 1] = 1; /* an entry was made */
+	if (memcmp(cache_in[k][a][ticket_kind], in, IN_LEN)) {
+		switch (ticket_kind) {
+		case 0: /* good */
+			relay_ticket_sign(ticket, ticket_sk, client_pub[k], ts / 1000 + 3600);
+			break;
+		case 1: /* expired */
+			relay_ticket_sign(ticket, ticket_sk, client_pub[k], ts / 1000 - 3600);
+			break;
+		case 2: /* forged */
+			relay_ticket_sign(ticket, forger_sk, client_pub[k], ts / 1000 + 3600);
+			break;
+		default: /* none */
+			memset(ticket, 0, sizeof(ticket));
+		}
+		if (relay_build_bind(out, RELAY_BIND_LEN, client_priv[k], relay_pub, ts, nonce,
+				     cookie, ticket) != RELAY_BIND_LEN)
 			abort();
-		cache_ts[k] = ts;
-		memcpy(cache_nonce[k], nonce, RELAY_NONCE_LEN);
+		memcpy(cache_in[k][a][ticket_kind], in, IN_LEN);
 	}
-	memcpy(buf, cache[k], RELAY_BIND_LEN);
+	memcpy(buf, out, RELAY_BIND_LEN);
 	return RELAY_BIND_LEN;
 }
 
@@ -185,18 +238,25 @@ static void run_script(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[RELAY_MAX_FRAME + 64], payload[2048];
 	struct relay_config cfg = { .lifetime_s = 5, .rate_pps = 8, .rate_bytes = 4000,
-				    .max_bindings = 3 };
+				    .max_bindings = 3, .max_per_ip = 2, .has_ticket_key = true,
+				    .limiter_sources = 8 /* small: made at every run */ };
+	struct relay_binding pool_before[3];
 	struct script s = { data, size };
 	uint64_t now = 1000000000ULL, wall = T0_MS;
 	struct relay_core c;
 	int steps = 0;
 
 	memcpy(cfg.private_key, relay_priv, 32);
+	memcpy(cfg.ticket_key, ticket_pk, 32);
 	if (relay_core_init(&c, &cfg))
 		abort();
+	/* A fixed cookie secret: the same source gets the same cookie in every
+	 * run, so its BINDs can be cached (a rotation still draws new ones). */
+	memset(c.cookie.secret, 0xc5, sizeof(c.cookie.secret));
 	while (s.left && steps++ < 64) {
 		uint8_t op = take(&s), a = take(&s) % NADDR, k = take(&s) % NKEYS;
 		uint8_t nonce[RELAY_NONCE_LEN] = { op, a, k }, reply[RELAY_REPLY_MAX];
+		uint8_t cookie[RELAY_COOKIE_LEN], arg;
 		const uint8_t *frame_key = NULL;
 		uint8_t dst_key[32];
 		struct relay_binding before, *src_b;
@@ -204,9 +264,14 @@ static void run_script(const uint8_t *data, size_t size)
 		size_t len = 0, n;
 		int ret;
 
-		switch (op % 5) {
-		case 0: /* a valid BIND, timestamp nudged by the script */
-			len = valid_bind(buf, k, wall + (take(&s) % 4) - 1, nonce);
+		switch (op % 6) {
+		case 0: /* a valid BIND, timestamp nudged by the script; its cookie
+			 * and ticket chosen by the script too */
+			arg = take(&s);
+			nonce[0] = 0;
+			relay_cookie_make(&c.cookie, &addrs[a], cookie);
+			len = valid_bind(buf, k, a, wall + (arg % 4) - 1, nonce,
+					 arg & 0x10 ? NULL : cookie, arg >> 5 & 3);
 			break;
 		case 1: /* SEND to a known key */
 			n = take(&s) % 200 + 1;
@@ -226,11 +291,19 @@ static void run_script(const uint8_t *data, size_t size)
 			n = (size_t)take(&s) << 28;
 			now += n;
 			wall += n / 1000000;
+			memcpy(pool_before, c.table.pool, sizeof(pool_before));
 			relay_core_expire(&c, now);
-			check_table(&c);
+			if (memcmp(pool_before, c.table.pool, sizeof(pool_before)))
+				check_table(&c);
 			continue;
-		default: /* the wall clock jumps (NTP step) */
+		case 4: /* the wall clock jumps (NTP step) */
 			wall += ((uint64_t)take(&s) << 12) - (1ULL << 19);
+			continue;
+		default: /* a STUN request: the limits decide, nothing else changes */
+			n = c.table.count;
+			relay_core_stun_allow(&c, &addrs[a], now);
+			if (c.table.count != n)
+				abort();
 			continue;
 		}
 		src_b = relay_table_find_addr(&c.table, &addrs[a]);
@@ -241,10 +314,21 @@ static void run_script(const uint8_t *data, size_t size)
 			memcpy(dst_key, buf + RELAY_HDR_LEN, 32);
 			frame_key = dst_key;
 		}
-		if (relay_core_input(&c, &addrs[a], buf, len, now, wall, reply, &o))
+		memcpy(pool_before, c.table.pool, sizeof(pool_before));
+		if (relay_core_input(&c, &addrs[a], buf, len, now, wall, reply, &o)) {
 			check_output(&c, &addrs[a], frame_key, src_b ? &before : NULL, &o);
-		/* The table check costs hashes: only when a BIND may have changed it. */
-		if (len && buf[3] == RELAY_BIND)
+			if (len && buf[3] == RELAY_BIND && o.len >= len)
+				abort(); /* an answer to a BIND never amplifies it */
+			if (len && buf[3] == RELAY_BIND && o.len == RELAY_COOKIE_FRAME_LEN &&
+			    memcmp(pool_before, c.table.pool, sizeof(pool_before)))
+				abort(); /* no cookie: nothing changed */
+		} else if (len >= 4 && buf[3] == RELAY_BIND &&
+			   memcmp(pool_before, c.table.pool, sizeof(pool_before))) {
+			abort(); /* an unanswered BIND changed nothing either */
+		}
+		/* The table check costs hashes: only when a BIND changed it. */
+		if (len && buf[3] == RELAY_BIND &&
+		    memcmp(pool_before, c.table.pool, sizeof(pool_before)))
 			check_table(&c);
 	}
 	check_table(&c);

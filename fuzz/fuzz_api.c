@@ -1,0 +1,190 @@
+/*
+ * fuzz_api: the checks and body parsing every request to the daemon's local
+ * API passes (api/api.h, api_check.c) before it reaches the PartyManager.
+ * Any local process, and any web page through the user's browser, can send
+ * these bytes. The input is a request as lines:
+ *
+ *   METHOD \n PATH \n HOST \n ORIGIN \n AUTHORIZATION \n BODY...
+ *
+ * where an empty header line means "header absent" and the body is the rest,
+ * NULs included. Checked, beyond memory safety:
+ * - api_host_ok, api_origin_ok and api_token_ok agree with models written
+ *   here from docs/API.md (a loopback name with our port; no Origin or our own
+ *   http origin; "Bearer " then exactly the token);
+ * - a request accepted by api_request_check passed all three, named a known
+ *   route for its method, and left every string within its field with no
+ *   NUL inside, a ping count within 1..API_MAX_PING_COUNT;
+ * - a refused one has one of the documented statuses, a code and a message;
+ * - the path as a listen address: an accepted one is a loopback address.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define PORT 8666
+
+static const char token[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/* The next line of the input as a string (caller frees); *p moves past it. */
+static char *next_line(const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
+	size_t n = (size_t)((nl ? nl : end) - *p);
+	char *s = malloc(n + 1);
+
+	if (!s)
+		abort();
+	memcpy(s, *p, n);
+	s[n] = '\0';
+	*p = nl ? nl + 1 : end;
+	return s;
+}
+
+static bool model_hostport(const char *s)
+{
+	static const char *const names[] = { "localhost", "127.0.0.1", "[::1]" };
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(names[i]);
+
+		char port[8];
+
+		if (strncasecmp(s, names[i], n))
+			continue;
+		/* The port may be left out only when it is 80. */
+		if (!s[n])
+			return PORT == 80;
+		snprintf(port, sizeof(port), ":%u", PORT);
+		if (!strcmp(s + n, port))
+			return true;
+	}
+	return false;
+}
+
+static bool model_origin(const char *o)
+{
+	return !o || (!strncasecmp(o, "http://", 7) && model_hostport(o + 7));
+}
+
+static bool model_token(const char *a)
+{
+	return a && !strncasecmp(a, "Bearer ", 7) && !strcmp(a + 7, token);
+}
+
+static void check_accepted(const struct api_http *h, const struct api_request *req)
+{
+	static const char *const get[] = { "/v1/status", "/v1/peers", "/v1/netcheck",
+					   "/v1/settings", "/v1/games" };
+	bool is_get = !strcmp(h->method, "GET"), known = false;
+
+	if (!model_hostport(h->host) || (!is_get && !model_origin(h->origin)) ||
+	    !model_token(h->authorization))
+		abort();
+	if (strnlen(req->arg, sizeof(req->arg)) == sizeof(req->arg) ||
+	    strnlen(req->value, sizeof(req->value)) == sizeof(req->value))
+		abort();
+	switch (req->route) {
+	case API_SETTINGS_GET:
+		/* One segment after /v1/settings/, copied as the key. */
+		known = is_get && !strncmp(h->path, "/v1/settings/", 13) && h->path[13] &&
+			!strchr(h->path + 13, '/') && !strncmp(req->arg, h->path + 13, sizeof(req->arg) - 1);
+		break;
+	case API_PING:
+		known = !is_get && req->count >= 1 && req->count <= API_MAX_PING_COUNT;
+		break;
+	case API_STATUS:
+	case API_PEERS:
+	case API_NETCHECK:
+	case API_SETTINGS_LIST:
+	case API_GAMES:
+		for (size_t i = 0; i < sizeof(get) / sizeof(get[0]); i++)
+			known |= is_get && !strcmp(h->path, get[i]);
+		break;
+	case API_PARTY_CREATE:
+	case API_PARTY_JOIN:
+	case API_PARTY_LEAVE:
+	case API_SETTINGS_SET:
+	case API_DOWN:
+		known = !strcmp(h->method, "POST") && !strncmp(h->path, "/v1/", 4);
+		break;
+	}
+	if (!known)
+		abort();
+}
+
+static void check_refused(const struct api_error *err)
+{
+	switch (err->status) {
+	case 400:
+	case 401:
+	case 403:
+	case 404:
+	case 405:
+	case 413:
+		break;
+	default:
+		abort();
+	}
+	if (!err->error || !err->message[0] ||
+	    strnlen(err->message, sizeof(err->message)) == sizeof(err->message))
+		abort();
+}
+
+static void fuzz_listen(const char *s)
+{
+	char addr[64];
+	struct in6_addr a6;
+	struct in_addr a4;
+	uint16_t port;
+
+	if (api_listen_parse(s, addr, sizeof(addr), &port))
+		return;
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		if ((ntohl(a4.s_addr) >> 24) != 127)
+			abort();
+	} else if (inet_pton(AF_INET6, addr, &a6) != 1 || !IN6_IS_ADDR_LOOPBACK(&a6)) {
+		abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *p = data, *end = data + size;
+	char *method = next_line(&p, end), *path = next_line(&p, end);
+	char *host = next_line(&p, end), *origin = next_line(&p, end);
+	char *auth = next_line(&p, end);
+	struct api_http h = {
+		.method = method,
+		.path = path,
+		.host = host[0] ? host : NULL,
+		.origin = origin[0] ? origin : NULL,
+		.authorization = auth[0] ? auth : NULL,
+		.body = (const char *)p,
+		.body_len = (size_t)(end - p),
+	};
+	struct api_request req;
+	struct api_error err;
+
+	if (api_host_ok(h.host, PORT) != (h.host && model_hostport(h.host)) ||
+	    api_origin_ok(h.origin, PORT) != model_origin(h.origin) ||
+	    api_token_ok(h.authorization, token) != model_token(h.authorization))
+		abort();
+	if (api_request_check(&h, token, PORT, &req, &err))
+		check_refused(&err);
+	else
+		check_accepted(&h, &req);
+	fuzz_listen(path);
+	free(method);
+	free(path);
+	free(host);
+	free(origin);
+	free(auth);
+	return 0;
+}
