@@ -8,7 +8,7 @@ pkgs=(
 	libsodium-dev libmnl-dev libcmocka-dev libjansson-dev zlib1g-dev
 	libsqlite3-dev sqlite3 libwebsockets-dev libuv1-dev libssl-dev openssl libcap-dev
 	wireguard-go wireguard-tools coturn iperf3 iproute2 nftables iputils-ping
-	procps psmisc coreutils bc python3 tcpdump
+	procps psmisc coreutils bc python3 tcpdump curl
 	# real game software for the LAN discovery tests (tests/disco) and the demo
 	openarena-server openttd openttd-opengfx openjdk-17-jdk-headless
 )

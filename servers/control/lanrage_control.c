@@ -624,10 +624,19 @@ static int srv_tls_setup(struct srv_tls *t, const char *cert, const char *key,
 	if (!t->cert || !t->key)
 		return 1;
 	if (!cert && access(t->cert, F_OK) && access(t->key, F_OK)) {
-		if (ctl_tls_make_selfsigned(t->cert, t->key, "lanrage-control"))
+		r = ctl_tls_make_selfsigned(t->cert, t->key, "lanrage-control");
+		if (r == -EEXIST) {
+			/* Another process (a --print-pin) made the pair first: use it
+			 * once it has written the certificate. */
+			for (int i = 0; i < 20 && access(t->cert, R_OK); i++)
+				usleep(50000);
+		} else if (r) {
 			return 1;
-		t->generated = true;
-		log_info(SRV_TAG, "made a self-signed TLS certificate %s (key %s)", t->cert, t->key);
+		} else {
+			t->generated = true;
+			log_info(SRV_TAG, "made a self-signed TLS certificate %s (key %s)", t->cert,
+				 t->key);
+		}
 	}
 	r = ctl_tls_pin_of_file(t->cert, pin);
 	if (r) {

@@ -323,15 +323,15 @@ check "with a message pointing at --relay-secret-file" grep -q -- '--relay-secre
 # the control server's ticket key
 if [ -x "$BUILD/lanrage-control" ]; then
 	(umask 077 && echo s3cret >"$TMP/secret" && echo wrong >"$TMP/wrong")
+	# the pin first: it makes the self-signed pair the server then uses
+	PIN=$("$BUILD/lanrage-control" --db "$TMP/control.db" --print-pin 2>/dev/null || true)
 	nl_spawn relay "$TMP/control.log" "$BUILD/lanrage-control" --listen 203.0.113.40:8667 \
 		--db "$TMP/control.db" --relay-secret-file "$TMP/secret" >/dev/null
-	PIN=""
 	for _ in $(seq 100); do
-		PIN=$("$BUILD/lanrage-control" --db "$TMP/control.db" --print-pin 2>/dev/null || true)
-		[ -n "$PIN" ] && nl_exec relay curl -sk https://203.0.113.40:8667/v1/relays >/dev/null &&
-			break
+		nl_exec relay curl -sk https://203.0.113.40:8667/v1/relays >/dev/null && break
 		sleep 0.1
 	done
+	check "the control server's pin" test -n "$PIN"
 	nl_spawn relay "$TMP/relay3.log" "$RELAY" \
 		--listen 203.0.113.40:51823 --no-stun --key "$TMP/relay.key" \
 		--control wss://203.0.113.40:8667 --control-pin "$PIN" \
