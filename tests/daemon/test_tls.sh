@@ -131,8 +131,13 @@ check "a plain ws:// URL without --control-insecure is refused" bash -c \
 	"! ip netns exec $(nl_ns d) $LANRAGE daemon --control ws://203.0.113.90:8668 \
 	--state-dir $TMP/d0 --interface lrtd0 2>$TMP/err0 >/dev/null; grep -q 'wss://' $TMP/err0"
 PARTY_C=$(lr c party create "open night" --json | jget party_id 2>/dev/null)
-sleep 0.5
+# tcpdump writes each packet as it comes (-U); give a loaded machine time
+for _ in $(seq 50); do
+	[ -n "$PARTY_C" ] && in_capture "$TMP/plain.pcap" "$PARTY_C" && break
+	sleep 0.1
+done
 stop_dump "$DUMP2_PID"
+check "c created a party over ws://" test -n "$PARTY_C"
 check "the insecure capture shows c's party ID in clear" in_capture "$TMP/plain.pcap" "$PARTY_C"
 check "the insecure capture shows c's token in clear" \
 	in_capture "$TMP/plain.pcap" "$(jget token <"$TMP/c/control.json")"
