@@ -17,11 +17,31 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "harness.h"
 #include "crypto/crypto.h"
 
 const char *th_server_bin;
 const char *th_client_pin;
+
+int th_main_init(int argc, char **argv)
+{
+	th_server_bin = argc > 1 ? argv[1] : getenv("LANRAGE_CONTROL");
+	if (!th_server_bin) {
+		fprintf(stderr, "usage: %s PATH/TO/lanrage-control [TEST]\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	crypto_init();
+	if (argc > 2)
+		cmocka_set_test_filter(argv[2]);
+	return 0;
+}
 
 static void th_sleep_ms(unsigned ms)
 {

@@ -47,6 +47,10 @@ struct th_client {
 
 /* The lanrage-control binary (argv[1] or $LANRAGE_CONTROL). */
 extern const char *th_server_bin;
+/* The start of main() in a test of the real server: th_server_bin from
+ * argv[1] or $LANRAGE_CONTROL, SIGPIPE ignored, crypto ready, argv[2] as
+ * the cmocka test filter. 0, or 2 after printing the usage. */
+int th_main_init(int argc, char **argv);
 /* The pin th_client_open gives remote clients (NULL: none). */
 extern const char *th_client_pin;
 

@@ -530,14 +530,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_relays, setup, teardown),
 	};
 
-	th_server_bin = argc > 1 ? argv[1] : getenv("LANRAGE_CONTROL");
-	if (!th_server_bin) {
-		fprintf(stderr, "usage: %s PATH/TO/lanrage-control [TEST]\n", argv[0]);
+	if (th_main_init(argc, argv))
 		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	crypto_init();
-	if (argc > 2)
-		cmocka_set_test_filter(argv[2]);
 	return cmocka_run_group_tests_name("control", tests, NULL, NULL);
 }

@@ -255,12 +255,7 @@ int main(int argc, char **argv)
 						teardown),
 	};
 
-	th_server_bin = argc > 1 ? argv[1] : getenv("LANRAGE_CONTROL");
-	if (!th_server_bin) {
-		fprintf(stderr, "usage: %s PATH/TO/lanrage-control [TEST]\n", argv[0]);
+	if (th_main_init(argc, argv))
 		return 2;
-	}
-	if (argc > 2)
-		cmocka_set_test_filter(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
