@@ -135,6 +135,12 @@ int ctl_client_wait_event(struct ctl_client *c, uint64_t timeout_ms);
  * waits for the connection up to its timeout, so a thread that must not
  * stall (one that carries traffic) asks first. */
 bool ctl_client_ready(struct ctl_client *c);
+/* A user waits on the next request: while disconnected, try to connect now
+ * rather than after the backoff (background requests never do this, so
+ * the backoff still spares a server that comes back), and wait for that
+ * attempt: 0 connected, -ENOTCONN it failed (ctl_client_transport_error
+ * says why), -ETIMEDOUT after the request timeout. */
+int ctl_client_connect_now(struct ctl_client *c);
 /* Why a remote client cannot reach its server right now (a TLS refusal, a
  * connection error), "" when it is connected or has not tried yet. */
 void ctl_client_transport_error(struct ctl_client *c, char *out, size_t len);
@@ -148,6 +154,10 @@ int ctl_register(struct ctl_client *c, const uint8_t private_key[32], const char
 		 const char *version);
 /* Resumes with credentials from an earlier ctl_register. */
 int ctl_auth(struct ctl_client *c, const char *peer_id, const char *token);
+/* The party the control plane last said we are in (register and auth
+ * answer it; create, join and leave change it), copied under the client's
+ * lock; "" when none. */
+void ctl_client_party_id(struct ctl_client *c, char out[CTL_PARTY_ID_LEN + 1]);
 const char *ctl_client_peer_id(const struct ctl_client *c);
 /* The secret token; callers that store it must keep it private. */
 const char *ctl_client_token(const struct ctl_client *c);
@@ -170,6 +180,7 @@ struct ctl_peer_update {
 	size_t n_endpoints;
 	const struct ctl_nat *nat;
 	const char *relay;
+	const char *name; /* display name, 1-64 bytes */
 };
 int ctl_peer_update(struct ctl_client *c, const struct ctl_peer_update *u, struct ctl_peer *out);
 int ctl_heartbeat(struct ctl_client *c);

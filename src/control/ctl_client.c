@@ -460,12 +460,20 @@ static int answer_error(struct ctl_client *c, const json_t *m)
 	return -EIO;
 }
 
-/* Lock held. Waits for a transport that can take requests. */
+/* Lock held. Waits for a transport that can take requests; a connection
+ * attempt that fails meanwhile ends the wait with -ENOTCONN
+ * (ctl_client_transport_error says why): the caller learns "connection
+ * refused" at the next attempt rather than at its timeout. */
 static int client_wait_ready(struct ctl_client *c, uint64_t deadline)
 {
-	while (!c->ready)
+	uint64_t fails = c->tr_fails;
+
+	while (!c->ready) {
+		if (c->tr_fails != fails)
+			return -ENOTCONN;
 		if (client_wait(c, deadline))
 			return -ETIMEDOUT;
+	}
 	return 0;
 }
 
@@ -675,6 +683,15 @@ const char *ctl_client_error(const struct ctl_client *c, const char **message)
 	return c->err_code;
 }
 
+/* register and auth answer the party the server has us in (or null). */
+static void client_track_party(struct ctl_client *c, const json_t *data)
+{
+	const json_t *party = json_object_get(data, "party");
+	const char *id = json_string_value(json_object_get(party, "party_id"));
+
+	ctl_client_set_party(c, id ? id : "");
+}
+
 int ctl_register(struct ctl_client *c, const uint8_t private_key[32], const char *name,
 		 const char *version)
 {
@@ -700,14 +717,15 @@ int ctl_register(struct ctl_client *c, const uint8_t private_key[32], const char
 	r = ctl_client_call(c, ctl_client_register_req(c), &data);
 	if (!r)
 		r = ctl_client_store_creds(c, data, NULL);
+	if (!r)
+		client_track_party(c, data);
 	json_decref(data);
 	return r;
 }
 
 int ctl_auth(struct ctl_client *c, const char *peer_id, const char *token)
 {
-	json_t *data = NULL, *party;
-	const char *id;
+	json_t *data = NULL;
 	int r;
 
 	r = ctl_client_call(c, json_pack("{s:s, s:s, s:s}", "type", "auth", "peer_id", peer_id,
@@ -716,10 +734,8 @@ int ctl_auth(struct ctl_client *c, const char *peer_id, const char *token)
 	if (r)
 		return r;
 	r = ctl_client_store_creds(c, data, token);
-	party = json_object_get(data, "party");
-	id = json_string_value(json_object_get(party, "party_id"));
 	if (!r)
-		ctl_client_set_party(c, id ? id : "");
+		client_track_party(c, data);
 	json_decref(data);
 	return r;
 }
@@ -734,10 +750,31 @@ const char *ctl_client_token(const struct ctl_client *c)
 	return c->token;
 }
 
+int ctl_client_connect_now(struct ctl_client *c)
+{
+	uint64_t deadline = client_deadline(c), fails;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	fails = c->tr_fails; /* before the kick: its failure cannot be missed */
+	if (!c->ready && c->tr->kick) {
+		pthread_mutex_unlock(&c->lock);
+		c->tr->kick(c);
+		pthread_mutex_lock(&c->lock);
+	}
+	r = 0;
+	while (!r && !c->ready)
+		r = c->tr_fails != fails ? -ENOTCONN : client_wait(c, deadline);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 void ctl_client_set_transport_error(struct ctl_client *c, const char *why)
 {
 	pthread_mutex_lock(&c->lock);
 	snprintf(c->tr_err, sizeof(c->tr_err), "%s", why);
+	c->tr_fails++;
+	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
 

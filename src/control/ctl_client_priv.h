@@ -28,6 +28,9 @@ struct ctl_transport {
 	/* A hello arrived (challenge and server key are stored). */
 	void (*hello)(struct ctl_client *c);
 	void (*close)(struct ctl_client *c);
+	/* Optional: try to connect now rather than after the backoff
+	 * (ctl_client_connect_now). Called without the client's lock. */
+	void (*kick)(struct ctl_client *c);
 };
 
 struct ctl_pending {
@@ -73,6 +76,7 @@ struct ctl_client {
 	char err_code[24];
 	char err_msg[256];
 	char tr_err[512]; /* why the transport last failed; "" once ready */
+	uint64_t tr_fails; /* connection attempts that failed, ever */
 	ctl_event_fn fn;
 	void *fn_arg;
 };
@@ -107,8 +111,6 @@ void ctl_client_set_party(struct ctl_client *c, const char *party_id);
 /* The auth request for the stored credentials; NULL when there are none. */
 json_t *ctl_client_auth_req(struct ctl_client *c);
 bool ctl_client_has_creds(struct ctl_client *c);
-/* The party ID we believe we are in, copied under the lock; "" when none. */
-void ctl_client_party_id(struct ctl_client *c, char out[CTL_PARTY_ID_LEN + 1]);
 /* Remembers why the transport cannot connect (ctl_client_transport_error). */
 void ctl_client_set_transport_error(struct ctl_client *c, const char *why);
 /* Queues an event the client makes itself (DISCONNECTED, RESYNC, ...). */

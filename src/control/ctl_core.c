@@ -269,8 +269,8 @@ int ctl_core_member_leave(struct ctl_core *c, struct ctl_peer_rec *peer, const c
 	ret = last ? ctl_store_party_del(c->store, p->id) : ctl_store_member_del(c->store, peer->id);
 	if (ctl_store_req_end(c->store, !ret) || ret)
 		return -EIO;
-	log_info(MOD, "peer %s left party %s (%s)", peer->id, p->id, reason);
 	ctl_code_format(p->id, party_text);
+	log_info(MOD, "peer %s left party %s (%s)", peer->id, party_text, reason);
 	ctl_party_remove_member(c, peer);
 	if (!last)
 		ctl_core_event(c, p, NULL, NULL,

@@ -91,6 +91,11 @@ static int ctl_internal(struct ctl_perr *err)
 		_r;                                                  \
 	})
 
+static json_t *ctl_party_or_null(const struct ctl_peer_rec *p)
+{
+	return p->party ? ctl_json_party(p->party, true) : json_null();
+}
+
 static int ctl_h_register(struct ctl_session *s, const struct ctl_req *r, json_t **data,
 			  struct ctl_perr *err)
 {
@@ -147,16 +152,14 @@ static int ctl_h_register(struct ctl_session *s, const struct ctl_req *r, json_t
 	ctl_session_bind(s, p);
 	ctl_core_touch(c, p);
 	log_info(MOD, "peer %s %s", p->id, fresh ? "registered" : "re-registered (new token)");
-	*data = json_pack("{s:s, s:s, s:o}", "peer_id", p->id, "token", token, "relay_ticket",
-			  ctl_core_ticket(c, p));
+	/* A known key may still be in a party (its owner lost the token):
+	 * saying which lets the client resume it or leave it. */
+	*data = json_pack("{s:s, s:s, s:o, s:o}", "peer_id", p->id, "token", token, "party",
+			  ctl_party_or_null(p), "relay_ticket", ctl_core_ticket(c, p));
 	crypto_wipe(token, sizeof(token));
 	return 0;
 }
 
-static json_t *ctl_party_or_null(const struct ctl_peer_rec *p)
-{
-	return p->party ? ctl_json_party(p->party, true) : json_null();
-}
 
 static int ctl_h_auth(struct ctl_session *s, const struct ctl_req *r, json_t **data,
 		      struct ctl_perr *err)
@@ -377,6 +380,8 @@ static int ctl_h_peer_update(struct ctl_session *s, const struct ctl_req *r, jso
 		tmp.nat = r->nat;
 	if (r->has_relay)
 		snprintf(tmp.relay, sizeof(tmp.relay), "%s", r->relay);
+	if (r->has_name)
+		snprintf(tmp.name, sizeof(tmp.name), "%s", r->name);
 	if (ctl_store_one(c->store, ctl_store_peer_put(c->store, &tmp))) {
 		crypto_wipe(&tmp, sizeof(tmp));
 		return ctl_internal(err);
@@ -385,6 +390,7 @@ static int ctl_h_peer_update(struct ctl_session *s, const struct ctl_req *r, jso
 	p->n_endpoints = tmp.n_endpoints;
 	p->nat = tmp.nat;
 	memcpy(p->relay, tmp.relay, sizeof(p->relay));
+	memcpy(p->name, tmp.name, sizeof(p->name));
 	crypto_wipe(&tmp, sizeof(tmp));
 	if (p->party) {
 		ctl_code_format(p->party->id, party_text);

@@ -67,7 +67,8 @@ static const struct ctl_field_spec f_party_id[] = { REQ("party_id", F_PARTY_ID),
 static const struct ctl_field_spec f_none[] = { END };
 static const struct ctl_field_spec f_peer_get[] = { REQ("peer_id", F_PEER_ID), END };
 static const struct ctl_field_spec f_peer_update[] = {
-	OPT("endpoints", F_ENDPOINTS), OPT("nat", F_NAT), OPT("relay", F_RELAY), END,
+	OPT("endpoints", F_ENDPOINTS), OPT("nat", F_NAT), OPT("relay", F_RELAY), OPT("name", F_NAME),
+	END,
 };
 static const struct ctl_field_spec f_signal[] = { REQ("to", F_TO), REQ("payload", F_PAYLOAD),
 						  END };
@@ -288,6 +289,7 @@ static int ctl_parse_field(const struct ctl_field_spec *f, json_t *v, struct ctl
 	case F_NAME:
 		if (!ctl_str(v, 1, CTL_MAX_NAME, true, &r->name, NULL))
 			goto bad;
+		r->has_name = true;
 		break;
 	case F_VERSION:
 		if (!ctl_str(v, 0, CTL_MAX_VERSION, true, &r->version, NULL))

@@ -75,6 +75,7 @@ struct ctl_req {
 	struct ctl_nat nat;
 	bool has_nat;
 	bool has_relay;
+	bool has_name; /* peer_update only */
 	json_t *payload; /* borrowed from root */
 	uint64_t clients;
 	bool has_clients;

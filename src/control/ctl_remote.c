@@ -24,12 +24,15 @@
  */
 #include <errno.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control/ctl_client_priv.h"
 #include "control/ctl_tls.h"
@@ -44,6 +47,7 @@ struct ctl_remote {
 	struct lws_context *ctx;
 	pthread_t thread;
 	atomic_bool stop;
+	atomic_bool kick;              /* a user waits: connect now, not after the backoff */
 	char host[256];
 	char path[128];
 	int port;
@@ -391,6 +395,49 @@ static int remote_writeable(struct ctl_remote *r, struct lws *wsi)
 	return 0;
 }
 
+/* Service thread, after a failed attempt: libwebsockets says only "Unable
+ * to connect", so one plain TCP connect (1 s at most) finds what a user can
+ * act on: refused, no answer, no route, or a port that answers but not as
+ * a control server. */
+static void remote_diagnose(struct ctl_remote *r, const char *lws_why, char *out, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	struct pollfd pfd = { .events = POLLOUT };
+	char port[8];
+	int err = 0, g;
+	socklen_t elen = sizeof(err);
+
+	snprintf(port, sizeof(port), "%d", r->port);
+	g = getaddrinfo(r->host, port, &hints, &ai);
+	if (g) {
+		snprintf(out, len, "cannot resolve %.100s: %s", r->host, gai_strerror(g));
+		return;
+	}
+	pfd.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (pfd.fd < 0)
+		err = errno;
+	else if (connect(pfd.fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
+		err = errno;
+	else if (poll(&pfd, 1, 1000) == 0)
+		err = ETIMEDOUT;
+	else if (getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+		err = errno;
+	if (pfd.fd >= 0)
+		close(pfd.fd);
+	freeaddrinfo(ai);
+	if (err == ECONNREFUSED)
+		snprintf(out, len, "connection refused (is lanrage-control running and listening "
+			 "on that port?)");
+	else if (err == ETIMEDOUT)
+		snprintf(out, len, "no answer (a firewall in the way, or a wrong address?)");
+	else if (err)
+		snprintf(out, len, "%s", strerror(err));
+	else
+		snprintf(out, len, "%.60s (the port answers, but not as a control server%s)", lws_why,
+			 r->tls ? " over TLS" : "");
+}
+
 static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			   void *in, size_t len)
 {
@@ -420,10 +467,10 @@ static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		if (r->tls_err[0]) {
 			remote_refused(r, r->tls_err);
 		} else {
-			char msg[300];
+			char msg[sizeof(r->host) + 240], why[200];
 
-			snprintf(msg, sizeof(msg), "cannot connect to %s:%d: %s", r->host, r->port,
-				 in ? (const char *)in : "?");
+			remote_diagnose(r, in ? (const char *)in : "?", why, sizeof(why));
+			snprintf(msg, sizeof(msg), "cannot connect to %s:%d: %s", r->host, r->port, why);
 			ctl_client_set_transport_error(r->c, msg);
 			log_debug(CTL_REMOTE_TAG, "%s", msg);
 		}
@@ -437,6 +484,8 @@ static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return remote_writeable(r, wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (r && atomic_exchange(&r->kick, false) && !r->connecting)
+			lws_sul_schedule(r->ctx, 0, &r->sul_connect, remote_connect, 1);
 		if (!r || !r->wsi)
 			return 0;
 		pthread_mutex_lock(&r->c->lock);
@@ -478,10 +527,21 @@ static void remote_close(struct ctl_client *c)
 	free(r);
 }
 
+/* User thread: the service thread reschedules the connection at once
+ * (EVENT_WAIT_CANCELLED) unless an attempt is already under way. */
+static void remote_kick(struct ctl_client *c)
+{
+	struct ctl_remote *r = c->tr_priv;
+
+	atomic_store(&r->kick, true);
+	lws_cancel_service(r->ctx);
+}
+
 static const struct ctl_transport remote_transport = {
 	.send = remote_send,
 	.hello = remote_hello,
 	.close = remote_close,
+	.kick = remote_kick,
 };
 
 /* wss://HOST[:PORT][/PATH] (ws:// when insecure); the path defaults to
@@ -542,8 +602,7 @@ int ctl_remote_start(struct ctl_client *c)
 	}
 	r->c = c;
 	r->backoff_ms = c->opts.backoff_min_ms;
-	if (log_get_level() < LOG_DEBUG)
-		lws_set_log_level(0, NULL); /* failures are reported here, once */
+	log_lws_setup(); /* failures are reported here, once; lws's own at debug */
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = remote_protocols;

@@ -47,8 +47,9 @@ int ctl_party_leave(struct ctl_client *c)
 {
 	int r = ctl_client_call(c, json_pack("{s:s}", "type", "party_leave"), NULL);
 
-	if (!r)
-		ctl_client_set_party(c, "");
+	/* Even when the server was not told: a reconnect must not rejoin a
+	 * party we left (the server's view then comes back in the resync). */
+	ctl_client_set_party(c, "");
 	return r;
 }
 
@@ -108,6 +109,8 @@ static json_t *update_req(const struct ctl_peer_update *u)
 					      u->nat->mapping, "filtering", u->nat->filtering));
 	if (u->relay)
 		json_object_set_new(req, "relay", json_string(u->relay));
+	if (u->name)
+		json_object_set_new(req, "name", json_string(u->name));
 	return req;
 }
 

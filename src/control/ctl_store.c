@@ -524,7 +524,7 @@ static int ctl_load_party(sqlite3_stmt *s, struct ctl_core *c)
 
 static int ctl_load_member(sqlite3_stmt *s, struct ctl_core *c)
 {
-	char peer_id[CTL_HEXID_LEN + 1], party_id[CTL_CODE_SYMBOLS + 1];
+	char peer_id[CTL_HEXID_LEN + 1], party_id[CTL_CODE_SYMBOLS + 1] = "";
 	struct ctl_peer_rec *peer;
 	struct ctl_party_rec *party;
 	int64_t vip = sqlite3_column_int64(s, 2);
@@ -537,7 +537,10 @@ static int ctl_load_member(sqlite3_stmt *s, struct ctl_core *c)
 	if (!peer || !party || peer->party || vip < 0 || vip > UINT32_MAX ||
 	    !ctl_ipam_in_subnet(&party->ipam, (uint32_t)vip) ||
 	    party->n_members >= party->max_members) {
-		log_warn(MOD, "dropping stale member %s of %s", peer_id, party_id);
+		char text[CTL_CODE_TEXT + 1];
+
+		ctl_code_format(party_id, text);
+		log_warn(MOD, "dropping stale member %s of %s", peer_id, text);
 		return 0; /* subnet changed or rows left over: not fatal */
 	}
 	return ctl_party_add_member(c, party, peer, (uint32_t)vip, sqlite3_column_int64(s, 3));

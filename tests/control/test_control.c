@@ -301,6 +301,38 @@ static void test_server_forgot(void **state)
 	assert_non_null(th_wait(b, CTL_EV_RESYNC, NULL, WAIT_MS));
 }
 
+/* A daemon that lost its token registers its key again: the answer names the
+ * party it is still in (so it can resume or leave it), and peer_update can
+ * change its name for the others. */
+static void test_register_answers_party(void **state)
+{
+	struct th_fixture *f = *state;
+	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0), *b2;
+	char party_id[CTL_PARTY_ID_LEN + 1], now[CTL_PARTY_ID_LEN + 1];
+	struct ctl_peer_update u = { .name = "robert" };
+	struct ctl_party p;
+	struct ctl_peer me;
+
+	make_party(a, b, NULL, 8, party_id);
+	b2 = client(f, NULL, 0);
+	assert_int_equal(ctl_register(b2->c, b->priv, "bob", "test"), 0);
+	assert_string_equal(ctl_client_peer_id(b2->c), pid_of(b));
+	ctl_client_party_id(b2->c, now);
+	assert_string_equal(now, party_id);
+	assert_int_equal(ctl_peer_update(b2->c, &u, &me), 0);
+	assert_string_equal(me.name, "robert");
+	assert_non_null(th_wait(a, CTL_EV_PEER_UPDATED, pid_of(b), WAIT_MS));
+	assert_int_equal(ctl_peers_list(a->c, party_id, &p), 0);
+	assert_string_equal(find_peer(&p, pid_of(b))->name, "robert");
+	ctl_party_clear(&p);
+	assert_int_equal(ctl_party_leave(b2->c), 0);
+	assert_non_null(th_wait(a, CTL_EV_PEER_LEFT, pid_of(b), WAIT_MS));
+	/* registered in no party: the answer says so */
+	assert_int_equal(ctl_register(b2->c, b->priv, "bob", "test"), 0);
+	ctl_client_party_id(b2->c, now);
+	assert_string_equal(now, "");
+}
+
 struct joiner {
 	const char *url;
 	const char *party_id;
@@ -524,6 +556,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_rejoin_after_timeout, setup_short_timeout,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_forgot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_answers_party, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_joins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rest, setup, teardown),
