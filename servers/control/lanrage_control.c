@@ -9,6 +9,11 @@
  *                   [limits: --auth-timeout S --ping-interval S --idle-timeout S
  *                    --ip-sessions N --ip-register-rate N --ip-register-burst N
  *                    --peer-gc S --signal-rate KIB --signal-burst KIB]
+ *   lanrage-control --version | -h | --help
+ *
+ * Start-up failures (a port that cannot be taken, a bad certificate or
+ * database) are exit status 1 with one line saying what to change; usage
+ * errors are one line and exit status 2.
  *
  * TLS (docs/SECURITY.md): wss:// and https:// with the given certificate,
  * or, with neither file given, a self-signed one kept beside the database
@@ -44,7 +49,6 @@
 #include <uv.h>
 
 #include "control/ctl_core.h"
-#include "control/ctl_tls.h"
 #include "control/ctl_wsq.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
@@ -53,8 +57,9 @@
 #include "util/secret_file.h"
 #include "util/time.h"
 
-#define SRV_NAME "lanrage-control/0.1.0"
-#define SRV_TAG "control"
+#include "srv_setup.h"
+
+#define SRV_NAME "lanrage-control/" LANRAGE_VERSION
 
 enum {
 	SRV_DEFAULT_PORT = 8667,
@@ -83,14 +88,6 @@ struct srv_conn {
 	size_t body_len, body_off;
 	int status;
 	bool headers_sent;
-};
-
-/* Where TLS comes from: files given on the command line, the self-signed
- * pair beside the database, or nothing (--insecure). */
-struct srv_tls {
-	bool insecure;
-	char *cert, *key; /* owned */
-	bool generated;   /* self-signed, beside the database */
 };
 
 struct srv {
@@ -508,7 +505,8 @@ static void usage(FILE *f)
 		"  --signal-rate KIB        signal KiB/s one member may be sent (default 64)\n"
 		"  --signal-burst KIB       ... of which at once (default 256, at least 16)\n"
 		"  --log-level LEVEL        silent, error, warn, info, debug (default info)\n"
-		"  -h, --help               this text\n",
+		"  -h, --help               this text\n"
+		"  --version                print the version\n",
 		SRV_DEFAULT_PORT);
 }
 
@@ -524,12 +522,24 @@ static void raise_nofile(void)
 	}
 }
 
+/* On a foreign loop, lws's teardown is two calls around running the loop so
+ * its handles finish closing; the second one frees the context. */
+static void srv_ctx_destroy(void)
+{
+	lws_context_destroy(srv.ctx);
+	uv_run(&srv_loop, UV_RUN_DEFAULT);
+	lws_context_destroy(srv.ctx);
+	srv.ctx = NULL;
+	if (uv_loop_close(&srv_loop))
+		log_warn(SRV_TAG, "event loop closed with handles still open");
+}
+
 static int srv_run(const char *addr, int port, const struct srv_tls *tls)
 {
 	struct lws_context_creation_info info;
 	struct rlimit rl;
 	void *loops[1] = { &srv_loop };
-	bool any = !addr[0] || !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
+	bool any = srv_listen_any(addr);
 
 	if (uv_loop_init(&srv_loop)) {
 		log_error(SRV_TAG, "cannot create the event loop");
@@ -539,7 +549,8 @@ static int srv_run(const char *addr, int port, const struct srv_tls *tls)
 	info.port = port;
 	info.iface = any ? NULL : addr;
 	info.protocols = srv_protocols;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV |
+		       LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
 	info.foreign_loops = loops;
 	info.timeout_secs = 20;
 	info.retry_and_idle_policy = &srv_retry;
@@ -549,8 +560,16 @@ static int srv_run(const char *addr, int port, const struct srv_tls *tls)
 		info.ssl_private_key_filepath = tls->key;
 	}
 	srv.ctx = lws_create_context(&info);
+	/* On a foreign loop the context outlives a default vhost that could not
+	 * bind (the port taken since the probe, an interface name): no vhost,
+	 * no server. */
+	if (srv.ctx && !lws_get_vhost_by_name(srv.ctx, "default")) {
+		srv_listen_failed(addr, port, 0);
+		srv_ctx_destroy();
+		return -EADDRINUSE;
+	}
 	if (!srv.ctx) {
-		log_error(SRV_TAG, "cannot listen on %s:%d", addr[0] ? addr : "0.0.0.0", port);
+		srv_listen_failed(addr, port, 0);
 		uv_loop_close(&srv_loop);
 		return -EADDRINUSE;
 	}
@@ -568,90 +587,30 @@ static int srv_run(const char *addr, int port, const struct srv_tls *tls)
 	uv_run(&srv_loop, UV_RUN_DEFAULT);
 	log_info(SRV_TAG, "stopping");
 	lws_sul_cancel(&srv.tick);
-	/* On a foreign loop, lws's teardown is two calls around running the loop
-	 * so its handles finish closing; the second one frees the context. */
-	lws_context_destroy(srv.ctx);
 	uv_close((uv_handle_t *)&srv_sigint, NULL);
 	uv_close((uv_handle_t *)&srv_sigterm, NULL);
-	uv_run(&srv_loop, UV_RUN_DEFAULT);
-	lws_context_destroy(srv.ctx);
-	srv.ctx = NULL;
-	if (uv_loop_close(&srv_loop))
-		log_warn(SRV_TAG, "event loop closed with handles still open");
+	srv_ctx_destroy();
 	return 0;
 }
 
-/* The self-signed pair lives beside the database: "DIR/control-tls.crt"
- * and ".key", DIR being the database's directory. */
-static int srv_tls_default_paths(struct srv_tls *t, const char *db_path)
+/* A usage error in one line: getopt's '?' (unknown) or ':' (value missing),
+ * or 0 for an argument that is no option. Returns the exit status, 2. */
+static int srv_bad_option(int opt, const char *arg)
 {
-	const char *slash = strrchr(db_path, '/');
-	int dlen = slash ? (int)(slash - db_path) : 1;
-	const char *dir = slash ? db_path : ".";
-
-	if (slash == db_path)
-		dlen = 1; /* "/x.db": the root */
-	if (asprintf(&t->cert, "%.*s/control-tls.crt", dlen, dir) < 0 ||
-	    asprintf(&t->key, "%.*s/control-tls.key", dlen, dir) < 0)
-		return -ENOMEM;
-	return 0;
+	fprintf(stderr, "lanrage-control: %s '%s' (see lanrage-control --help)\n",
+		opt == ':' ? "missing value for" : opt ? "unknown option" : "unexpected argument",
+		arg);
+	return 2;
 }
 
-/* Resolves where the certificate comes from, making the self-signed pair on
- * first start, and prints the pin. 0, or the exit status (2 bad usage, 1
- * failure). */
-static int srv_tls_setup(struct srv_tls *t, const char *cert, const char *key,
-			 const char *db_path, bool print_pin)
+/* Says once at start what a server without the relay secret lacks. */
+static void srv_warn_no_relay_secret(const char *secret)
 {
-	char pin[CTL_TLS_PIN_LEN + 1];
-	int r;
-
-	if (!cert != !key || (t->insecure && (cert || print_pin))) {
-		fprintf(stderr, "lanrage-control: give --tls-cert and --tls-key together, and "
-				"neither with --insecure\n");
-		return 2;
-	}
-	if (t->insecure) {
-		log_warn(SRV_TAG, "--insecure: tokens and party data cross the network in clear");
-		return 0;
-	}
-	if (cert) {
-		t->cert = strdup(cert);
-		t->key = strdup(key);
-	} else if (srv_tls_default_paths(t, db_path)) {
-		return 1;
-	}
-	if (!t->cert || !t->key)
-		return 1;
-	if (!cert && access(t->cert, F_OK) && access(t->key, F_OK)) {
-		r = ctl_tls_make_selfsigned(t->cert, t->key, "lanrage-control");
-		if (r == -EEXIST) {
-			/* Another process (a --print-pin) made the pair first: use it
-			 * once it has written the certificate. */
-			for (int i = 0; i < 20 && access(t->cert, R_OK); i++)
-				usleep(50000);
-		} else if (r) {
-			return 1;
-		} else {
-			t->generated = true;
-			log_info(SRV_TAG, "made a self-signed TLS certificate %s (key %s)", t->cert,
-				 t->key);
-		}
-	}
-	r = ctl_tls_pin_of_file(t->cert, pin);
-	if (r) {
-		log_error(SRV_TAG, "cannot read the TLS certificate %s: %s", t->cert,
-			  r == -EBADMSG ? "not a PEM certificate" : strerror(-r));
-		return 1;
-	}
-	if (print_pin) {
-		printf("%s\n", pin);
-		return 0;
-	}
-	log_kv(LOG_INFO, SRV_TAG, cert ? "TLS certificate" : "self-signed TLS certificate: players "
-	       "set control_pin (lanrage daemon --control-pin) to its pin", LOG_STR("cert", t->cert),
-	       LOG_STR("pin", pin));
-	return 0;
+	if (secret && *secret)
+		return;
+	log_warn(SRV_TAG, "no relay secret (--relay-secret-file FILE or LANRAGE_RELAY_SECRET): "
+			  "relays cannot register, so players get no relay fallback and no "
+			  "STUN from relays");
 }
 
 /* Long options without a short letter. */
@@ -665,6 +624,7 @@ enum {
 	OPT_PEER_GC,
 	OPT_SIGNAL_RATE,
 	OPT_SIGNAL_BURST,
+	OPT_VERSION,
 };
 
 int main(int argc, char **argv)
@@ -691,6 +651,7 @@ int main(int argc, char **argv)
 		{ "signal-rate", required_argument, NULL, OPT_SIGNAL_RATE },
 		{ "signal-burst", required_argument, NULL, OPT_SIGNAL_BURST },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	char addr[64] = "0.0.0.0";
@@ -707,7 +668,8 @@ int main(int argc, char **argv)
 	srv.opts.db_path = "./lanrage-control.db";
 	srv.opts.server_name = SRV_NAME;
 	srv.opts.relay_secret = getenv("LANRAGE_RELAY_SECRET");
-	while ((opt = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+	opterr = 0; /* srv_bad_option says it in one line */
+	while ((opt = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
 		switch (opt) {
 		case 'l':
 			if (parse_listen(optarg, addr, sizeof(addr), &port))
@@ -794,13 +756,15 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case OPT_VERSION:
+			printf("lanrage-control %s\n", LANRAGE_VERSION);
+			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return srv_bad_option(opt, argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
-		goto bad_args;
+		return srv_bad_option(0, argv[optind]);
 	if (srv_retry.secs_since_valid_hangup <= srv_retry.secs_since_valid_ping) {
 		fprintf(stderr, "lanrage-control: --idle-timeout must exceed --ping-interval\n");
 		return 2;
@@ -821,8 +785,12 @@ int main(int argc, char **argv)
 		}
 		srv.opts.relay_secret = secret;
 	}
-	lws_set_log_level(level >= LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	srv_warn_no_relay_secret(srv.opts.relay_secret);
+	log_lws_setup();
 	raise_nofile();
+	r = srv_probe_listen(addr, port);
+	if (r)
+		goto out_tls;
 	r = ctl_core_open(&srv.opts, &srv.core);
 	if (r) {
 		log_error(SRV_TAG, "cannot open the database %s: %s", srv.opts.db_path,
@@ -842,8 +810,5 @@ out_tls:
 	return r;
 bad:
 	fprintf(stderr, "lanrage-control: bad value for --%s: %s\n", longopts[idx].name, optarg);
-	return 2;
-bad_args:
-	usage(stderr);
 	return 2;
 }

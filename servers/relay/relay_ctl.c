@@ -1,7 +1,7 @@
 /*
  * relay_ctl: the registration thread (see relay_ctl.h). The loop and the
- * thread share only the binding count, the ticket key and the stop flag, all
- * under mu. The relay secret is wiped when the thread ends.
+ * thread share only the binding count, the ticket key, the stop flag and the
+ * refusal flag, all under mu. The relay secret is wiped when the thread ends.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +20,7 @@ struct relay_ctl {
 	pthread_mutex_t mu;
 	pthread_cond_t cond; /* signalled on stop */
 	bool stop; /* under mu */
+	bool refused; /* under mu: the server refused our secret */
 	uint64_t bindings; /* under mu */
 	uint8_t ticket_key[32]; /* under mu */
 	bool have_ticket_key, ticket_key_new; /* under mu */
@@ -83,7 +84,27 @@ bool relay_ctl_ticket_key(struct relay_ctl *r, uint8_t key[32])
 	return fresh;
 }
 
-/* Registers until it works or we stop; true when registered. */
+/* An unauthorized answer is the server's word on our secret, final until an
+ * operator changes a file: retrying would only fill the log. A transport
+ * failure (server down, TLS) is not, and is retried. */
+static bool refused(struct relay_ctl *r, struct ctl_client *c)
+{
+	const char *msg = "";
+
+	if (strcmp(ctl_client_error(c, &msg), "unauthorized"))
+		return false;
+	log_error("relay", "the control server at %s refused our relay secret%s%s%s: check "
+			   "--relay-secret-file (it must hold the same secret as the control "
+			   "server's)", r->url, msg && *msg ? " (" : "", msg ? msg : "",
+		  msg && *msg ? ")" : "");
+	pthread_mutex_lock(&r->mu);
+	r->refused = true;
+	pthread_mutex_unlock(&r->mu);
+	return true;
+}
+
+/* Registers until it works, we stop or the server refuses us; true when
+ * registered. */
 static bool do_register(struct relay_ctl *r, struct ctl_client *c, char id[CTL_ID_LEN + 1])
 {
 	uint64_t backoff = 1000;
@@ -103,6 +124,8 @@ static bool do_register(struct relay_ctl *r, struct ctl_client *c, char id[CTL_I
 		if (ret == -EBADMSG)
 			log_error("relay", "%s sent no ticket key: it predates relay tickets, and "
 					   "every BIND stays refused", r->url);
+		if (ret == -EACCES && refused(r, c))
+			return false;
 		code = ctl_client_error(c, &msg);
 		log_warn("relay", "registration with %s failed: %s%s%s; retrying", r->url,
 			 *code ? code : strerror(-ret), msg && *msg ? ": " : "", msg ? msg : "");
@@ -220,6 +243,16 @@ int relay_ctl_start(const struct relay_ctl_opts *o, struct relay_ctl **out)
 	}
 	*out = r;
 	return 0;
+}
+
+bool relay_ctl_refused(struct relay_ctl *r)
+{
+	bool refused;
+
+	pthread_mutex_lock(&r->mu);
+	refused = r->refused;
+	pthread_mutex_unlock(&r->mu);
+	return refused;
 }
 
 void relay_ctl_set_bindings(struct relay_ctl *r, uint64_t bindings)

@@ -4,6 +4,8 @@
  * forwarding: the thread registers (retrying with backoff), then heartbeats
  * every RELAY_CTL_HEARTBEAT_S with the binding count the loop publishes, and
  * registers again when a heartbeat is refused (the server lost its state).
+ * A registration refused as unauthorized (a wrong relay secret) is final:
+ * the thread logs it and ends, and relay_ctl_refused tells the loop.
  * Each registration answer carries the control server's ticket public key;
  * the loop picks it up with relay_ctl_ticket_key (no request, no wait).
  */
@@ -32,6 +34,9 @@ void relay_ctl_set_bindings(struct relay_ctl *r, uint64_t bindings);
  * true when it differs from the one last returned (false: none yet, or no
  * change). Called by the loop; takes the lock briefly. */
 bool relay_ctl_ticket_key(struct relay_ctl *r, uint8_t key[32]);
+/* True once the server refused our relay secret (the thread has ended; the
+ * relay should exit). Called by the loop; takes the lock briefly. */
+bool relay_ctl_refused(struct relay_ctl *r);
 /* Stops the thread (waits for a request under way) and frees; NULL is fine. */
 void relay_ctl_stop(struct relay_ctl *r);
 

@@ -8,8 +8,9 @@
  * One epoll loop on one thread owns every socket and the bindings; only the
  * control client runs on its own thread (relay_ctl.c). Datagrams come in and
  * go out in batches (recvmmsg/sendmmsg) through buffers allocated at start:
- * nothing is allocated per datagram. SIGINT/SIGTERM stop it (exit 0);
- * SIGUSR1 logs the statistics, which are logged at exit too.
+ * nothing is allocated per datagram. SIGINT/SIGTERM stop it (exit 0), so
+ * does a control server that refuses our relay secret (exit 1: retrying
+ * cannot help); SIGUSR1 logs the statistics, which are logged at exit too.
  */
 #include <errno.h>
 #include <signal.h>
@@ -153,7 +154,7 @@ static int open_relay_socket(struct relay *r, const struct wg_endpoint *addr)
 	log_info("relay", "relay frames on %s", name);
 	return 0;
 err:
-	log_error("relay", "cannot listen on %s: %s", name, strerror(errno));
+	relay_opts_listen_failed("for relay frames", name, errno, "--listen ADDR:PORT");
 	return -1;
 }
 
@@ -234,7 +235,9 @@ static void warn_tickets(const struct relay_opts *o)
 				  "key");
 }
 
-static void run(struct relay *r)
+/* Runs until a signal stops it (0) or the control server refused our relay
+ * secret (1, the exit status; relay_ctl.c said why). */
+static int run(struct relay *r)
 {
 	uint64_t last_load = UINT64_MAX;
 	struct epoll_event evs[8];
@@ -248,13 +251,15 @@ static void run(struct relay *r)
 			uint32_t tag = evs[i].data.u32;
 
 			if (tag == TAG_SIGNAL && on_signal(r))
-				return;
+				return 0;
 			if (tag == TAG_RELAY)
 				relay_rx(r);
 			else if (tag < TAG_RELAY)
 				relay_stun_serve(&r->stun, tag >> 1 & 1, tag & 1, &r->core);
 		}
 		relay_core_expire(&r->core, time_mono_ns());
+		if (r->ctl && relay_ctl_refused(r->ctl))
+			return 1;
 		if (r->ctl)
 			take_ticket_key(r);
 		if (r->ctl && relay_core_bindings(&r->core) != last_load) {
@@ -263,6 +268,7 @@ static void run(struct relay *r)
 		}
 	}
 	log_error("relay", "event loop: %s", strerror(errno));
+	return 1;
 }
 
 static void start_ctl(struct relay *r, const struct relay_opts *o, const uint8_t pub[32])
@@ -315,12 +321,11 @@ int main(int argc, char **argv)
 	if (o.control_url)
 		start_ctl(&r, &o, pub);
 	relay_opts_free(&o); /* the control thread has its own copy of the secret */
-	run(&r);
+	ret = run(&r);
 	relay_ctl_stop(r.ctl);
 	relay_core_log_stats(&r.core, "stopping");
 	log_info("relay", "STUN: %lu requests, %lu answers, %lu send errors", r.stun.requests,
 		 r.stun.answers, r.stun.errors);
-	ret = 0;
 out:
 	relay_opts_free(&o);
 	crypto_wipe(priv, sizeof(priv));

@@ -52,7 +52,23 @@ static void usage(FILE *f)
 		"  --public-endpoint IP:PORT  the address clients reach the relay at\n"
 		"  --name NAME             the relay's name (default lanrage-relay)\n"
 		"  --log-level LEVEL       error, warn, info (default), debug\n"
-		"  --log-format FORMAT     text (default) or json\n");
+		"  --log-format FORMAT     text (default) or json\n"
+		"  -h, --help              this text\n"
+		"  --version               print the version\n");
+}
+
+void relay_opts_listen_failed(const char *what, const char *name, int err, const char *flag)
+{
+	fprintf(stderr, "lanrage-relay: cannot listen %s on %s: %s (%spick another with %s)\n",
+		what, name, strerror(err),
+		err == EADDRINUSE ? "another lanrage-relay running? " : "", flag);
+}
+
+/* A usage error in one line, with where to look. Returns 2, the exit status. */
+static int bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "lanrage-relay: %s '%s' (see lanrage-relay --help)\n", what, arg);
+	return 2;
 }
 
 /* "ADDR", "ADDR:PORT", "[V6]:PORT" (numeric only). */
@@ -66,6 +82,7 @@ static int parse_addr(const char *s, uint16_t default_port, struct wg_endpoint *
 	return wg_endpoint_parse(ep, buf);
 }
 
+/* -EPERM when out of range: the message is printed. */
 static int parse_num(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -76,7 +93,7 @@ static int parse_num(const char *name, const char *s, uint64_t min, uint64_t max
 	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
 		fprintf(stderr, "lanrage-relay: bad --%s: %s (%llu..%llu)\n", name, s,
 			(unsigned long long)min, (unsigned long long)max);
-		return -EINVAL;
+		return -EPERM;
 	}
 	*out = v;
 	return 0;
@@ -101,12 +118,14 @@ struct opts_late {
 	const char *secret_file;
 };
 
+/* 0; -EINVAL for a bad value; -EPERM when the message is already printed. */
 static int parse_one(int c, struct relay_opts *o, struct opts_late *late)
 {
 	struct wg_endpoint ep;
 	enum log_format format;
 	enum log_level level;
 	uint64_t v;
+	int ret;
 
 	switch (c) {
 	case 'l':
@@ -125,8 +144,9 @@ static int parse_one(int c, struct relay_opts *o, struct opts_late *late)
 		o->key_file = optarg;
 		return 0;
 	case 'L':
-		if (parse_num("lifetime", optarg, 1, 86400, &v))
-			return -EINVAL;
+		ret = parse_num("lifetime", optarg, 1, 86400, &v);
+		if (ret)
+			return ret;
 		o->lifetime_s = (uint32_t)v;
 		return 0;
 	case 'p':
@@ -134,13 +154,15 @@ static int parse_one(int c, struct relay_opts *o, struct opts_late *late)
 	case 'b':
 		return parse_num("rate-bytes", optarg, 1, RELAY_RATE_MAX, &o->rate_bytes);
 	case 'm':
-		if (parse_num("max-bindings", optarg, 1, 1 << 24, &v))
-			return -EINVAL;
+		ret = parse_num("max-bindings", optarg, 1, 1 << 24, &v);
+		if (ret)
+			return ret;
 		o->max_bindings = (uint32_t)v;
 		return 0;
 	case 'M':
-		if (parse_num("max-bindings-per-ip", optarg, 1, 1 << 24, &v))
-			return -EINVAL;
+		ret = parse_num("max-bindings-per-ip", optarg, 1, 1 << 24, &v);
+		if (ret)
+			return ret;
 		o->max_per_ip = (uint32_t)v;
 		return 0;
 	case 'c':
@@ -166,7 +188,7 @@ static int parse_one(int c, struct relay_opts *o, struct opts_late *late)
 		if (ctl_b64_to_key(optarg, strlen(optarg), o->ticket_key)) {
 			fprintf(stderr, "lanrage-relay: --ticket-key needs the base64 of a 32-byte "
 					"Ed25519 public key\n");
-			return -EINVAL;
+			return -EPERM;
 		}
 		o->has_ticket_key = true;
 		return 0;
@@ -253,30 +275,36 @@ int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "log-format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts_late late = { 0 };
-	int c, ret = 0;
+	char what[64];
+	int c, idx = 0, ret = 0;
 
 	defaults(o);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
+	opterr = 0; /* bad_usage says it in one line */
+	while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
+		if (c == 'h' || c == 'V') {
+			if (c == 'h')
+				usage(stdout);
+			else
+				printf("lanrage-relay %s\n", LANRAGE_VERSION);
 			return 1;
 		}
-		if (c == '?' || (ret = parse_one(c, o, &late))) {
-			if (c != '?' && ret != -EPERM)
-				fprintf(stderr, "lanrage-relay: bad value for an option: %s\n",
-					optarg);
-			if (ret != -EPERM)
-				usage(stderr);
+		if (c == '?' || c == ':')
+			return bad_usage(c == ':' ? "missing value for" : "unknown option",
+					 argv[optind - 1]);
+		ret = parse_one(c, o, &late);
+		if (ret == -EPERM)
 			return 2;
+		if (ret) {
+			snprintf(what, sizeof(what), "bad value for --%s:", opts[idx].name);
+			return bad_usage(what, optarg);
 		}
 	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind < argc)
+		return bad_usage("unexpected argument", argv[optind]);
 	if (o->control_url && load_secret(o, late.secret_file))
 		return 2;
 	if (o->control_url && !strncmp(o->control_url, "ws://", 5) && !o->control_insecure) {

@@ -30,11 +30,15 @@ struct relay_opts {
 	bool no_tickets;
 };
 
-/* 0 to run, 1 when --help was printed, 2 on bad usage (message printed).
- * relay_opts_free afterwards in every case. */
+/* 0 to run, 1 when --help or --version was printed, 2 on bad usage (one
+ * line printed). relay_opts_free afterwards in every case. */
 int relay_opts_parse(int argc, char **argv, struct relay_opts *o);
 /* Wipes and frees the secret. */
 void relay_opts_free(struct relay_opts *o);
+/* Says in one line on stderr that a socket could not be opened: what it is
+ * for ("for relay frames"), its address, errno err and the option that
+ * changes it. */
+void relay_opts_listen_failed(const char *what, const char *name, int err, const char *flag);
 
 /* Reads the base64 X25519 private key at path, or creates it (0600) with a
  * new key when path does not exist; path NULL makes an ephemeral key.

@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 #include "nat/stun.h"
+#include "relay_opts.h"
 #include "relay_stun.h"
 #include "util/time.h"
 
-#define RELAY_SOFTWARE "lanrage-relay 0.1"
+#define RELAY_SOFTWARE "lanrage-relay " LANRAGE_VERSION
 
 static int open_socket(struct relay_stun *s, unsigned ip, unsigned port, int epfd, uint32_t tag)
 {
@@ -34,8 +35,9 @@ static int open_socket(struct relay_stun *s, unsigned ip, unsigned port, int epf
 	s->fd[ip][port] = fd;
 	return 0;
 err:
-	fprintf(stderr, "lanrage-relay: cannot listen for STUN on %s: %s\n", name,
-		strerror(errno));
+	/* The alternate-port sockets (RFC 5780) have their own option. */
+	relay_opts_listen_failed("for STUN", name, errno,
+				 port ? "--stun-alt-port PORT" : "--stun ADDR[:PORT], or --no-stun");
 	if (fd >= 0)
 		close(fd);
 	return -1;

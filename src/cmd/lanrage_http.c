@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "cmd/lanrage_cli.h"
+#include "log/log.h"
 
 struct cli_req {
 	const char *method, *token, *body;
@@ -128,7 +129,7 @@ int cli_http(const char *addr, const char *token, const char *method, const char
 	*resp = NULL;
 	if (api_listen_parse(addr, host, sizeof(host), &port))
 		return -EINVAL;
-	lws_set_log_level(0, NULL);
+	log_lws_setup();
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = cli_http_protocols;

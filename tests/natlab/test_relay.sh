@@ -354,7 +354,7 @@ sys.exit(not (r and r[0]["endpoint"] == "203.0.113.40:51823" and r[0]["public_ke
 	check "the relay learned the control server's ticket key" \
 		wait_line relay3 'ticket key .* from the control server'
 	check "a wrong relay secret is refused and logged" \
-		wait_line relay4 'registration .* failed: unauthorized'
+		wait_line relay4 'refused our relay secret (wrong relay secret)'
 	relays=$(nl_exec relay curl -sk https://203.0.113.40:8667/v1/relays || true)
 	check "and the relay with the wrong secret is not listed" \
 		bash -c "grep -q lab-1 <<<'$relays' && ! grep -q intruder <<<'$relays'"
