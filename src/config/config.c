@@ -40,6 +40,8 @@ static const char *const config_migrations[] = {
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER)",
 	/* 2: broadcast_forward became lan_discovery (same meaning, now built). */
 	"UPDATE settings SET key = 'lan_discovery' WHERE key = 'broadcast_forward'",
+	/* 3: control_listen and relay_listen were server flags, never read by the daemon. */
+	"DELETE FROM settings WHERE key IN ('control_listen', 'relay_listen')",
 };
 _Static_assert(sizeof(config_migrations) / sizeof(config_migrations[0]) == CONFIG_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -445,6 +447,15 @@ int config_reset(struct config *cfg, const char *key, char *err, size_t errlen)
 	return config_set(cfg, key, d ? d->def : NULL, err, errlen);
 }
 
+int config_reset_all(struct config *cfg, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < config_ndefs && !rc; i++)
+		rc = config_reset(cfg, config_defs[i].key, err, errlen);
+	return rc;
+}
+
 static void config_info_fill(const struct config *cfg, const struct config_def *d,
 			     struct config_info *out)
 {
@@ -455,6 +466,7 @@ static void config_info_fill(const struct config *cfg, const struct config_def *
 		.allowed = d->allowed,
 		.description = d->description,
 		.value = cfg ? cfg->values[d - config_defs] : NULL,
+		.live = d->flags & CONFIG_F_LIVE,
 	};
 }
 

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define CONFIG_DB_FILE "lanrage.db"
-#define CONFIG_SCHEMA_VERSION 2
+#define CONFIG_SCHEMA_VERSION 3
 /* Longest value, including the NUL. */
 #define CONFIG_VALUE_MAX 1024
 /* A buffer this size holds any error message config_set writes. */
@@ -51,6 +51,7 @@ struct config_info {
 	const char *allowed; /* human-readable: "1280..9000", "text|json", ... */
 	const char *description;
 	const char *value; /* current; NULL when described without a config */
+	bool live;	   /* a running daemon applies a change at once, else at its next start */
 };
 
 /* Opens (creating when missing) STATE_DIR/lanrage.db: creates state_dir and its
@@ -72,8 +73,12 @@ int config_get_bool(const struct config *cfg, const char *key, bool *out);
  * -EINVAL for a bad value, -EIO when the database refused the write.
  */
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen);
-/* Sets key back to its default (same errors as config_set). */
+/* Sets key back to its default (same errors as config_set). Resetting any one
+ * setting always passes the cross-setting rules (config_defs.c). */
 int config_reset(struct config *cfg, const char *key, char *err, size_t errlen);
+/* Every setting back to its default; the first error stops it (the ones
+ * before stay reset). */
+int config_reset_all(struct config *cfg, char *err, size_t errlen);
 
 /* Describes one setting (cfg may be NULL: no current value). -ENOENT if unknown. */
 int config_describe(const struct config *cfg, const char *key, struct config_info *out);

@@ -7,6 +7,7 @@
 /* flags */
 #define CONFIG_F_EMPTY_OK 0x1 /* "" is a valid value (meaning: none / off) */
 #define CONFIG_F_LOOPBACK 0x2 /* endpoint must be 127.0.0.0/8 or ::1 */
+#define CONFIG_F_LIVE 0x4     /* the daemon applies a change at once (else at its next start) */
 
 struct config_def {
 	const char *key;
@@ -41,6 +42,7 @@ int config_validate(const struct config_def *d, const char *in, char canon[CONFI
 /* The rules of the CONFIG_STRING settings. */
 int config_check_ifname(const char *in, char *canon, size_t cap, char *err, size_t errlen);
 /* A control server key pin, "sha256/" + base64 of 32 bytes. */
+int config_check_name(const char *in, char *canon, size_t cap, char *err, size_t errlen);
 int config_check_pin(const char *in, char *canon, size_t cap, char *err, size_t errlen);
 int config_check_hostlist(const char *in, char *canon, size_t cap, char *err, size_t errlen);
 /* The LAN discovery port lists (util/portlist.h), written back canonical. */

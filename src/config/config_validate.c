@@ -22,6 +22,7 @@
 #include "util/portlist.h"
 
 #define CONFIG_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+#define CONFIG_NAME_MAX 64   /* the control plane's CTL_MAX_NAME */
 #define CONFIG_HOSTLIST_MAX 16
 #define CONFIG_HOST_MAX 253
 
@@ -309,6 +310,21 @@ int config_check_pin(const char *in, char *canon, size_t cap, char *why, size_t 
 	    n != sizeof(hash))
 		return config_why(why, whylen, "want sha256/ and the base64 of 32 bytes, as "
 				  "lanrage-control prints it");
+	snprintf(canon, cap, "%s", in);
+	return 0;
+}
+
+/* A display name others see: bounded, and no control characters that
+ * could forge lines in their terminals or logs. */
+int config_check_name(const char *in, char *canon, size_t cap, char *why, size_t whylen)
+{
+	size_t len = strlen(in);
+
+	if (len > CONFIG_NAME_MAX)
+		return config_why(why, whylen, "must be at most %d bytes", CONFIG_NAME_MAX);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)in[i] < 0x20 || in[i] == 0x7f)
+			return config_why(why, whylen, "must not hold control characters");
 	snprintf(canon, cap, "%s", in);
 	return 0;
 }

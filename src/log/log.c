@@ -4,16 +4,21 @@
  *
  * Invariants: a line is rendered whole into memory and written with one write()
  * (continued only after a partial write); the caller's errno is preserved, so
- * `log_error(...); return -errno;` stays correct.
+ * `log_error(...); return -errno;` stays correct. The log file (log_open_file)
+ * gets the same line under log_file.lock, which also orders its rotation, so a
+ * line never straddles two files.
  */
 #include "log/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -24,6 +29,15 @@
 static atomic_int log_level_cur = LOG_ERROR;
 static atomic_int log_format_cur = LOG_FORMAT_TEXT;
 static atomic_int log_fd_cur = STDERR_FILENO;
+/* The optional copy of every line in a file; fd, size and path under lock.
+ * active lets lines skip the lock when there is no file. */
+static struct {
+	pthread_mutex_t lock;
+	atomic_bool active;
+	int fd;
+	size_t size, max;
+	char *path;
+} log_file = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 /* Each thread's IDs; only that thread reads or writes its copy. */
 static __thread struct log_ctx log_tls_ctx;
 
@@ -142,10 +156,8 @@ const char *log_ctx_field_name(enum log_ctx_field field)
 
 /* One write(); a pipe or O_APPEND file gets the line whole. Failures drop the line:
  * there is nowhere left to report them. */
-static void log_write(const char *buf, size_t len)
+static void log_write_fd(int fd, const char *buf, size_t len)
 {
-	int fd = log_get_fd();
-
 	while (len) {
 		ssize_t n = write(fd, buf, len);
 
@@ -156,6 +168,87 @@ static void log_write(const char *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
+}
+
+static int log_file_reopen(int flags)
+{
+	int fd = open(log_file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | flags,
+		      0600);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    ((st.st_mode & 0777) != 0600 && fchmod(fd, 0600))) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (log_file.fd >= 0)
+		close(log_file.fd);
+	log_file.fd = fd;
+	log_file.size = (size_t)st.st_size;
+	return 0;
+}
+
+/* path -> path.1 and a fresh file. Lock held. On failure the old file goes on
+ * growing: losing lines would be worse than a big file. */
+static void log_file_rotate(void)
+{
+	char old[4200];
+
+	snprintf(old, sizeof(old), "%s.1", log_file.path);
+	if (rename(log_file.path, old) == 0)
+		log_file_reopen(O_TRUNC);
+}
+
+static void log_write(const char *buf, size_t len)
+{
+	log_write_fd(log_get_fd(), buf, len);
+	if (!atomic_load_explicit(&log_file.active, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&log_file.lock);
+	if (log_file.fd >= 0) {
+		if (log_file.size && log_file.size + len > log_file.max)
+			log_file_rotate();
+		log_write_fd(log_file.fd, buf, len);
+		log_file.size += len;
+	}
+	pthread_mutex_unlock(&log_file.lock);
+}
+
+int log_open_file(const char *path, size_t max_bytes)
+{
+	char *copy = strdup(path);
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&log_file.lock);
+	free(log_file.path);
+	log_file.path = copy;
+	log_file.max = max_bytes;
+	r = log_file_reopen(0);
+	if (r && log_file.fd >= 0) {
+		close(log_file.fd);
+		log_file.fd = -1;
+	}
+	atomic_store_explicit(&log_file.active, r == 0, memory_order_release);
+	pthread_mutex_unlock(&log_file.lock);
+	if (r)
+		log_warn("log", "cannot write the log file %s: %s", path, strerror(-r));
+	return r;
+}
+
+void log_close_file(void)
+{
+	pthread_mutex_lock(&log_file.lock);
+	atomic_store_explicit(&log_file.active, false, memory_order_release);
+	if (log_file.fd >= 0)
+		close(log_file.fd);
+	log_file.fd = -1;
+	free(log_file.path);
+	log_file.path = NULL;
+	pthread_mutex_unlock(&log_file.lock);
 }
 
 static void log_emit(enum log_level level, const char *module, const char *msg,

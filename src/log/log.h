@@ -42,8 +42,21 @@ int log_format_parse(const char *s, enum log_format *out);
 void log_set_fd(int fd);
 int log_get_fd(void);
 
+/* Also writes every line to the file at path (opened O_APPEND, created mode
+ * 0600), the same bytes as the fd gets. When a line would take the file past
+ * max_bytes, the file is renamed to path + ".1" (replacing the older one) and
+ * a fresh one started: at most about 2 * max_bytes on disk. A second call
+ * replaces the first file. 0, or -errno (logged). */
+int log_open_file(const char *path, size_t max_bytes);
+/* Stops writing to the file and closes it. Safe when none is open. */
+void log_close_file(void);
+
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Sends libwebsockets' own lines here at debug level (log_lws.c): every
+ * program that uses lws calls it before its first lws context. Idempotent,
+ * thread-safe. */
+void log_lws_setup(void);
 /* Short, non-secret label for a public key: first 8 base64 chars + "...". buf >= 16. */
 const char *log_key(char buf[16], const uint8_t key[32]);
 

@@ -179,8 +179,6 @@ static void test_fresh_defaults(void **state)
 	assert_string_equal(config_get(cfg, "keepalive"), "25");
 	assert_string_equal(config_get(cfg, "api_listen"), "127.0.0.1:8666");
 	assert_string_equal(config_get(cfg, "control_server"), "");
-	assert_string_equal(config_get(cfg, "control_listen"), "0.0.0.0:8667");
-	assert_string_equal(config_get(cfg, "relay_listen"), "0.0.0.0:51821");
 	assert_string_equal(config_get(cfg, "log_level"), "info");
 	assert_string_equal(config_get(cfg, "log_format"), "text");
 	assert_string_equal(config_get(cfg, "peer_timeout"), "90");
@@ -239,9 +237,6 @@ static const struct vcase valid[] = {
 	  "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" },
 	{ "control_insecure", "yes", "true" },
 	{ "control_server", "ws://localhost?x", "ws://localhost?x" },
-	{ "control_listen", "0.0.0.0:8667", "0.0.0.0:8667" },
-	{ "control_listen", "[::]:1", "[::]:1" },
-	{ "relay_listen", "192.0.2.7:51821", "192.0.2.7:51821" },
 	{ "log_level", "DEBUG", "debug" },
 	{ "log_level", "silent", "silent" },
 	{ "log_level", "Warn", "warn" },
@@ -330,9 +325,6 @@ static const struct icase invalid[] = {
 	{ "control_server", "ws://bad_host" },
 	{ "control_server", "ws://-bad.example" },
 	{ "control_server", "ws://999.1.1.1" },
-	{ "control_listen", "0.0.0.0" },
-	{ "control_listen", "host.example:80" },
-	{ "relay_listen", "1.2.3.4:0" },
 	{ "log_level", "verbose" },
 	{ "log_level", "trace" },
 	{ "log_level", "" },
@@ -492,6 +484,39 @@ static void test_reset(void **state)
 	assert_string_equal(config_get(cfg, "log_level"), "info");
 	assert_stored(f, "log_level", "info");
 	assert_int_equal(config_reset(cfg, "bogus", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "unknown setting 'bogus'");
+}
+
+/* reset --all: every setting back to its default, even related pairs moved to
+ * their extremes (each range stops at the other's default). */
+static void test_reset_all(void **state)
+{
+	struct fixture *f = *state;
+	struct config *cfg = open_cfg(f);
+	char err[CONFIG_ERR_MAX];
+
+	assert_int_equal(config_set(cfg, "mtu", "1300", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "punch_timeout_ms", "60000", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "punch_interval_ms", "5000", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "reconnect_backoff_max_ms", "1000", err, sizeof(err)), 0);
+	assert_int_equal(config_set(cfg, "reconnect_backoff_min_ms", "1000", err, sizeof(err)), 0);
+	assert_int_equal(config_reset_all(cfg, err, sizeof(err)), 0);
+	for (size_t i = 0; i < config_ndefs; i++) {
+		assert_string_equal(config_get(cfg, config_defs[i].key), config_defs[i].def);
+		assert_stored(f, config_defs[i].key, config_defs[i].def);
+	}
+}
+
+/* Only the LAN discovery settings say they apply at once: that is what the
+ * daemon does (party_setting_set reloads discovery, nothing else). */
+static void test_live_flag(void **state)
+{
+	struct config_info info;
+
+	for (size_t i = 0; i < config_ndefs; i++) {
+		assert_int_equal(config_describe(NULL, config_defs[i].key, &info), 0);
+		assert_int_equal(info.live, !strncmp(info.key, "lan_discovery", 13));
+	}
 }
 
 static void test_related_thresholds(void **state)
@@ -621,6 +646,30 @@ static void test_migrate_and_fill(void **state)
 	assert_stored(f, "from_the_future", "x"); /* unknown keys are not ours to delete */
 }
 
+/* Schema 3 drops control_listen and relay_listen: server flags, never daemon
+ * settings. A version-2 database loses those rows and keeps the rest. */
+static void test_migrate_drops_server_flags(void **state)
+{
+	struct fixture *f = *state;
+	struct config *cfg;
+	char err[CONFIG_ERR_MAX];
+
+	cfg = open_cfg(f);
+	assert_int_equal(config_set(cfg, "mtu", "1300", err, sizeof(err)), 0);
+	close_cfg(f);
+	db_exec(f->db, "INSERT INTO settings VALUES ('control_listen', '0.0.0.0:8667', 0); "
+		       "INSERT INTO settings VALUES ('relay_listen', '0.0.0.0:51821', 0); "
+		       "PRAGMA user_version = 2");
+	cfg = open_cfg(f);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), CONFIG_SCHEMA_VERSION);
+	assert_int_equal(db_int(f->db, "SELECT count(*) FROM settings WHERE key IN "
+				       "('control_listen', 'relay_listen')"),
+			 0);
+	assert_string_equal(config_get(cfg, "mtu"), "1300");
+	assert_null(config_get(cfg, "control_listen"));
+	assert_int_equal(config_set(cfg, "relay_listen", "0.0.0.0:1", err, sizeof(err)), -ENOENT);
+}
+
 /* A value edited by hand into something invalid: default used, row kept for the user. */
 static void test_bad_stored_value(void **state)
 {
@@ -695,11 +744,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_value_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_related_thresholds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_typed_getters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_describe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_and_fill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_drops_server_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_stored_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -427,10 +428,65 @@ static void test_threads_whole_lines(void **state)
 	assert_int_equal(n, THREADS * LINES);
 }
 
+/* The log file gets the same lines; past the cap it becomes FILE.1 (the
+ * older one replaced) and a fresh file starts, each 0600, no line split. */
+static void test_file_rotation(void **state)
+{
+	char dir[] = "/tmp/lr-test-logfile.XXXXXX", path[64], old[80], buf[4096];
+	struct stat st;
+	FILE *f;
+	int lines = 0;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/daemon.log", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	assert_int_equal(log_open_file(path, 1000), 0);
+	log_info("t", "first line");
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, captured()); /* the same bytes as the fd */
+	assert_non_null(strstr(buf, "INFO  t: first line\n"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	for (int i = 0; i < 40; i++)
+		log_info("t", "line %d of some length to fill the file up", i);
+	log_close_file();
+	log_info("t", "after close: stderr only");
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size <= 1000);
+	assert_int_equal(stat(old, &st), 0);
+	assert_true(st.st_size <= 1000);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* whole lines in each file; the newest file ends with the last line */
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f)) {
+		assert_non_null(strstr(buf, "INFO  t: line "));
+		lines++;
+	}
+	fclose(f);
+	assert_true(lines > 0);
+	assert_non_null(strstr(buf, "line 39 of"));
+	/* reopening appends; a second rotation replaces the old file */
+	assert_int_equal(log_open_file(path, 1000), 0);
+	log_info("t", "appended");
+	log_close_file();
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(unlink(old), 0);
+	assert_int_equal(rmdir(dir), 0);
+	/* an impossible path: refused, logging goes on */
+	assert_int_equal(log_open_file("/nonexistent-dir/x.log", 1000), -ENOENT);
+	log_info("t", "still here");
+	assert_non_null(strstr(captured(), "still here"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_text_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_context_and_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_escaping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_and_reserved_keys_dropped, setup, teardown),
