@@ -2,7 +2,9 @@
  * lanrage_daemon: `lanrage daemon` in the foreground: the PartyManager on
  * the main thread, the local API on its own, until SIGINT, SIGTERM or
  * POST /v1/down; then it leaves the party (telling the control plane),
- * removes the interface, removes api.token and exits 0.
+ * removes the interface, api.token and its locator, and exits 0. Its flags
+ * are saved as settings first (a start that fails puts them back), its log
+ * also goes to STATE_DIR/daemon.log.
  *
  * Also `lanrage demo`, which runs the natlab demo script found beside the
  * build (tests/natlab/demo.sh).
@@ -100,6 +102,96 @@ static int daemon_lock(const char *state_dir)
 	return fd; /* kept open (and locked) until exit */
 }
 
+enum { DAEMON_NFLAGS = 6 };
+
+/* A setting a flag changed, and its value before, for the undo. */
+struct daemon_saved {
+	const char *key;
+	char old[CONFIG_VALUE_MAX];
+};
+
+/* Writes (undo: the saved old values) settings; 0 or CLI_EXIT_*. */
+static int daemon_apply(const char *state_dir, const char *const *flags, const char *const *keys,
+			const char *const *values, struct daemon_saved *saved, size_t n)
+{
+	char err[CONFIG_ERR_MAX];
+	struct config *cfg;
+	int r = config_open(state_dir, &cfg);
+
+	if (r) {
+		fprintf(stderr, "lanrage: cannot open the settings in %s: %s\n", state_dir,
+			strerror(-r));
+		return CLI_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char cur[CONFIG_VALUE_MAX]; /* config_set frees the value config_get gave */
+
+		snprintf(cur, sizeof(cur), "%s", config_get(cfg, keys[i]) ?: "");
+		if (!values[i] || !strcmp(cur, values[i]))
+			continue;
+		if (config_set(cfg, keys[i], values[i], err, sizeof(err))) {
+			fprintf(stderr, "lanrage: %s: %s\n", flags ? flags[i] : keys[i], err);
+			r = CLI_EXIT_USAGE;
+			break;
+		}
+		if (saved) {
+			saved[i].key = keys[i];
+			snprintf(saved[i].old, sizeof(saved[i].old), "%s", cur);
+			log_kv(LOG_INFO, "daemon", "flag saved as a setting; later starts use it",
+			       LOG_STR("flag", flags[i]), LOG_STR("setting", keys[i]),
+			       LOG_STR("value", values[i]), LOG_STR("was", cur));
+		}
+	}
+	config_close(cfg);
+	return r;
+}
+
+/* A start that fails changes nothing: the flags' settings go back. */
+static void daemon_undo_flags(const char *state_dir, const struct daemon_saved *saved)
+{
+	const char *keys[DAEMON_NFLAGS], *values[DAEMON_NFLAGS];
+
+	for (size_t i = 0; i < DAEMON_NFLAGS; i++) {
+		keys[i] = saved[i].key ? saved[i].key : "";
+		values[i] = saved[i].key ? saved[i].old : NULL;
+	}
+	daemon_apply(state_dir, NULL, keys, values, NULL, DAEMON_NFLAGS);
+}
+
+/* Flags that say where and as whom to run are kept as settings, so a later
+ * plain `lanrage daemon` runs the same way (no silent fall back to local
+ * mode); each change is said once. A bad value is a usage error, and the
+ * ones already written go back. */
+static int daemon_save_flags(const struct cli_args *a, const char *state_dir,
+			     struct daemon_saved *saved)
+{
+	static const char *const flags[DAEMON_NFLAGS] = {
+		"--control", "--control-pin", "--control-insecure", "--name", "--interface",
+		"--listen-port",
+	};
+	static const char *const keys[DAEMON_NFLAGS] = {
+		"control_server", "control_pin", "control_insecure", "name", "interface",
+		"listen_port",
+	};
+	char port[16];
+	const char *values[DAEMON_NFLAGS] = {
+		a->control && !strcmp(a->control, "local") ? "" : a->control,
+		a->control_pin,
+		a->control_insecure ? "true" : NULL,
+		a->name,
+		a->ifname,
+		a->listen_port >= 0 ? port : NULL,
+	};
+	int r;
+
+	snprintf(port, sizeof(port), "%d", a->listen_port);
+	memset(saved, 0, DAEMON_NFLAGS * sizeof(*saved));
+	r = daemon_apply(state_dir, flags, keys, values, saved, DAEMON_NFLAGS);
+	if (r)
+		daemon_undo_flags(state_dir, saved);
+	return r;
+}
+
 int cli_daemon(const struct cli_args *a)
 {
 	struct party_config pc = { .listen_port = a->listen_port };
@@ -109,6 +201,8 @@ int cli_daemon(const struct cli_args *a)
 	struct sigaction sa;
 	struct api *api = NULL;
 	struct party *p = NULL;
+	struct daemon_saved saved[DAEMON_NFLAGS];
+	bool api_failed = false;
 	int r;
 
 	/* before any file or JSON exists: state files private, token copies wiped */
@@ -124,15 +218,14 @@ int cli_daemon(const struct cli_args *a)
 				    : cli_default_state_dir(state_dir, sizeof(state_dir));
 	if (daemon_lock(pc.state_dir) < 0)
 		return CLI_EXIT_FAIL;
+	cli_log_file_open(pc.state_dir);
 	/* before any thread and any network input: from here on only what
 	 * interfaces, routes and LAN discovery need (docs/NET.md) */
 	if (platform_drop_capabilities())
 		return CLI_EXIT_FAIL;
-	pc.control_url = a->control;
-	pc.control_pin = a->control_pin;
-	pc.control_insecure = a->control_insecure;
-	pc.ifname = a->ifname;
-	pc.name = a->name;
+	if ((r = daemon_save_flags(a, pc.state_dir, saved)))
+		return r;
+	pc.listen_port = -1; /* every flag is a setting now */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = daemon_on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -140,8 +233,15 @@ int cli_daemon(const struct cli_args *a)
 	signal(SIGPIPE, SIG_IGN);
 	r = party_new(&pc, &p);
 	if (r) {
-		fprintf(stderr, "lanrage: the daemon could not start: %s (see the log above)\n",
-			strerror(-r));
+		char why[PARTY_ERR_MAX];
+
+		party_last_error(NULL, why, sizeof(why));
+		if (why[0])
+			fprintf(stderr, "lanrage: the daemon cannot start: %s\n", why);
+		else
+			fprintf(stderr, "lanrage: the daemon could not start: %s (see the log above)\n",
+				strerror(-r));
+		daemon_undo_flags(pc.state_dir, saved);
 		return CLI_EXIT_FAIL;
 	}
 	daemon_party = p;
@@ -158,17 +258,23 @@ int cli_daemon(const struct cli_args *a)
 	r = api_start(&ac, &api);
 	if (r) {
 		fprintf(stderr, "lanrage: cannot serve the local API on %s: %s\n", listen,
-			r == -EADDRINUSE ? "address in use (is another daemon running?)"
+			r == -EADDRINUSE ? "address in use (another lanrage daemon? give this one "
+					   "another address with --api 127.0.0.1:PORT)"
 					 : strerror(-r));
+		api_failed = true;
 		goto out;
 	}
+	cli_locator_publish(pc.state_dir, listen);
 	log_info("daemon", "running; stop with SIGINT, SIGTERM or `lanrage down`");
 	r = party_run(p);
 	log_info("daemon", "stopping: leaving the party and removing the interface");
 out:
+	cli_locator_withdraw();
 	api_stop(api);
 	daemon_party = NULL;
 	party_free(p);
+	if (api_failed)
+		daemon_undo_flags(pc.state_dir, saved);
 	return r ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 

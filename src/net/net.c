@@ -9,10 +9,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -92,6 +94,138 @@ static bool socket_answers(const char *path)
 	answers = !connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	return answers;
+}
+
+/* Binds a dual-stack UDP socket to port without SO_REUSEPORT, so that any
+ * holder of the port, sharing or not, makes it fail; closes it at once. */
+static int udp_port_free(uint16_t port)
+{
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int off = 0, fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
+
+	if (fd >= 0) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		ret = bind(fd, (struct sockaddr *)&sa6, sizeof(sa6));
+	} else {
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* no IPv6 here */
+		if (fd < 0)
+			return -errno;
+		ret = bind(fd, (struct sockaddr *)&sa4, sizeof(sa4));
+	}
+	ret = ret < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Locks /run/lanrage/NAME.lock for this process (its PID written in it):
+ * fd, -EBUSY with the holder's PID in *holder, or 0 with fd -1 when the
+ * directory cannot be made (no privilege: the checks still run). */
+static int claim_lock(const char *name, int *fd, long *holder)
+{
+	char path[128], buf[24];
+	ssize_t n;
+
+	*fd = -1;
+	if (mkdir("/run/lanrage", 0755) && errno != EEXIST)
+		return 0;
+	snprintf(path, sizeof(path), "/run/lanrage/%s.lock", name);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd < 0) {
+		*fd = -1;
+		return 0;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB)) {
+		n = pread(*fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		*holder = atol(buf);
+		close(*fd);
+		*fd = -1;
+		return -EBUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(*fd, 0) || pwrite(*fd, buf, (size_t)n, 0) != n) {
+		/* the lock holds without the PID; only the message loses it */
+	}
+	return 0;
+}
+
+static int claim_all(const char *ifname, uint16_t port, struct net_claim *c, char *why,
+		     size_t len)
+{
+	char name[64];
+	struct stat ns;
+	long holder = 0;
+
+	snprintf(name, sizeof(name), "if-%s", ifname);
+	if (claim_lock(name, &c->fd[0], &holder)) {
+		snprintf(why, len, "interface %s is in use by another lanrage daemon (PID %ld); "
+			 "give this daemon another name with --interface NAME", ifname, holder);
+		return -EBUSY;
+	}
+	if (!port)
+		return 0;
+	/* Ports are per network namespace: daemons in two namespaces may share one. */
+	snprintf(name, sizeof(name), "udp-%llu-%u",
+		 stat("/proc/self/ns/net", &ns) ? 0ULL : (unsigned long long)ns.st_ino, port);
+	if (claim_lock(name, &c->fd[1], &holder)) {
+		snprintf(why, len, "UDP port %u is in use by another lanrage daemon (PID %ld); "
+			 "give this daemon another with --listen-port N (0 = any free port)", port,
+			 holder);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int check_free(const char *ifname, uint16_t listen_port, char *why, size_t len)
+{
+	struct platform_link link;
+	char uapi[128];
+
+	snprintf(uapi, sizeof(uapi), "/var/run/wireguard/%s.sock", ifname);
+	if (socket_answers(uapi)) {
+		snprintf(why, len, "interface %s is in use: a running daemon answers on %s "
+			 "(another lanrage daemon on this host or in another network namespace?); "
+			 "stop it, or give this daemon another name with --interface NAME",
+			 ifname, uapi);
+		return -EBUSY;
+	}
+	if (platform_link_get(ifname, &link) == 0 && !link_is_ours(&link)) {
+		snprintf(why, len, "interface %s already exists and LANrage did not create it "
+			 "(kind %s); give this daemon another name with --interface NAME",
+			 ifname, *link.kind ? link.kind : "device");
+		return -EEXIST;
+	}
+	if (listen_port && udp_port_free(listen_port) == -EADDRINUSE) {
+		snprintf(why, len, "UDP port %u is in use (another lanrage daemon or WireGuard "
+			 "device?); give this daemon another with --listen-port N (0 = any free "
+			 "port)", listen_port);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+int net_claim(const char *ifname, uint16_t listen_port, struct net_claim *out, char *why,
+	      size_t len)
+{
+	int ret;
+
+	out->fd[0] = out->fd[1] = -1;
+	ret = claim_all(ifname, listen_port, out, why, len);
+	if (!ret)
+		ret = check_free(ifname, listen_port, why, len);
+	if (ret)
+		net_claim_release(out);
+	return ret;
+}
+
+void net_claim_release(struct net_claim *c)
+{
+	for (int i = 0; i < 2; i++) {
+		if (c->fd[i] >= 0)
+			close(c->fd[i]);
+		c->fd[i] = -1;
+	}
 }
 
 /* A crashed run can leave its interface (a kernel or persistent device) and

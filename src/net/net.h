@@ -182,6 +182,22 @@ void net_config_init(struct net_config *cfg);
  * it, sets MTU and address, brings it up and routes addr/prefix through
  * it. On failure nothing is left behind. */
 int net_up(struct net **out, const struct net_config *cfg);
+/* What a daemon holds from its start to its exit, idle or not: locks on its
+ * interface name (host-wide, as the UAPI socket path is) and its UDP port
+ * (per network namespace) under /run/lanrage. */
+struct net_claim {
+	int fd[2];
+};
+/* At a daemon's start rather than at its first join: claims ifname and
+ * listen_port (0: any) against other lanrage daemons (-EBUSY), and checks
+ * that no live daemon answers on the interface's UAPI socket (-EBUSY), no
+ * link of that name is someone else's (-EEXIST) and the UDP port is free
+ * (-EADDRINUSE). why gets one line naming the conflict and the flag that
+ * avoids it. On failure nothing is held. Without /run/lanrage (not root)
+ * only the checks run. */
+int net_claim(const char *ifname, uint16_t listen_port, struct net_claim *out, char *why,
+	      size_t len);
+void net_claim_release(struct net_claim *c);
 /* Removes the interface (only while it carries our mark) and everything on
  * it. Idempotent: a second call, or
  * one after the device stopped on its own, does nothing and returns 0. */

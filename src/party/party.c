@@ -6,7 +6,11 @@
  * control plane has us as a member; every failed create/join leaves nothing
  * behind (interface removed, the control plane told we left). The stored
  * credentials (party_creds.c) always name the party we are in, so a restart
- * after a crash resumes it with the same virtual IP.
+ * after a crash resumes it with the same virtual IP. Whatever the sequence
+ * of crashes, restarts and control servers, the sync at start (and a resync
+ * after a reconnect) leaves any party the control plane has us in that this
+ * daemon does not hold, so status, create, join and leave agree with the
+ * control plane and the others see no ghost.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "log/log.h"
+#include "nat/stun.h"
 #include "party/party_internal.h"
 
 static __thread char party_err[PARTY_ERR_MAX];
@@ -62,6 +67,11 @@ static void party_wake(struct party *p)
 	}
 }
 
+static bool party_unreachable(int r)
+{
+	return r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN;
+}
+
 /* A control-plane refusal or transport failure as one message and errno. */
 static int party_ctl_error(struct party *p, const char *what, int r)
 {
@@ -70,10 +80,10 @@ static int party_ctl_error(struct party *p, const char *what, int r)
 	char why[512];
 
 	ctl_client_transport_error(p->ctl, why, sizeof(why));
-	if ((r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN) && why[0]) {
+	if (party_unreachable(r) && why[0]) {
 		party_seterr("%s: %s", what, why); /* a TLS refusal says what to fix */
 		r = -ENOTCONN;
-	} else if (r == -ETIMEDOUT || r == -ECONNRESET || r == -ENOTCONN) {
+	} else if (party_unreachable(r)) {
 		party_seterr("%s: the control plane%s%s does not answer", what,
 			     p->control_url[0] ? " at " : "", p->control_url);
 		r = -ENOTCONN;
@@ -171,6 +181,18 @@ static int party_load_settings(struct party *p, const struct party_config *cfg)
 	return 0;
 }
 
+int party_relay_stun(const struct ctl_relay *relay, char *out, size_t len)
+{
+	char *colon;
+
+	snprintf(out, len, "%s", relay->endpoint);
+	colon = strrchr(out, ':');
+	if (!colon || colon == out)
+		return -EINVAL;
+	snprintf(colon, len - (size_t)(colon - out), ":%u", STUN_DEFAULT_PORT);
+	return 0;
+}
+
 /* No STUN server set: the control plane's relays run one each on the
  * standard port of their host. Lock held, conn not running (it borrows the
  * strings). */
@@ -185,17 +207,9 @@ static void party_stun_from_relays(struct party *p)
 	for (size_t i = 0; i < p->n_stun; i++)
 		free(p->stun[i]);
 	p->n_stun = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *colon;
-
-		snprintf(host, sizeof(host), "%s", relays[i].endpoint);
-		colon = strrchr(host, ':');
-		if (!colon || colon == host)
-			continue;
-		snprintf(colon, sizeof(host) - (size_t)(colon - host), ":3478");
-		if (party_split_stun(p, host))
+	for (size_t i = 0; i < n; i++)
+		if (!party_relay_stun(&relays[i], host, sizeof(host)) && party_split_stun(p, host))
 			break;
-	}
 	free(relays);
 	log_kv(LOG_DEBUG, PARTY_TAG, "STUN servers from the relays", LOG_UINT("count", p->n_stun));
 }
@@ -241,41 +255,58 @@ static const char *party_creds_control(const struct party *p)
 	return p->control_url[0] ? p->control_url : "local";
 }
 
-/* Lock held. Authenticates with the stored token, else registers the key
- * (which keeps our peer ID) and stores the new token. */
-static int party_register(struct party *p, struct party_creds *creds)
+/* op_lock held, p->lock not: waiting for the control plane to connect
+ * must not stall status. Authenticates with the stored token (then tells
+ * the control plane our current name), else registers the key (which keeps
+ * our peer ID) and stores the new token. */
+static int party_register(struct party *p)
 {
+	struct party_creds creds = { 0 };
+	struct ctl_peer_update u = { .name = p->name };
 	int r = -ENOENT;
 
 	if (p->registered)
 		return 0;
-	if (party_creds_load(p->state_dir, creds) == 0 &&
-	    !strcmp(creds->control, party_creds_control(p)) && creds->peer_id[0]) {
-		r = ctl_auth(p->ctl, creds->peer_id, creds->token);
-		if (r)
+	if (party_creds_load(p->state_dir, &creds) == 0 &&
+	    !strcmp(creds.control, party_creds_control(p)) && creds.peer_id[0]) {
+		r = ctl_auth(p->ctl, creds.peer_id, creds.token);
+		if (!r && ctl_peer_update(p->ctl, &u, NULL))
+			log_debug(PARTY_TAG, "cannot update our name on the control plane");
+		if (r && !party_unreachable(r))
 			log_info(PARTY_TAG, "stored control credentials refused (%s); registering",
 				 strerror(-r));
 	} else {
-		memset(creds, 0, sizeof(*creds));
+		memset(&creds, 0, sizeof(creds));
+	}
+	if (party_unreachable(r)) {
+		r = party_ctl_error(p, "cannot reach the control plane", r);
+		goto out;
 	}
 	if (r) {
 		r = ctl_register(p->ctl, p->keys->private_key, p->name, PARTY_VERSION);
+		if (r) {
+			r = party_ctl_error(p, "cannot register with the control plane", r);
+			goto out;
+		}
+		snprintf(creds.control, sizeof(creds.control), "%s", party_creds_control(p));
+		snprintf(creds.peer_id, sizeof(creds.peer_id), "%s", ctl_client_peer_id(p->ctl));
+		snprintf(creds.token, sizeof(creds.token), "%s", ctl_client_token(p->ctl));
+		creds.party_id[0] = '\0';
+		r = party_creds_save(p->state_dir, &creds);
 		if (r)
-			return party_ctl_error(p, "cannot register with the control plane", r);
-		snprintf(creds->control, sizeof(creds->control), "%s", party_creds_control(p));
-		snprintf(creds->peer_id, sizeof(creds->peer_id), "%s", ctl_client_peer_id(p->ctl));
-		snprintf(creds->token, sizeof(creds->token), "%s", ctl_client_token(p->ctl));
-		creds->party_id[0] = '\0';
-		r = party_creds_save(p->state_dir, creds);
-		if (r)
-			return r;
+			goto out;
 	}
+	pthread_mutex_lock(&p->lock);
 	snprintf(p->self_id, sizeof(p->self_id), "%s", ctl_client_peer_id(p->ctl));
 	p->registered = true;
 	p->control_connected = true;
+	pthread_mutex_unlock(&p->lock);
 	log_kv(LOG_INFO, PARTY_TAG, "registered with the control plane",
-	       LOG_STR("peer_id", p->self_id), LOG_STR("control", party_creds_control(p)));
-	return 0;
+	       LOG_STR("peer_id", p->self_id), LOG_STR("name", p->name),
+	       LOG_STR("control", party_creds_control(p)));
+out:
+	party_creds_wipe(&creds);
+	return r;
 }
 
 static int party_save_party_id(struct party *p, const char *party_id)
@@ -384,69 +415,192 @@ err:
 	return r;
 }
 
-/* Lock held. After a crash the stored party may still have us. */
-static void party_resume(struct party *p, const char *party_id)
+/* Lock held. The control plane has us in party_id, which this daemon does
+ * not hold (a crash, a restart elsewhere, a leave it never heard): leave
+ * it, so the others stop seeing a ghost and create/join work. */
+static void party_leave_stray(struct party *p, const char *party_id)
+{
+	int r;
+
+	if (p->state != PARTY_IDLE)
+		return;
+	r = ctl_party_leave(p->ctl);
+	if (r && r != -EPERM && r != -ENOENT) {
+		party_ctl_error(p, "cannot leave a party the control plane still had us in", r);
+		return;
+	}
+	log_kv(LOG_INFO, PARTY_TAG, "left a party the control plane still had us in",
+	       LOG_STR("party_id", party_id));
+}
+
+/* Lock held. The stored party (after a crash): resume it when the control
+ * plane still has us, else join it again (the party keeps our address);
+ * when neither works, forget it and say how to rejoin. */
+static void party_resume(struct party *p, const char *party_id, bool member)
 {
 	struct ctl_party cp = { 0 };
-	bool member = false;
+	int r;
 
-	if (ctl_party_get(p->ctl, party_id, &cp) == 0) {
-		for (size_t i = 0; i < cp.n_peers; i++)
-			member |= !strcmp(cp.peers[i].peer_id, p->self_id);
-		if (member && party_start(p, &cp) == 0) {
-			log_info(PARTY_TAG, "resumed party %s after a restart", party_id);
-			ctl_party_clear(&cp);
-			return;
-		}
-		if (member)
-			ctl_party_leave(p->ctl);
+	r = member ? ctl_party_get(p->ctl, party_id, &cp) : ctl_party_join(p->ctl, party_id, &cp);
+	if (!r) {
+		member = true;
+		r = party_start(p, &cp);
 	}
 	ctl_party_clear(&cp);
+	if (!r) {
+		log_info(PARTY_TAG, "resumed party %s after a restart", party_id);
+		return;
+	}
+	if (member)
+		ctl_party_leave(p->ctl);
+	log_warn(PARTY_TAG, "could not resume party %s after a restart; join it again with: "
+			    "lanrage party join %s", party_id, party_id);
 	party_save_party_id(p, "");
+}
+
+/* The party the credentials say we were in with this control plane. */
+static void party_stored_party(struct party *p, char out[CTL_PARTY_ID_LEN + 1])
+{
+	struct party_creds creds = { 0 };
+
+	out[0] = '\0';
+	if (party_creds_load(p->state_dir, &creds) == 0 &&
+	    !strcmp(creds.control, party_creds_control(p)))
+		snprintf(out, CTL_PARTY_ID_LEN + 1, "%s", creds.party_id);
+	party_creds_wipe(&creds);
+}
+
+/* op_lock held, p->lock not. Registers, then brings the control plane's
+ * view of our membership and ours (the stored party) into one: the stored
+ * party is resumed, any other party the control plane has us in is left.
+ * Once per start; until it succeeds, the next create, join or leave (or
+ * the control plane connecting) tries again. */
+static int party_sync_locked(struct party *p)
+{
+	char stored[CTL_PARTY_ID_LEN + 1], server[CTL_PARTY_ID_LEN + 1];
+	int r;
+
+	if (p->synced)
+		return 0;
+	party_stored_party(p, stored);
+	r = party_register(p);
+	if (r)
+		return r;
+	ctl_client_party_id(p->ctl, server);
+	pthread_mutex_lock(&p->lock);
+	if (p->state == PARTY_IDLE) {
+		if (server[0] && strcmp(server, stored))
+			party_leave_stray(p, server);
+		if (stored[0])
+			party_resume(p, stored, !strcmp(server, stored));
+	}
+	p->synced = true;
+	p->stray[0] = p->resuming[0] = '\0';
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* Control-thread work that waits on the control plane, run by party_run
+ * without p->lock: the sync, and leaving a stray party a resync found. */
+static void party_control_tasks(struct party *p)
+{
+	char stray[CTL_PARTY_ID_LEN + 1];
+	bool sync;
+
+	pthread_mutex_lock(&p->lock);
+	sync = p->need_sync;
+	p->need_sync = false;
+	memcpy(stray, p->stray, sizeof(stray));
+	p->stray[0] = '\0';
+	pthread_mutex_unlock(&p->lock);
+	if (!sync && !stray[0])
+		return;
+	pthread_mutex_lock(&p->op_lock);
+	if (sync)
+		party_sync_locked(p);
+	if (stray[0] && p->synced) {
+		pthread_mutex_lock(&p->lock);
+		party_leave_stray(p, stray);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->op_lock);
+}
+
+/* --name, else the setting, else the host's name. */
+static char *party_pick_name(struct party *p, const struct party_config *cfg)
+{
+	char host[CTL_MAX_NAME + 1] = "lanrage";
+	const char *set = config_get(p->config, "name");
+
+	if (cfg->name && cfg->name[0])
+		return strdup(cfg->name);
+	if (set && set[0])
+		return strdup(set);
+	gethostname(host, sizeof(host) - 1);
+	return strdup(host);
+}
+
+/* A second daemon sharing the interface name or the UDP port would start
+ * fine and fail at its first join: refuse it now, naming the fix. */
+static int party_check_conflicts(struct party *p)
+{
+	char why[PARTY_ERR_MAX];
+	int r = net_claim(p->ifname, p->listen_port, &p->claim, why, sizeof(why));
+
+	if (r) {
+		party_seterr("%s", why);
+		log_error(PARTY_TAG, "%s", why);
+	}
+	return r;
 }
 
 int party_new(const struct party_config *cfg, struct party **out)
 {
 	struct party *p = calloc(1, sizeof(*p));
-	struct party_creds creds = { 0 };
-	char host[CTL_MAX_NAME + 1] = "lanrage";
 	int r;
 
 	*out = NULL;
+	party_err[0] = '\0';
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->op_lock, NULL);
 	p->wake[0] = p->wake[1] = -1;
+	p->claim.fd[0] = p->claim.fd[1] = -1;
 	if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK)) {
 		r = -errno;
 		goto err;
 	}
-	gethostname(host, sizeof(host) - 1);
 	p->state_dir = strdup(cfg->state_dir);
-	p->name = strdup(cfg->name && cfg->name[0] ? cfg->name : host);
-	if (!p->state_dir || !p->name) {
+	if (!p->state_dir) {
 		r = -ENOMEM;
 		goto err;
 	}
 	r = config_open(p->state_dir, &p->config);
 	if (r)
 		goto err;
+	p->name = party_pick_name(p, cfg);
+	if (!p->name) {
+		r = -ENOMEM;
+		goto err;
+	}
 	r = party_load_settings(p, cfg);
+	if (!r)
+		r = party_check_conflicts(p);
+	if (!r)
+		r = net_keys_load_or_create(p->state_dir, &p->keys);
+	if (!r)
+		r = party_open_control(p);
 	if (r)
 		goto err;
-	r = net_keys_load_or_create(p->state_dir, &p->keys);
-	if (r)
-		goto err;
-	r = party_open_control(p);
-	if (r)
-		goto err;
-	pthread_mutex_lock(&p->lock);
-	if (party_register(p, &creds) == 0 && creds.party_id[0])
-		party_resume(p, creds.party_id);
-	pthread_mutex_unlock(&p->lock);
-	party_creds_wipe(&creds);
+	/* Registration and the resume of a stored party wait on the control
+	 * plane: party_run does them, so the API answers from the start (and
+	 * status says "joining" the stored party meanwhile). */
+	p->need_sync = true;
+	party_stored_party(p, p->resuming);
 	log_kv(LOG_INFO, PARTY_TAG, "ready", LOG_KEY("public_key", p->keys->public_key),
-	       LOG_STR("control", party_creds_control(p)), LOG_STR("state_dir", p->state_dir));
+	       LOG_STR("name", p->name), LOG_STR("control", party_creds_control(p)),
+	       LOG_STR("state_dir", p->state_dir));
 	*out = p;
 	return 0;
 err:
@@ -499,21 +653,53 @@ void party_free(struct party *p)
 		close(p->wake[0]);
 	if (p->wake[1] >= 0)
 		close(p->wake[1]);
+	net_claim_release(&p->claim);
+	pthread_mutex_destroy(&p->op_lock);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
 static int party_status_locked(struct party *p, struct party_status *out);
 
-/* create and join: register if needed, ask the control plane, come up. */
+/* Lock held. Creates or joins; when the control plane still has us in a
+ * party this daemon does not hold (already_member while we are idle), that
+ * party is left and the request tried once more. */
+static int party_ask(struct party *p, const char *name, const char *party_id,
+		     struct ctl_party *cp)
+{
+	char server[CTL_PARTY_ID_LEN + 1];
+	int r;
+
+	for (int tries = 0;; tries++) {
+		r = name ? ctl_party_create(p->ctl, name, 0, cp) : ctl_party_join(p->ctl, party_id, cp);
+		if (r != -EEXIST || tries)
+			break;
+		ctl_client_party_id(p->ctl, server);
+		party_leave_stray(p, server[0] ? server : "?");
+	}
+	if (r)
+		r = party_ctl_error(p, name ? "cannot create the party" : "cannot join the party", r);
+	return r;
+}
+
+/* create and join: sync (register, resume) if needed, ask the control
+ * plane, come up. */
 static int party_enter(struct party *p, const char *name, const char *party_id,
 		       struct party_status *out)
 {
-	struct party_creds creds = { 0 };
 	struct ctl_party cp = { 0 };
 	int r;
 
 	party_err[0] = '\0';
+	r = ctl_client_connect_now(p->ctl); /* a user waits: try now, say why not */
+	if (r)
+		return party_ctl_error(p, "cannot reach the control plane", r);
+	pthread_mutex_lock(&p->op_lock);
+	r = party_sync_locked(p);
+	if (r) {
+		pthread_mutex_unlock(&p->op_lock);
+		return r;
+	}
 	pthread_mutex_lock(&p->lock);
 	if (p->state != PARTY_IDLE) {
 		party_seterr("already in party %s (leave it first: lanrage party leave)",
@@ -521,15 +707,9 @@ static int party_enter(struct party *p, const char *name, const char *party_id,
 		r = -EALREADY;
 		goto out;
 	}
-	r = party_register(p, &creds);
+	r = party_ask(p, name, party_id, &cp);
 	if (r)
 		goto out;
-	r = name ? ctl_party_create(p->ctl, name, 0, &cp) : ctl_party_join(p->ctl, party_id, &cp);
-	if (r) {
-		r = party_ctl_error(p, name ? "cannot create the party" : "cannot join the party",
-				    r);
-		goto out;
-	}
 	r = party_start(p, &cp);
 	if (r) {
 		ctl_party_leave(p->ctl);
@@ -540,8 +720,8 @@ static int party_enter(struct party *p, const char *name, const char *party_id,
 		r = party_status_locked(p, out);
 out:
 	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->op_lock);
 	ctl_party_clear(&cp);
-	party_creds_wipe(&creds);
 	return r;
 }
 
@@ -568,9 +748,15 @@ int party_leave(struct party *p)
 	int r;
 
 	party_err[0] = '\0';
+	if (ctl_client_connect_now(p->ctl)) /* a user waits: try now */
+		log_debug(PARTY_TAG, "leaving while the control plane is unreachable");
+	pthread_mutex_lock(&p->op_lock);
+	party_sync_locked(p); /* a stray membership is left even when we are idle */
+	party_err[0] = '\0';
 	pthread_mutex_lock(&p->lock);
 	r = party_leave_locked(p);
 	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->op_lock);
 	return r;
 }
 
@@ -597,6 +783,10 @@ static int party_status_locked(struct party *p, struct party_status *out)
 	memset(out, 0, sizeof(*out));
 	out->state = p->state;
 	memcpy(out->party_id, p->party_id, sizeof(out->party_id));
+	if (p->state == PARTY_IDLE && p->resuming[0]) {
+		out->state = PARTY_JOINING; /* the stored party, until the sync */
+		memcpy(out->party_id, p->resuming, sizeof(out->party_id));
+	}
 	memcpy(out->name, p->party_name, sizeof(out->name));
 	memcpy(out->host_peer_id, p->host_id, sizeof(out->host_peer_id));
 	memcpy(out->self_peer_id, p->self_id, sizeof(out->self_peer_id));
@@ -604,6 +794,10 @@ static int party_status_locked(struct party *p, struct party_status *out)
 	memcpy(out->public_key, p->keys->public_b64, sizeof(out->public_key));
 	out->control_connected = p->registered && p->control_connected;
 	out->control_mode = p->control_url[0] ? "remote" : "local";
+	snprintf(out->self_name, sizeof(out->self_name), "%s", p->name);
+	snprintf(out->control_url, sizeof(out->control_url), "%s", p->control_url);
+	if (!out->control_connected)
+		ctl_client_transport_error(p->ctl, out->control_error, sizeof(out->control_error));
 	snprintf(out->self.nat.type, sizeof(out->self.nat.type), "unknown");
 	snprintf(out->self.nat.mapping, sizeof(out->self.nat.mapping), "unknown");
 	snprintf(out->self.nat.filtering, sizeof(out->self.nat.filtering), "unknown");
@@ -707,9 +901,9 @@ int party_setting_get(struct party *p, const char *key, struct config_info *info
 int party_setting_set(struct party *p, const char *key, const char *value, char *err,
 		      size_t errlen)
 {
+	struct config_info info;
+	bool live = config_describe(NULL, key, &info) == 0 && info.live; /* config_defs says */
 	int r;
-
-	bool live = !strncmp(key, "lan_discovery", 13);
 
 	pthread_mutex_lock(&p->lock);
 	r = config_set(p->config, key, value, err, errlen);
@@ -734,6 +928,7 @@ int party_run(struct party *p)
 		nfds_t n = 0;
 		char buf[64];
 
+		party_control_tasks(p);
 		pthread_mutex_lock(&p->lock);
 		fds[n++] = (struct pollfd){ .fd = p->wake[0], .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = ctl_client_event_fd(p->ctl), .events = POLLIN };

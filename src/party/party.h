@@ -23,7 +23,8 @@
 enum { PARTY_ERR_MAX = 512 };
 
 /* NULL / 0 fields take the value of the setting in STATE_DIR/lanrage.db
- * (control_server, interface, mtu, listen_port, stun_servers, thresholds). */
+ * (control_server, name, interface, mtu, listen_port, stun_servers,
+ * thresholds); `lanrage daemon` saves its flags as those settings first. */
 struct party_config {
 	const char *state_dir;
 	const char *control_url;        /* NULL: setting control_server; "" or "local": local */
@@ -53,8 +54,11 @@ struct party_status {
 	char self_peer_id[CTL_ID_LEN + 1];
 	char virtual_ip[16];
 	char public_key[45];
+	char self_name[CTL_MAX_NAME + 1]; /* our display name */
 	bool control_connected;
 	const char *control_mode;       /* "local" or "remote" */
+	char control_url[256];          /* "" in local mode */
+	char control_error[PARTY_ERR_MAX]; /* why the control plane is unreachable, or "" */
 	struct conn_self_status self;
 	struct conn_peer_status *members; /* the others; malloc'd */
 	size_t n_members;
@@ -62,11 +66,15 @@ struct party_status {
 
 struct party;
 
-/* Loads (or creates) keys and settings, opens the control plane and
- * registers (or re-authenticates with the stored token). When the stored
- * credentials say we are still a member of a party (after a crash), that
- * party is resumed. A control server that cannot be reached is not fatal:
- * registration is retried on create/join. */
+/* Loads (or creates) keys and settings, claims the interface name and UDP
+ * port against other daemons (a conflict fails here, with the fix in
+ * party_last_error), and opens the control plane, without waiting for it:
+ * party_run then registers (or re-authenticates with the stored token) and
+ * syncs our membership with the control plane's: the stored party (after a
+ * crash) is resumed, any other party the control plane still has us in is
+ * left. Until then status says "joining" the stored party. A control
+ * server that cannot be reached is not fatal: the sync is retried when it
+ * connects, and on create/join/leave. */
 int party_new(const struct party_config *cfg, struct party **out);
 /* Leaves the party (telling the control plane), removes the interface. */
 void party_free(struct party *p);
@@ -93,6 +101,19 @@ const char *party_state_name(enum party_state s);
  * the games seen across the party (*out malloc'd, caller frees). */
 int party_disco_status(struct party *p, struct disco_status *out);
 int party_games(struct party *p, struct disco_game_seen **out, size_t *n);
+
+/* party_netcheck.c: a NAT check now, for `lanrage netcheck` on a daemon in no
+ * party (in a party, party_status's self holds the WireGuard socket's
+ * report). It runs from a free UDP port (not the listen port, whose NAT
+ * filter it would open for the party's own check), against the stun_servers
+ * setting or else the control plane's relays (*from_relays), without holding
+ * the party lock; up to a few seconds. Errors, with the
+ * message in err: -ENOTCONN the control plane cannot be asked, -ENOENT no
+ * STUN server to ask, -EBUSY a party is coming up or going down,
+ * -EHOSTUNREACH no server resolved, other negative errno. */
+struct netcheck_report;
+int party_netcheck_idle(struct party *p, struct netcheck_report *rep, bool *from_relays,
+			char *err, size_t errlen);
 
 /* Settings: fn is called under the party lock for each (config_list). */
 int party_settings_list(struct party *p, int (*fn)(const struct config_info *info, void *arg),

@@ -6,8 +6,11 @@
  *
  * Locking: p->lock protects every field but wake[] and stop, which the run
  * loop and signal handlers use without it. The lock is never held while
- * waiting for ICMP answers (party_ping), only while talking to the control
- * plane, net and conn, which answer within their own timeouts.
+ * waiting for ICMP answers (party_ping) or for the control plane to
+ * connect (registration), only while talking to a connected control plane,
+ * net and conn, which answer within their own timeouts. p->op_lock, taken
+ * before p->lock, serializes what changes our membership on the control
+ * plane: the sync at start, create, join and leave.
  */
 #ifndef LR_PARTY_INTERNAL_H
 #define LR_PARTY_INTERNAL_H
@@ -21,12 +24,13 @@
 #include "party/party.h"
 
 #define PARTY_TAG "party"
-#define PARTY_VERSION "0.1.0"
+#define PARTY_VERSION LANRAGE_VERSION
 #define PARTY_CREDS_FILE "control.json"
 #define PARTY_LOCAL_DB "control.db"
 
 struct party {
 	pthread_mutex_t lock;
+	pthread_mutex_t op_lock;
 	/* Configuration, fixed after party_new. */
 	char *state_dir, *control_url, *ifname, *name;
 	char *control_pin; /* "" verifies the control server against the CA store */
@@ -38,11 +42,16 @@ struct party {
 	bool stun_from_relays;
 	struct conn_config conn_cfg; /* thresholds; net/ctl/keys set per party */
 
+	struct net_claim claim;   /* interface name and UDP port, held until exit */
 	struct net_keys *keys;
 	struct config *config;
 	struct ctl_local *local;  /* local mode only */
 	struct ctl_client *ctl;
-	bool registered;
+	bool registered;          /* written under both locks */
+	bool synced;              /* membership reconciled since start; both locks */
+	bool need_sync;           /* party_run should try the sync (again) */
+	char stray[CTL_PARTY_ID_LEN + 1]; /* the control plane has us in it, we do not */
+	char resuming[CTL_PARTY_ID_LEN + 1]; /* the stored party, until the sync */
 	char self_id[CTL_ID_LEN + 1];
 
 	/* The current party; members excludes ourselves. */
@@ -64,6 +73,10 @@ struct party {
 	int wake[2];              /* self-pipe: wakes party_run (stop, new conn fd) */
 	volatile sig_atomic_t stop;
 };
+
+/* party.c: a relay's STUN server, the standard port on the relay's host
+ * ("HOST:3478" in out); -EINVAL for an endpoint without a port. */
+int party_relay_stun(const struct ctl_relay *relay, char *out, size_t len);
 
 /* party_members.c */
 void party_members_clear(struct party *p);

@@ -182,6 +182,8 @@ void party_on_event(void *arg, const struct ctl_event *ev)
 		break;
 	case CTL_EV_CONNECTED:
 		p->control_connected = true;
+		if (!p->synced)
+			p->need_sync = true; /* party_run registers and resumes now */
 		log_info(PARTY_TAG, "control plane connected");
 		break;
 	case CTL_EV_DISCONNECTED:
@@ -190,6 +192,12 @@ void party_on_event(void *arg, const struct ctl_event *ev)
 				    "(tunnels stay up)");
 		break;
 	case CTL_EV_RESYNC:
+		if (p->state == PARTY_IDLE && ev->party) {
+			/* A party we do not hold (a leave the server never heard):
+			 * party_run leaves it, outside this dispatch. */
+			memcpy(p->stray, ev->party->party_id, sizeof(p->stray));
+			break;
+		}
 		if (p->state != PARTY_ACTIVE)
 			break;
 		if (!ev->party || strcmp(ev->party->party_id, p->party_id)) {

@@ -182,7 +182,10 @@ check "rejoin keeps the virtual IP" test "$(lr b party join "$PARTY" --json | jg
 kill -KILL "${DPID[b]}"
 wait "${DPID[b]}" 2>/dev/null
 check "restart after SIGKILL" daemon b
-check "SIGKILL + restart resumes the party" test "$(lr b status --json | jget state)" = active
+# The API answers at once; the resume follows as the control plane answers.
+is_active() { [ "$(lr b status --json | jget state)" = active ]; }
+resumed() { for _ in $(seq 100); do is_active && return 0; sleep 0.1; done; return 1; }
+check "SIGKILL + restart resumes the party" resumed
 check "resumed with the same virtual IP" test "$(lr b status --json | jget self.virtual_ip)" = "$VIP_B"
 check "resumed party carries traffic" lr b ping "$VIP_A" --count 8
 check "down b" lr b down
