@@ -904,6 +904,7 @@ static void self_discover(struct conn *c)
 		log_info(CONN_TAG, "NAT %s, %zu public mapping(s)", s->nat.type, rep->n_public);
 	}
 	free(rep);
+	s->n_public = c->self_cands.n < CTL_MAX_ENDPOINTS ? c->self_cands.n : CTL_MAX_ENDPOINTS;
 	(void)cand_local(&c->self_cands, net_ifname(c->cfg.net), c->wg_port);
 	for (size_t i = 0; i < c->self_cands.n && s->n_endpoints < CTL_MAX_ENDPOINTS; i++)
 		wg_endpoint_format(&c->self_cands.ep[i], s->endpoints[s->n_endpoints++],

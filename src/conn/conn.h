@@ -77,6 +77,9 @@ struct conn_self_status {
 	struct ctl_nat nat;
 	char endpoints[CTL_MAX_ENDPOINTS][CTL_ENDPOINT_LEN];
 	size_t n_endpoints;
+	/* endpoints[0..n_public) are the mappings STUN saw (public); the rest
+	 * are this host's interface addresses (LAN candidates). */
+	size_t n_public;
 	char home_relay[CTL_ID_LEN + 1];
 	bool udp_blocked;                 /* no STUN answer and no relay reachable */
 };
