@@ -45,6 +45,8 @@ enum api_route {
 	API_SETTINGS_LIST,   /* GET  /v1/settings */
 	API_SETTINGS_GET,    /* GET  /v1/settings/KEY */
 	API_SETTINGS_SET,    /* POST /v1/settings {"key", "value"} */
+	API_SETTINGS_RESET,  /* DELETE /v1/settings/KEY: back to the default */
+	API_SETTINGS_RESET_ALL, /* DELETE /v1/settings: every setting */
 	API_DOWN,            /* POST /v1/down */
 	API_GAMES,           /* GET  /v1/games */
 };
@@ -82,6 +84,12 @@ bool api_token_ok(const char *authorization, const char *token);
 int api_request_check(const struct api_http *h, const char *token, uint16_t port,
 		      struct api_request *req, struct api_error *err);
 
+/* A party share code as a player typed it (docs/API.md: any case, dashes and
+ * spaces anywhere) in the canonical XXXX-XXXX-XXXX that party_join takes.
+ * -EINVAL with one line for the player in err: what they typed and what a
+ * code looks like. The CLI and POST /v1/party/join both use it. */
+int api_share_code(const char *in, char out[CTL_PARTY_ID_LEN + 1], char *err, size_t errlen);
+
 /* "ADDR:PORT" or "[V6]:PORT" of a loopback address. -EINVAL otherwise. */
 int api_listen_parse(const char *s, char *addr, size_t addr_len, uint16_t *port);
 
@@ -110,5 +118,8 @@ int api_handle(struct party *p, const struct api_request *req, char **body);
 struct json_t;
 struct json_t *api_status_json(const struct party_status *st);
 struct json_t *api_member_json(const struct conn_peer_status *m);
+/* Adds one setting to the JSON object obj as GET /v1/settings shows it (a
+ * config_list callback; the CLI uses it without a daemon too). */
+int api_setting_json_add(const struct config_info *info, void *obj);
 
 #endif

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "control/ctl_ids.h"
 #include "crypto/crypto.h"
 #include "util/hostport.h"
 
@@ -102,6 +103,8 @@ static const struct api_route_def api_routes[] = {
 	{ "GET", "/v1/settings", API_SETTINGS_LIST, NULL, NULL, false },
 	{ "GET", "/v1/settings/", API_SETTINGS_GET, NULL, NULL, true },
 	{ "POST", "/v1/settings", API_SETTINGS_SET, "key", "value", false },
+	{ "DELETE", "/v1/settings/", API_SETTINGS_RESET, NULL, NULL, true },
+	{ "DELETE", "/v1/settings", API_SETTINGS_RESET_ALL, NULL, NULL, false },
 	{ "POST", "/v1/down", API_DOWN, NULL, NULL, false },
 	{ "GET", "/v1/games", API_GAMES, NULL, NULL, false },
 };
@@ -146,6 +149,7 @@ static int api_body_string(json_t *body, const char *field, char *dst, size_t ca
 static int api_parse_body(const struct api_route_def *d, const struct api_http *h,
 			  struct api_request *req, struct api_error *err)
 {
+	char msg[sizeof(err->message)];
 	json_error_t je;
 	json_t *body = NULL, *v;
 	const char *key;
@@ -177,6 +181,10 @@ static int api_parse_body(const struct api_route_def *d, const struct api_http *
 		goto out;
 	if (d->field2 && api_body_string(body, d->field2, req->value, sizeof(req->value), err))
 		goto out;
+	if (d->route == API_PARTY_JOIN && api_share_code(req->arg, req->arg, msg, sizeof(msg))) {
+		api_fail(err, 400, "bad_request", "%s", msg);
+		goto out;
+	}
 	v = json_object_get(body, "count");
 	if (d->route == API_PING && v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -223,6 +231,25 @@ int api_request_check(const struct api_http *h, const char *token, uint16_t port
 	if (h->body_len > API_MAX_BODY)
 		return api_fail(err, 413, "too_large", "the body is over %d bytes", API_MAX_BODY);
 	return api_parse_body(d, h, req, err);
+}
+
+int api_share_code(const char *in, char out[CTL_PARTY_ID_LEN + 1], char *err, size_t errlen)
+{
+	char code[CTL_CODE_SYMBOLS + 1], shown[40];
+	size_t n = 0;
+
+	if (!ctl_code_parse(in, strlen(in), code)) {
+		ctl_code_format(code, out);
+		return 0;
+	}
+	/* Echo what was typed, printable and short: it lands on a terminal. */
+	for (; in[n] && n < 32; n++)
+		shown[n] = in[n] >= 0x20 && in[n] < 0x7f && in[n] != '\'' ? in[n] : '?';
+	snprintf(shown + n, sizeof(shown) - n, "%s", in[n] ? "..." : "");
+	snprintf(err, errlen,
+		 "'%s' is not a share code: a share code is 12 letters and digits like "
+		 "ABCD-EFGH-JKMN (dashes and spaces optional)", shown);
+	return -EINVAL;
 }
 
 int api_listen_parse(const char *s, char *addr, size_t addr_len, uint16_t *port)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "nat/netcheck.h"
 
 static json_t *api_nat_json(const struct ctl_nat *n)
 {
@@ -54,45 +55,98 @@ static json_t *api_endpoints_json(const struct conn_self_status *s)
 	return a;
 }
 
+/* Fields that do not apply are absent, never null (docs/API.md). */
+static const char *api_opt(bool present, const char *s)
+{
+	return present && s && s[0] ? s : NULL;
+}
+
 json_t *api_status_json(const struct party_status *st)
 {
 	bool in = st->state != PARTY_IDLE;
 
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:{s:s, s:s, s:s?, s:o, s:o, s:s, s:b},"
-			 " s:{s:s, s:b}, s:o}",
+	return json_pack("{s:s, s:s*, s:s*, s:s*, s:{s:s, s:s*, s:s, s:s*, s:o, s:o, s:s, s:b},"
+			 " s:{s:s, s:b, s:s*, s:s*}, s:o}",
 			 "state", party_state_name(st->state),
-			 "party_id", in ? st->party_id : NULL,
-			 "party_name", in ? st->name : NULL,
-			 "host_peer_id", in ? st->host_peer_id : NULL,
+			 "party_id", api_opt(in, st->party_id),
+			 "party_name", api_opt(in, st->name),
+			 "host_peer_id", api_opt(in, st->host_peer_id),
 			 "self",
 			 "peer_id", st->self_peer_id,
+			 "name", api_opt(true, st->self_name),
 			 "public_key", st->public_key,
-			 "virtual_ip", in ? st->virtual_ip : NULL,
+			 "virtual_ip", api_opt(in, st->virtual_ip),
 			 "nat", api_nat_json(&st->self.nat),
 			 "endpoints", api_endpoints_json(&st->self),
 			 "home_relay", st->self.home_relay,
 			 "udp_blocked", st->self.udp_blocked,
 			 "control", "mode", st->control_mode, "connected", st->control_connected,
+			 "url", api_opt(true, st->control_url),
+			 "error", api_opt(true, st->control_error),
 			 "members", api_members_json(st));
 }
 
-static json_t *api_netcheck_json(const struct party_status *st)
+/* endpoints[from..to) as a JSON array. */
+static json_t *api_endpoint_range_json(const struct conn_self_status *s, size_t from, size_t to)
+{
+	json_t *a = json_array();
+
+	for (size_t i = from; a && i < to && i < s->n_endpoints; i++)
+		json_array_append_new(a, json_string(s->endpoints[i]));
+	return a;
+}
+
+/* In a party: the report conn made on the WireGuard socket. Its endpoints
+ * are our candidates: the STUN mappings first, then the interface addresses. */
+static json_t *api_netcheck_party_json(const struct party_status *st)
 {
 	const struct conn_self_status *s = &st->self;
 
-	return json_pack("{s:s, s:s, s:s, s:o, s:[], s:s, s:b, s:s}", "nat_type", s->nat.type,
-			 "mapping", s->nat.mapping, "filtering", s->nat.filtering,
-			 "public_endpoints", api_endpoints_json(s), "servers", "home_relay",
-			 s->home_relay, "udp_blocked", s->udp_blocked, "source", "daemon");
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:[], s:s, s:b, s:s}", "nat_type",
+			 s->nat.type, "mapping", s->nat.mapping, "filtering", s->nat.filtering,
+			 "public_endpoints", api_endpoint_range_json(s, 0, s->n_public),
+			 "local_endpoints", api_endpoint_range_json(s, s->n_public, s->n_endpoints),
+			 "servers", "home_relay", s->home_relay, "udp_blocked", s->udp_blocked,
+			 "source", "daemon");
 }
 
-static int api_setting_add(const struct config_info *info, void *arg)
+/* Idle: netcheck's own report (nat/netcheck_report.c, the same fields as a
+ * standalone `lanrage netcheck --json`) plus the daemon's fields. */
+static json_t *api_netcheck_idle_json(const struct netcheck_report *rep, bool from_relays)
 {
-	json_t *j = json_pack("{s:s?, s:s, s:s, s:s?, s:s?}", "value", info->value, "default",
-			      info->def, "type", config_type_name(info->type), "allowed",
-			      info->allowed, "description", info->description);
+	char *text = netcheck_report_json(rep), ep[64];
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL, *local = json_array();
+	bool public = false;
 
-	return j ? json_object_set_new(arg, info->key, j) : -ENOMEM;
+	free(text);
+	for (size_t i = 0; rep->has_local && i < rep->n_public; i++)
+		public |= wg_endpoint_equal(&rep->local, &rep->public_eps[i]);
+	if (rep->has_local && !public) {
+		wg_endpoint_format(&rep->local, ep, sizeof(ep));
+		json_array_append_new(local, json_string(ep));
+	}
+	if (!o || !local) {
+		json_decref(o);
+		json_decref(local);
+		return NULL;
+	}
+	json_object_set_new(o, "local_endpoints", local);
+	json_object_set_new(o, "home_relay", json_string(""));
+	json_object_set_new(o, "udp_blocked", json_boolean(rep->type == NAT_TYPE_UDP_BLOCKED));
+	json_object_set_new(o, "servers_from", json_string(from_relays ? "relays" : "setting"));
+	json_object_set_new(o, "source", json_string("daemon-idle"));
+	return o;
+}
+
+int api_setting_json_add(const struct config_info *info, void *obj)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s}", "value",
+			      info->value ? info->value : info->def, "default",
+			      info->def, "type", config_type_name(info->type), "allowed",
+			      info->allowed, "description", info->description, "applies",
+			      info->live ? "now" : "next start");
+
+	return j ? json_object_set_new(obj, info->key, j) : -ENOMEM;
 }
 
 static int api_error_status(int r)
@@ -165,10 +219,10 @@ static json_t *api_disco_json(struct party *p)
 	const struct disco_counters *c = &ds.c;
 
 	party_disco_status(p, &ds);
-	return json_pack("{s:b, s:b, s:s?, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	return json_pack("{s:b, s:b, s:s*, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
 			 " s:I, s:I, s:I, s:I}",
 			 "enabled", ds.enabled, "capturing", ds.capturing,
-			 "error", ds.error[0] ? ds.error : NULL, "groups", api_groups_json(&ds),
+			 "error", api_opt(true, ds.error), "groups", api_groups_json(&ds),
 			 "captured", (json_int_t)c->captured, "forwarded", (json_int_t)c->forwarded,
 			 "copies", (json_int_t)c->copies, "duplicates", (json_int_t)c->duplicates,
 			 "rate_limited", (json_int_t)c->rate_limited, "denied", (json_int_t)c->denied,
@@ -216,16 +270,57 @@ static int api_do_status(struct party *p, const struct api_request *req, json_t 
 		if (*out)
 			json_object_set_new(*out, "lan_discovery", api_disco_json(p));
 	}
-	else if (req->route == API_PEERS)
-		*out = json_pack("{s:o}", "peers", api_members_json(&st));
-	else if (st.state == PARTY_ACTIVE)
-		*out = api_netcheck_json(&st);
 	else
-		*out = json_pack("{s:s, s:s}", "error", "no_report", "message",
-				 "no NAT report yet: the daemon measures its NAT on the "
-				 "WireGuard socket when it creates or joins a party");
+		*out = json_pack("{s:o}", "peers", api_members_json(&st));
 	party_status_free(&st);
-	return req->route == API_NETCHECK && st.state != PARTY_ACTIVE ? 409 : 200;
+	return 200;
+}
+
+static int api_netcheck_error(int r)
+{
+	switch (r) {
+	case -ENOTCONN:
+	case -EHOSTUNREACH:
+		return 502;
+	case -EBUSY:
+	case -ENOENT:
+		return 409;
+	default:
+		return 500;
+	}
+}
+
+static int api_do_netcheck(struct party *p, json_t **out)
+{
+	struct party_status st;
+	struct netcheck_report *rep;
+	char err[PARTY_ERR_MAX] = "";
+	bool from_relays;
+	int r = party_status(p, &st);
+
+	if (r) {
+		party_status_free(&st);
+		return api_party_error(p, r, out);
+	}
+	if (st.state == PARTY_ACTIVE)
+		*out = api_netcheck_party_json(&st);
+	party_status_free(&st);
+	if (st.state == PARTY_ACTIVE)
+		return 200;
+	rep = malloc(sizeof(*rep)); /* a few KiB: off the API thread's stack */
+	if (!rep)
+		return 500;
+	r = party_netcheck_idle(p, rep, &from_relays, err, sizeof(err));
+	if (r) {
+		r = api_netcheck_error(r);
+		*out = json_pack("{s:s, s:s}", "error", r == 409 ? "no_report" :
+				 api_error_code(r), "message", err);
+	} else {
+		*out = api_netcheck_idle_json(rep, from_relays);
+		r = 200;
+	}
+	free(rep);
+	return r;
 }
 
 static int api_do_party(struct party *p, const struct api_request *req, json_t **out)
@@ -262,16 +357,90 @@ static int api_do_ping(struct party *p, const struct api_request *req, json_t **
 	return 200;
 }
 
+/* Whether a change took effect, truthfully: the LAN discovery settings
+ * apply at once (party_setting_set reloads them), the rest at the next start. */
+static const char *api_setting_note(const struct config_info *info, bool changed)
+{
+	if (!changed)
+		return "unchanged";
+	return info->live ? "applied now" : "applies when the daemon next starts";
+}
+
+static int api_setting_error(int r, const char *err, json_t **out)
+{
+	*out = json_pack("{s:s, s:s}", "error", r == -ENOENT ? "not_found" : "bad_request",
+			 "message", err[0] ? err : strerror(-r));
+	return r == -EIO ? 500 : r == -ENOENT ? 404 : 400;
+}
+
+/* Sets key to value, or to its default when value is NULL: {"key","value",
+ * "note"} or the error. *changed says whether the value moved. */
+static int api_setting_change(struct party *p, const char *key, const char *value,
+			      bool *changed, json_t **out)
+{
+	char err[CONFIG_ERR_MAX] = "", before[CONFIG_VALUE_MAX], after[CONFIG_VALUE_MAX];
+	struct config_info info;
+	int r = party_setting_get(p, key, &info, before, sizeof(before));
+
+	if (!r)
+		r = party_setting_set(p, key, value ? value : info.def, err, sizeof(err));
+	else
+		r = party_setting_set(p, key, "", err, sizeof(err)); /* its "unknown setting" */
+	if (r)
+		return api_setting_error(r, err, out);
+	party_setting_get(p, key, &info, after, sizeof(after));
+	*changed = strcmp(before, after) != 0;
+	*out = json_pack("{s:s, s:s, s:s}", "key", info.key, "value", after, "note",
+			 api_setting_note(&info, *changed));
+	return 200;
+}
+
+static int api_setting_key_add(const struct config_info *info, void *arg)
+{
+	return json_array_append_new(arg, json_string(info->key));
+}
+
+/* Every setting back to its default: {"changed":[{"key","value","note"}, ...]}
+ * for those that moved. The keys are taken first: the list callback runs
+ * under the party lock, which party_setting_set takes too. */
+static int api_do_reset_all(struct party *p, json_t **out)
+{
+	json_t *keys = json_array(), *changed = json_array(), *key, *one;
+	int status = 500;
+	size_t i;
+
+	if (!keys || !changed || party_settings_list(p, api_setting_key_add, keys))
+		goto out;
+	json_array_foreach(keys, i, key) {
+		bool moved = false;
+
+		status = api_setting_change(p, json_string_value(key), NULL, &moved, &one);
+		if (status != 200) {
+			*out = one;
+			goto out;
+		}
+		if (moved)
+			json_array_append_new(changed, one);
+		else
+			json_decref(one);
+	}
+	*out = json_pack("{s:O}", "changed", changed);
+out:
+	json_decref(keys);
+	json_decref(changed);
+	return status;
+}
+
 static int api_do_settings(struct party *p, const struct api_request *req, json_t **out)
 {
-	char err[CONFIG_ERR_MAX] = "", value[CONFIG_VALUE_MAX];
+	char value[CONFIG_VALUE_MAX];
 	struct config_info info;
-	int r;
+	bool changed;
 
 	switch (req->route) {
 	case API_SETTINGS_LIST:
 		*out = json_object();
-		if (!*out || party_settings_list(p, api_setting_add, *out))
+		if (!*out || party_settings_list(p, api_setting_json_add, *out))
 			return 500;
 		return 200;
 	case API_SETTINGS_GET:
@@ -282,20 +451,12 @@ static int api_do_settings(struct party *p, const struct api_request *req, json_
 		}
 		*out = json_pack("{s:s, s:s}", "key", info.key, "value", value);
 		return 200;
+	case API_SETTINGS_RESET:
+		return api_setting_change(p, req->arg, NULL, &changed, out);
+	case API_SETTINGS_RESET_ALL:
+		return api_do_reset_all(p, out);
 	default:
-		r = party_setting_set(p, req->arg, req->value, err, sizeof(err));
-		if (r) {
-			*out = json_pack("{s:s, s:s}", "error",
-					 r == -ENOENT ? "not_found" : "bad_request", "message",
-					 err[0] ? err : strerror(-r));
-			return r == -EIO ? 500 : r == -ENOENT ? 404 : 400;
-		}
-		party_setting_get(p, req->arg, &info, value, sizeof(value));
-		*out = json_pack("{s:s, s:s, s:s}", "key", req->arg, "value", value, "note",
-				 strncmp(req->arg, "lan_discovery", 13)
-					 ? "applies when the daemon next starts"
-					 : "applied now");
-		return 200;
+		return api_setting_change(p, req->arg, req->value, &changed, out);
 	}
 }
 
@@ -307,8 +468,10 @@ int api_handle(struct party *p, const struct api_request *req, char **body)
 	switch (req->route) {
 	case API_STATUS:
 	case API_PEERS:
-	case API_NETCHECK:
 		status = api_do_status(p, req, &out);
+		break;
+	case API_NETCHECK:
+		status = api_do_netcheck(p, &out);
 		break;
 	case API_PARTY_CREATE:
 	case API_PARTY_JOIN:

@@ -77,6 +77,8 @@ static int api_begin(struct lws *wsi, struct api_conn *c, const char *uri)
 		strcpy(c->method, "GET");
 	else if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
 		strcpy(c->method, "POST");
+	else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0)
+		strcpy(c->method, "DELETE");
 	else
 		strcpy(c->method, "OTHER");
 	snprintf(c->path, sizeof(c->path), "%s", uri ? uri : "");
@@ -213,15 +215,6 @@ static const struct lws_protocols api_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-static void api_lws_log(int level, const char *line)
-{
-	size_t n = strlen(line);
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	log_warn("lws", "%.*s", (int)n, line);
-}
-
 static void *api_thread(void *arg)
 {
 	struct api *a = arg;
@@ -272,7 +265,7 @@ int api_start(const struct api_config *cfg, struct api **out)
 		r = -EINVAL;
 		goto err;
 	}
-	lws_set_log_level(LLL_ERR, api_lws_log);
+	log_lws_setup();
 	memset(&info, 0, sizeof(info));
 	info.port = a->port;
 	info.iface = addr;

@@ -94,8 +94,9 @@ int cmd_netcheck(int argc, char **argv)
 			return ret;
 	}
 	if (cfg.n_servers == 0)
-		return netcheck_usage_error("no STUN server given; use --stun HOST[:PORT] "
-					    "(a relay or any RFC 8489 server)", NULL);
+		return netcheck_usage_error("no daemon is running and no STUN server given; "
+					    "use --stun HOST[:PORT] (a relay or any RFC 8489 "
+					    "server) or start the daemon", NULL);
 	ret = netcheck_socket_open(&sock, (uint16_t)port);
 	if (ret)
 		return 1; /* logged where it failed */
@@ -133,8 +134,16 @@ int main(int argc, char **argv)
 	}
 	switch (a.verb) {
 	case CLI_HELP:
-		cli_usage(stdout);
+		if (a.help)
+			cli_usage_verb(stdout, a.help);
+		else
+			cli_usage(stdout);
 		return 0;
+	case CLI_VERSION:
+		printf("lanrage %s\n", LANRAGE_VERSION);
+		return 0;
+	case CLI_LOGS:
+		return cli_logs(&a);
 	case CLI_NETCHECK:
 		return cmd_netcheck(argc - 1, argv + 1);
 	case CLI_DAEMON:

@@ -5,7 +5,10 @@
  * API's JSON with --json, and maps failures to one line on stderr.
  *
  * The token comes from STATE_DIR/api.token, so only the daemon's user (or
- * root) can drive it.
+ * root) can drive it. Which daemon: the flags, else the locator
+ * (lanrage_locator.c), else the default state directory; whether one runs
+ * there: its daemon.lock. With none, the settings verbs go offline
+ * (lanrage_offline.c); a non-root user with a root daemon is told to use sudo.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,48 +36,73 @@ static void cli_conn_wipe(struct cli_conn *c)
 	crypto_wipe(c->token, sizeof(c->token));
 }
 
-/* The API address: --api, else the daemon's api_listen setting when the
- * database is readable, else the default. */
-static void cli_api_addr(const struct cli_args *a, struct cli_conn *c)
-{
-	char db[4200];
-	struct config *cfg;
-	const char *v;
+enum { CLI_OFFLINE = -1 }; /* no daemon for this state directory */
 
-	snprintf(c->api, sizeof(c->api), "%s", a->api ? a->api : API_DEFAULT_LISTEN);
-	if (a->api)
-		return;
-	snprintf(db, sizeof(db), "%s/%s", c->state_dir, CONFIG_DB_FILE);
-	if (access(db, R_OK | W_OK) || config_open(c->state_dir, &cfg))
-		return;
-	v = config_get(cfg, "api_listen");
-	if (v)
-		snprintf(c->api, sizeof(c->api), "%s", v);
-	config_close(cfg);
+/* Something serves HTTP on addr (a daemon we hold no token for). */
+static bool cli_api_answers(const char *addr)
+{
+	char *resp = NULL;
+	int status = 0;
+	bool up = !cli_http(addr, "-", "GET", "/v1/status", NULL, &status, &resp) && status;
+
+	free(resp);
+	return up;
 }
 
-/* 0, or CLI_EXIT_FAIL after printing why. */
+/* Which daemon, and whether it runs: 0 (one runs or it cannot be told),
+ * CLI_OFFLINE (none for that state directory; nothing printed), or
+ * CLI_EXIT_FAIL after saying why it cannot be reached. */
+static int cli_find(const struct cli_args *a, struct cli_conn *c)
+{
+	char lock[4200];
+	int r;
+
+	cli_locate(a, c->state_dir, sizeof(c->state_dir), c->api, sizeof(c->api));
+	r = cli_daemon_running(c->state_dir);
+	if (r == -EACCES) {
+		snprintf(lock, sizeof(lock), "%s/daemon.lock", c->state_dir);
+		return cli_fail_access(a, lock, EACCES, true);
+	}
+	if (r != 0)
+		return 0;
+	/* None of ours: a root daemon is what a player most likely means. */
+	if (geteuid() != 0 && !a->state_dir && (cli_root_daemon_live() || cli_api_answers(c->api)))
+		return cli_fail_root(a);
+	return CLI_OFFLINE;
+}
+
+static void cli_no_daemon(const struct cli_conn *c)
+{
+	char def[4096];
+
+	if (!strcmp(c->state_dir, cli_default_state_dir(def, sizeof(def))))
+		fprintf(stderr, "%s\n", CLI_NO_DAEMON);
+	else
+		fprintf(stderr, "lanrage: no daemon is running with state directory %s (start it "
+				"with: lanrage daemon --state-dir %s)\n", c->state_dir, c->state_dir);
+}
+
+/* 0, or CLI_EXIT_FAIL after printing why. c->state_dir empty: located here. */
 static int cli_connect(const struct cli_args *a, struct cli_conn *c)
 {
 	char path[4200];
 	ssize_t n;
 	int fd;
 
-	if (a->state_dir)
-		snprintf(c->state_dir, sizeof(c->state_dir), "%s", a->state_dir);
-	else
-		cli_default_state_dir(c->state_dir, sizeof(c->state_dir));
+	if (!c->state_dir[0])
+		cli_locate(a, c->state_dir, sizeof(c->state_dir), c->api, sizeof(c->api));
 	snprintf(path, sizeof(path), "%s/%s", c->state_dir, API_TOKEN_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		fprintf(stderr, "%s\n", CLI_NO_DAEMON);
+		if (cli_daemon_running(c->state_dir) == 1)
+			fprintf(stderr, "lanrage: the daemon is still starting; try again in a "
+					"moment\n");
+		else
+			cli_no_daemon(c);
 		return CLI_EXIT_FAIL;
 	}
-	if (fd < 0) {
-		fprintf(stderr, "lanrage: cannot read %s: %s (run as the daemon's user or root)\n",
-			path, strerror(errno));
-		return CLI_EXIT_FAIL;
-	}
+	if (fd < 0)
+		return cli_fail_access(a, path, errno, true);
 	n = read(fd, c->token, API_TOKEN_LEN);
 	close(fd);
 	if (n != API_TOKEN_LEN) {
@@ -82,7 +110,6 @@ static int cli_connect(const struct cli_args *a, struct cli_conn *c)
 		return CLI_EXIT_FAIL;
 	}
 	c->token[API_TOKEN_LEN] = '\0';
-	cli_api_addr(a, c);
 	return 0;
 }
 
@@ -226,27 +253,57 @@ static int cli_print_games(const json_t *games)
 	return 0;
 }
 
+/* "control:  remote wss://HOST:PORT, connected", or why it is not. */
+static int cli_print_control(const json_t *ctl)
+{
+	bool up = json_is_true(json_object_get(ctl, "connected"));
+	const char *err = cli_str(ctl, "error");
+
+	if (!strcmp(cli_str(ctl, "mode"), "local"))
+		printf("control:   local (inside this daemon: no other machine can join)%s%s%s\n",
+		       up ? "" : ", not ready", err[0] ? ": " : "", err);
+	else
+		printf("control:   %s, %s%s%s\n", cli_str(ctl, "url"),
+		       up ? "connected" : "unreachable", err[0] ? ": " : "", err);
+	return 1;
+}
+
+/* "you:       alice  10.66.1.2  NAT full-cone ..." */
+static int cli_print_self(const json_t *self, bool in_party)
+{
+	const char *name = cli_str(self, "name");
+
+	printf("you:       %s", name[0] ? name : cli_str(self, "peer_id"));
+	if (in_party)
+		printf("  %s  NAT %s%s%s%s", cli_str(self, "virtual_ip"),
+		       cli_str(json_object_get(self, "nat"), "type"),
+		       json_is_true(json_object_get(self, "udp_blocked")) ? "  UDP BLOCKED" : "",
+		       cli_str(self, "home_relay")[0] ? "  home relay " : "",
+		       cli_str(self, "home_relay"));
+	printf("\n");
+	return 1;
+}
+
 /* Returns the number of lines printed. */
 static int cli_print_status(const json_t *st)
 {
 	const json_t *self = json_object_get(st, "self"), *ctl = json_object_get(st, "control");
 	const char *state = cli_str(st, "state");
+	int lines;
 
 	if (!strcmp(state, "idle")) {
-		printf("not in a party (control %s, %s); start one with: lanrage party create NAME\n",
-		       cli_str(ctl, "mode"),
-		       json_is_true(json_object_get(ctl, "connected")) ? "connected"
-								      : "not connected");
-		return 1;
+		lines = cli_print_self(self, false) + cli_print_control(ctl);
+		/* creating needs the control plane: suggest it only when that works */
+		if (json_is_true(json_object_get(ctl, "connected")))
+			printf("not in a party; start one with: lanrage party create NAME\n");
+		else
+			printf("not in a party (creating or joining one needs the control plane)\n");
+		return lines + 1;
 	}
-	printf("party %s \"%s\" (%s; control %s, %s)\n", cli_str(st, "party_id"),
-	       cli_str(st, "party_name"), state, cli_str(ctl, "mode"),
-	       json_is_true(json_object_get(ctl, "connected")) ? "connected" : "reconnecting");
-	printf("this node: %s  NAT %s%s%s%s\n", cli_str(self, "virtual_ip"),
-	       cli_str(json_object_get(self, "nat"), "type"),
-	       json_is_true(json_object_get(self, "udp_blocked")) ? "  UDP BLOCKED" : "",
-	       cli_str(self, "home_relay")[0] ? "  home relay " : "", cli_str(self, "home_relay"));
-	return 2 + cli_print_disco(json_object_get(st, "lan_discovery")) +
+	printf("party %s \"%s\" (%s)\n", cli_str(st, "party_id"), cli_str(st, "party_name"),
+	       state);
+	lines = 1 + cli_print_self(self, true) + cli_print_control(ctl);
+	return lines + cli_print_disco(json_object_get(st, "lan_discovery")) +
 	       cli_print_members(json_object_get(st, "members"));
 }
 
@@ -301,6 +358,31 @@ static int cli_status(struct cli_conn *c, const struct cli_args *a)
 
 /* ---- the other verbs ----------------------------------------------------- */
 
+/* After create or join: the party, and how others get in. A local-mode
+ * party's code means nothing on another machine: say so, and how to play
+ * across machines. */
+static void cli_print_entered(const struct cli_args *a, const json_t *out)
+{
+	const json_t *ctl = json_object_get(out, "control");
+
+	printf("%s party %s \"%s\"; your virtual IP is %s\n",
+	       a->verb == CLI_PARTY_CREATE ? "created" : "joined", cli_str(out, "party_id"),
+	       cli_str(out, "party_name"), cli_str(json_object_get(out, "self"), "virtual_ip"));
+	if (strcmp(cli_str(ctl, "mode"), "local")) {
+		printf("others join with: lanrage party join %s\n", cli_str(out, "party_id"));
+		return;
+	}
+	if (a->verb == CLI_PARTY_CREATE)
+		printf("this is a local-mode party: its control plane runs inside this daemon, so "
+		       "only daemons sharing it can join, none on another machine.\n"
+		       "to play with others, run lanrage-control on a host everyone reaches, then "
+		       "on every player's machine:\n"
+		       "  lanrage settings set control_server wss://HOST:8667\n"
+		       "  lanrage settings set control_pin sha256/... (lanrage-control "
+		       "--print-pin prints it)\n"
+		       "and restart the daemon (docs/CONTROL.md).\n");
+}
+
 static int cli_party(struct cli_conn *c, const struct cli_args *a)
 {
 	json_t *out, *body = NULL;
@@ -322,12 +404,7 @@ static int cli_party(struct cli_conn *c, const struct cli_args *a)
 	else if (a->verb == CLI_PARTY_LEAVE)
 		printf("left the party\n");
 	else
-		printf("%s party %s \"%s\"; your virtual IP is %s\n"
-		       "others join with: lanrage party join %s\n",
-		       a->verb == CLI_PARTY_CREATE ? "created" : "joined", cli_str(out, "party_id"),
-		       cli_str(out, "party_name"),
-		       cli_str(json_object_get(out, "self"), "virtual_ip"),
-		       cli_str(out, "party_id"));
+		cli_print_entered(a, out);
 	json_decref(out);
 	return 0;
 }
@@ -354,40 +431,69 @@ static int cli_ping(struct cli_conn *c, const struct cli_args *a)
 	return rx ? 0 : CLI_EXIT_FAIL;
 }
 
+/* A setting's value as text: "" says empty where a blank would say nothing. */
+static const char *cli_value(const json_t *j, const char *key)
+{
+	const char *v = cli_str(j, key);
+
+	return v[0] ? v : "\"\"";
+}
+
+void cli_settings_print(const struct cli_args *a, const json_t *out)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (a->json) {
+		cli_print_json(out);
+	} else if (a->verb == CLI_SETTINGS_LIST) {
+		json_object_foreach((json_t *)out, key, v)
+			printf("%-26s %-20s (default %s; %s; applies %s)\n", key,
+			       cli_value(v, "value"), cli_value(v, "default"), cli_str(v, "allowed"),
+			       cli_str(v, "applies"));
+	} else if (a->verb == CLI_SETTINGS_GET) {
+		printf("%s\n", cli_str(out, "value")); /* as it is: scripts read it */
+	} else if (a->verb == CLI_SETTINGS_RESET && a->all) {
+		if (!json_array_size(json_object_get(out, "changed")))
+			printf("every setting already had its default\n");
+		json_array_foreach(json_object_get(out, "changed"), i, v)
+			printf("%s = %s (%s)\n", cli_str(v, "key"), cli_value(v, "value"),
+			       cli_str(v, "note"));
+	} else {
+		printf("%s = %s (%s)\n", cli_str(out, "key"), cli_value(out, "value"),
+		       cli_str(out, "note"));
+	}
+}
+
+/* settings get and reset put KEY in the path: a key is a word, never a path */
+static bool cli_key_ok(const char *key)
+{
+	if (key[strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_")] == '\0' && key[0])
+		return true;
+	fprintf(stderr, "lanrage: no such setting: %s (lanrage settings lists them)\n", key);
+	return false;
+}
+
 static int cli_settings(struct cli_conn *c, const struct cli_args *a)
 {
 	char path[CONFIG_VALUE_MAX + 32];
-	const char *key;
-	json_t *out, *v;
+	json_t *out;
 	int r;
 
+	if (a->arg && a->verb != CLI_SETTINGS_SET && !cli_key_ok(a->arg))
+		return CLI_EXIT_FAIL;
+	snprintf(path, sizeof(path), "/v1/settings%s%s", a->arg ? "/" : "", a->arg ? a->arg : "");
 	if (a->verb == CLI_SETTINGS_SET)
 		r = cli_call(c, "POST", "/v1/settings",
 			     json_pack("{s:s, s:s}", "key", a->arg, "value", a->value), &out);
-	else if (a->verb == CLI_SETTINGS_GET) {
-		if (strchr(a->arg, '/') || strchr(a->arg, '?') || strchr(a->arg, '%')) {
-			fprintf(stderr, "lanrage: no such setting: %s\n", a->arg);
-			return CLI_EXIT_FAIL;
-		}
-		snprintf(path, sizeof(path), "/v1/settings/%s", a->arg);
+	else if (a->verb == CLI_SETTINGS_RESET)
+		r = cli_call(c, "DELETE", path, NULL, &out);
+	else
 		r = cli_call(c, "GET", path, NULL, &out);
-	} else {
-		r = cli_call(c, "GET", "/v1/settings", NULL, &out);
-	}
 	if (r)
 		return r;
-	if (a->json)
-		cli_print_json(out);
-	else if (a->verb == CLI_SETTINGS_LIST)
-		json_object_foreach(out, key, v)
-			printf("%-26s %-20s (default %s; %s)\n", key, cli_str(v, "value"),
-			       cli_str(v, "default"), cli_str(v, "allowed"));
-	else if (a->verb == CLI_SETTINGS_GET)
-		printf("%s\n", cli_str(out, "value"));
-	else
-		printf("%s = %s (%s)\n", cli_str(out, "key"), cli_str(out, "value"),
-		       cli_str(out, "note")[0] ? cli_str(out, "note")
-					       : "applies when the daemon next starts");
+	cli_settings_print(a, out);
 	json_decref(out);
 	return 0;
 }
@@ -435,12 +541,45 @@ static int cli_list(struct cli_conn *c, const struct cli_args *a, const char *pa
 	return 0;
 }
 
-int cli_client(const struct cli_args *a)
+static bool cli_is_settings(enum cli_verb v)
+{
+	return v == CLI_SETTINGS_LIST || v == CLI_SETTINGS_GET || v == CLI_SETTINGS_SET ||
+	       v == CLI_SETTINGS_RESET;
+}
+
+/* The share code checked here too, so a typo is explained before anything
+ * else (the API says the same: api_share_code). */
+static int cli_check_code(const struct cli_args *a, struct cli_args *fixed)
+{
+	char err[256];
+
+	*fixed = *a;
+	if (a->verb != CLI_PARTY_JOIN)
+		return 0;
+	if (api_share_code(a->arg, fixed->code_text, err, sizeof(err))) {
+		fprintf(stderr, "lanrage: %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	fixed->arg = fixed->code_text;
+	return 0;
+}
+
+int cli_client(const struct cli_args *args)
 {
 	struct cli_conn c = { 0 };
-	int r = cli_connect(a, &c);
+	struct cli_args fixed;
+	const struct cli_args *a = &fixed;
+	int r = cli_check_code(args, &fixed);
 
-	if (r)
+	if (!r)
+		r = cli_find(a, &c);
+	if (r == CLI_OFFLINE && cli_is_settings(a->verb))
+		return cli_settings_offline(a, c.state_dir);
+	if (r == CLI_OFFLINE) {
+		cli_no_daemon(&c);
+		return CLI_EXIT_FAIL;
+	}
+	if (r || (r = cli_connect(a, &c)))
 		return r;
 	switch (a->verb) {
 	case CLI_PARTY_CREATE:
@@ -471,13 +610,84 @@ int cli_client(const struct cli_args *a)
 	return r;
 }
 
+/* One labelled list: "label:  first" then the others aligned under it. */
+static void cli_netcheck_list(const char *label, const json_t *arr, const char *none)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!json_array_size(arr) && none)
+		printf("%-13s %s\n", label, none);
+	json_array_foreach(arr, i, v)
+		printf("%-13s %s\n", i ? "" : label, json_string_value(v));
+}
+
+static void cli_netcheck_servers(const json_t *arr)
+{
+	const json_t *s;
+	size_t i;
+
+	if (json_array_size(arr))
+		printf("servers:\n");
+	json_array_foreach(arr, i, s) {
+		const json_t *rtt = json_object_get(s, "rtt_ms");
+
+		if (json_is_number(rtt))
+			printf("  %-28s %8.2f ms%s\n", cli_str(s, "name"), json_number_value(rtt),
+			       json_is_string(json_object_get(s, "other_address")) ? "  (RFC 5780)"
+										 : "");
+		else
+			printf("  %-28s error: %s\n", cli_str(s, "name"), cli_str(s, "error"));
+	}
+}
+
+/* The report in the layout of a standalone `lanrage netcheck`, then where it
+ * came from: public endpoints are what STUN saw, local ones our interfaces. */
+static void cli_netcheck_print(const json_t *j, uint64_t took_ms)
+{
+	const json_t *v;
+	size_t i;
+	bool idle = !strcmp(cli_str(j, "source"), "daemon-idle");
+
+	printf("NAT type:     %s\n", cli_str(j, "nat_type"));
+	printf("mapping:      %s\n", cli_str(j, "mapping"));
+	printf("filtering:    %s\n", cli_str(j, "filtering"));
+	cli_netcheck_list("public:", json_object_get(j, "public_endpoints"),
+			  "none (no STUN server answered)");
+	cli_netcheck_list("local:", json_object_get(j, "local_endpoints"), NULL);
+	if (cli_str(j, "home_relay")[0])
+		printf("home relay:   %s\n", cli_str(j, "home_relay"));
+	cli_netcheck_servers(json_object_get(j, "servers"));
+	json_array_foreach(json_object_get(j, "notes"), i, v)
+		printf("note: %s\n", json_string_value(v));
+	if (idle)
+		printf("source:       the daemon (in no party), checked now from a port of its "
+		       "own against %s\n",
+		       !strcmp(cli_str(j, "servers_from"), "relays")
+			       ? "the control plane's relays"
+			       : "the stun_servers setting");
+	else
+		printf("source:       the daemon's WireGuard socket, measured when the party "
+		       "came up\n");
+	printf("took %llu ms\n", (unsigned long long)took_ms);
+}
+
+static uint64_t cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int cli_netcheck_daemon(const char *state_dir, bool json)
 {
 	struct cli_args a = { .verb = CLI_NETCHECK, .json = json, .state_dir = state_dir };
 	struct cli_conn c = { 0 };
 	char path[4200], dir[4096], *resp = NULL;
-	json_t *out, *ep;
-	size_t i;
+	bool tty = isatty(STDERR_FILENO);
+	uint64_t start = cli_now_ms();
+	json_t *out;
 	int status, r;
 
 	if (!a.state_dir)
@@ -487,26 +697,28 @@ int cli_netcheck_daemon(const char *state_dir, bool json)
 		return -ECONNREFUSED;
 	if (cli_connect(&a, &c))
 		return CLI_EXIT_FAIL;
+	/* An idle daemon checks now, which takes a few seconds. */
+	if (!json)
+		fprintf(stderr, "lanrage netcheck: asking the daemon at %s...%s", c.api,
+			tty ? "" : "\n");
 	r = cli_http(c.api, c.token, "GET", "/v1/netcheck", NULL, &status, &resp);
 	cli_conn_wipe(&c);
+	if (!json && tty)
+		fprintf(stderr, "\r\033[K"); /* the progress line goes away */
 	if (r)
 		return -ECONNREFUSED;
 	out = json_loads(resp, 0, NULL);
 	free(resp);
-	if (status != 200) {
+	if (status != 200 || !out) {
+		fprintf(stderr, "lanrage netcheck: %s\n",
+			out ? cli_str(out, "message") : "the daemon's answer is not JSON");
 		json_decref(out);
-		return -ENOENT; /* no report: the caller runs its own check */
+		return CLI_EXIT_FAIL;
 	}
 	if (json)
 		cli_print_json(out);
-	else {
-		printf("NAT type:  %s (from the daemon's WireGuard socket)\n",
-		       cli_str(out, "nat_type"));
-		printf("mapping:   %s\nfiltering: %s\n", cli_str(out, "mapping"),
-		       cli_str(out, "filtering"));
-		json_array_foreach(json_object_get(out, "public_endpoints"), i, ep)
-			printf("public:    %s\n", json_string_value(ep));
-	}
+	else
+		cli_netcheck_print(out, cli_now_ms() - start);
 	json_decref(out);
 	return 0;
 }

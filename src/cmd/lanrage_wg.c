@@ -33,7 +33,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *f, const char *prog)
 {
-	fprintf(f, "Usage: %s [-f/--foreground] INTERFACE-NAME\n", prog);
+	fprintf(f, "Usage: %s [-f/--foreground] INTERFACE-NAME\n"
+		   "       %s --version\n", prog, prog);
 }
 
 static int setup_signals(void)
@@ -71,6 +72,7 @@ static int daemonize(void)
 	return 0;
 }
 
+/* 0: run; 1: --help; 2: --version; -EINVAL: bad usage. */
 static int parse_args(int argc, char **argv, bool *foreground, const char **ifname)
 {
 	const char *env = getenv("WG_PROCESS_FOREGROUND");
@@ -82,6 +84,8 @@ static int parse_args(int argc, char **argv, bool *foreground, const char **ifna
 			*foreground = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return 1;
+		else if (!strcmp(argv[i], "--version"))
+			return 2;
 		else if (argv[i][0] == '-' || *ifname)
 			return -EINVAL;
 		else
@@ -99,6 +103,10 @@ int main(int argc, char **argv)
 	int ret;
 
 	ret = parse_args(argc, argv, &foreground, &cfg.ifname);
+	if (ret == 2) {
+		printf("lanrage-wg %s\n", LANRAGE_VERSION);
+		return 0;
+	}
 	if (ret) {
 		usage(ret > 0 ? stdout : stderr, argv[0]);
 		return ret > 0 ? 0 : 2;

@@ -1,8 +1,8 @@
 /*
  * test_api_check: the checks every local API request passes before it
  * reaches the PartyManager: the Host header (DNS rebinding), Origin on
- * mutations, the bearer token, routes and methods, JSON bodies, and the
- * listen address (loopback only). Pure functions: no server, no party.
+ * mutations, the bearer token, routes and methods, JSON bodies, share
+ * codes, and the listen address (loopback only). Pure functions: no server, no party.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -133,6 +133,8 @@ static void test_routes(void **state)
 		{ "GET", "/v1/settings/mtu", NULL, API_SETTINGS_GET },
 		{ "POST", "/v1/settings", "{\"key\":\"mtu\",\"value\":\"1400\"}", API_SETTINGS_SET },
 		{ "POST", "/v1/down", NULL, API_DOWN },
+		{ "DELETE", "/v1/settings/mtu", NULL, API_SETTINGS_RESET },
+		{ "DELETE", "/v1/settings", NULL, API_SETTINGS_RESET_ALL },
 	};
 	struct api_request req;
 	struct api_error err;
@@ -166,6 +168,57 @@ static void test_routes(void **state)
 	assert_int_equal(status_of("GET", "/v1/down", "127.0.0.1:8666", NULL, AUTH, NULL), 405);
 	assert_int_equal(status_of("POST", "/v1/status", "127.0.0.1:8666", NULL, AUTH, NULL), 405);
 	assert_int_equal(status_of("OTHER", "/v1/status", "127.0.0.1:8666", NULL, AUTH, NULL), 405);
+	check("DELETE", "/v1/settings/keepalive", "127.0.0.1:8666", NULL, AUTH, NULL, &req, &err);
+	assert_string_equal(req.arg, "keepalive");
+	assert_int_equal(status_of("DELETE", "/v1/status", "127.0.0.1:8666", NULL, AUTH, NULL), 405);
+	/* a reset is a mutation: a foreign page may not send it */
+	assert_int_equal(status_of("DELETE", "/v1/settings", "127.0.0.1:8666", "http://evil.example",
+				   AUTH, NULL),
+			 403);
+}
+
+/* Share codes as players type them: any case, dashes and spaces anywhere;
+ * the same normal form for every spelling, and one explanation otherwise. */
+static void test_share_codes(void **state)
+{
+	static const char *const same[] = {
+		"ABCD-EFGH-JKMN", "abcd-efgh-jkmn", "ABCDEFGHJKMN", "abcd efgh jkmn",
+		" AbCd-EfGh JkMn ", "ab-cd-ef-gh-jk-mn",
+	};
+	static const char *const bad[] = {
+		"ABCD-EFG",        /* too short */
+		"ABCD-EFGH-JKMNP", /* too long */
+		"ABCD-EFGH-JKM0",  /* 0, 1, I, L, O and U are not in the alphabet */
+		"ABCD-EFGH-JKMI", "ABCD-EFGH-JKMU", "ABCD_EFGH_JKMN", "", "ABCD\nEFGH-JKMN",
+	};
+	char out[CTL_PARTY_ID_LEN + 1], err[256];
+	struct api_request req;
+	struct api_error aerr;
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		assert_int_equal(api_share_code(same[i], out, err, sizeof(err)), 0);
+		assert_string_equal(out, "ABCD-EFGH-JKMN");
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(api_share_code(bad[i], out, err, sizeof(err)), -EINVAL);
+	api_share_code("ABCD-EFG", out, err, sizeof(err));
+	assert_string_equal(err, "'ABCD-EFG' is not a share code: a share code is 12 letters and "
+				 "digits like ABCD-EFGH-JKMN (dashes and spaces optional)");
+	/* what was typed is echoed printable and short */
+	api_share_code("AB\x1b[2J'", out, err, sizeof(err));
+	assert_non_null(strstr(err, "'AB?[2J?' is not"));
+	api_share_code("0123456789012345678901234567890123456789", out, err, sizeof(err));
+	assert_non_null(strstr(err, "'01234567890123456789012345678901...' is not"));
+	/* the API agrees with the CLI: normalized on the way in, 400 with the message */
+	assert_int_equal(check("POST", "/v1/party/join", "127.0.0.1:8666", NULL, AUTH,
+			       "{\"party_id\":\"abcd efgh jkmn\"}", &req, &aerr),
+			 0);
+	assert_string_equal(req.arg, "ABCD-EFGH-JKMN");
+	assert_int_equal(check("POST", "/v1/party/join", "127.0.0.1:8666", NULL, AUTH,
+			       "{\"party_id\":\"ABCD-EFG\"}", &req, &aerr),
+			 -1);
+	assert_int_equal(aerr.status, 400);
+	assert_non_null(strstr(aerr.message, "'ABCD-EFG' is not a share code"));
 }
 
 static void test_bodies(void **state)
@@ -245,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_host),   cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_token),  cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_bodies), cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_share_codes),
 	};
 
 	crypto_init();
