@@ -74,10 +74,10 @@ A2S_INFO='\xff\xff\xff\xffTSource Engine Query\x00'
 # ---- helpers ---------------------------------------------------------------------
 
 # disco NODE FIELD: a field of NODE's lan_discovery status object
-# (printed as Python prints it: True, False, None, numbers)
+# (printed as Python prints it: True, False, numbers; None when absent)
 disco() {
 	lr "$1" status --json 2>/dev/null |
-		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["lan_discovery"][sys.argv[1]])' "$2" 2>/dev/null
+		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["lan_discovery"].get(sys.argv[1]))' "$2" 2>/dev/null
 }
 
 # disco_dump NODE...: the lan_discovery object and the daemon's disco log lines

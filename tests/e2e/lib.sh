@@ -247,10 +247,16 @@ while True:
     h.update(b)
 print(h.hexdigest())' "$tvip" "$port" >"$E2E_DIR/tcp.$from.$to.sum" 2>&1 &
 	local lpid=$!
-	sleep 0.3
+	# The sink may not listen yet on a loaded machine: a refusal is retried.
 	nl_exec "$from" timeout 30 python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+import socket, sys, time
+for i in range(50):
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+        break
+    except ConnectionRefusedError:
+        if i == 49: raise
+        time.sleep(0.1)
 s.sendall(open(sys.argv[3], "rb").read()); s.close()' "$tvip" "$port" "$E2E_DIR/tcp.$from.$to"
 	wait "$lpid"
 	got=$(cat "$E2E_DIR/tcp.$from.$to.sum")
