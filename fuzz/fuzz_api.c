@@ -107,6 +107,14 @@ static void check_accepted(const struct api_http *h, const struct api_request *r
 		for (size_t i = 0; i < sizeof(get) / sizeof(get[0]); i++)
 			known |= is_get && !strcmp(h->path, get[i]);
 		break;
+	case API_SETTINGS_RESET:
+		known = !strcmp(h->method, "DELETE") && !strncmp(h->path, "/v1/settings/", 13) &&
+			h->path[13] && !strchr(h->path + 13, '/') &&
+			!strncmp(req->arg, h->path + 13, sizeof(req->arg) - 1);
+		break;
+	case API_SETTINGS_RESET_ALL:
+		known = !strcmp(h->method, "DELETE") && !strcmp(h->path, "/v1/settings");
+		break;
 	case API_PARTY_CREATE:
 	case API_PARTY_JOIN:
 	case API_PARTY_LEAVE:

@@ -168,14 +168,12 @@ T0=$(date +%s%N)
 nl_spawn b "$TMP/c.log" "$LANRAGE" daemon --state-dir "$TMP/c" --interface lrc \
 	--control wss://203.0.113.80:9 --control-pin "$CTL_PIN" >/dev/null
 DPID[c]=${NL_PIDS[-1]}
-up_within() {
-	for _ in $(seq 50); do
-		nl_exec b "$LANRAGE" status --state-dir "$TMP/c" >/dev/null 2>&1 && break
-		sleep 0.02
-	done
-	[ $((($(date +%s%N) - T0) / 1000000)) -le 1000 ]
-}
-check "API answers within 1 s of the start" up_within
+for _ in $(seq 50); do
+	nl_exec b "$LANRAGE" status --state-dir "$TMP/c" >/dev/null 2>&1 && break
+	sleep 0.02
+done
+MS=$((($(date +%s%N) - T0) / 1000000))
+check "API answers within 1 s of the start (${MS} ms)" test "$MS" -le 1000
 check "status says the control plane is unreachable and why" bash -c \
 	"ip netns exec $(nl_ns b) $LANRAGE status --json --state-dir $TMP/c | python3 -c 'import json,sys; e=json.load(sys.stdin)[\"control\"][\"error\"]; print(e); sys.exit(\"connection refused\" not in e)'"
 T0=$(date +%s%N)
