@@ -135,6 +135,9 @@ int ctl_client_wait_event(struct ctl_client *c, uint64_t timeout_ms);
  * waits for the connection up to its timeout, so a thread that must not
  * stall (one that carries traffic) asks first. */
 bool ctl_client_ready(struct ctl_client *c);
+/* We left the party without telling the server (it is away): a reconnect
+ * must not rejoin it (the resync then shows the server's view). */
+void ctl_client_forget_party(struct ctl_client *c);
 /* A user waits on the next request: while disconnected, try to connect now
  * rather than after the backoff (background requests never do this, so
  * the backoff still spares a server that comes back), and wait for that

@@ -750,6 +750,11 @@ const char *ctl_client_token(const struct ctl_client *c)
 	return c->token;
 }
 
+void ctl_client_forget_party(struct ctl_client *c)
+{
+	ctl_client_set_party(c, "");
+}
+
 int ctl_client_connect_now(struct ctl_client *c)
 {
 	uint64_t deadline = client_deadline(c), fails;

@@ -147,6 +147,7 @@ static void remote_restore_party(struct ctl_remote *r)
 static void on_register(struct ctl_client *c, json_t *msg)
 {
 	struct ctl_remote *r = c->tr_priv;
+	const json_t *party = json_object_get(json_object_get(msg, "data"), "party");
 
 	if (!answer_ok(msg) || ctl_client_store_creds(c, json_object_get(msg, "data"), NULL)) {
 		log_warn(CTL_REMOTE_TAG, "re-registering with the control server failed: %s",
@@ -154,7 +155,10 @@ static void on_register(struct ctl_client *c, json_t *msg)
 		remote_ready(r, false, NULL);
 		return;
 	}
-	remote_restore_party(r);
+	if (json_is_object(party)) /* still a member: nothing to restore */
+		remote_ready(r, true, party);
+	else
+		remote_restore_party(r);
 }
 
 static void on_auth(struct ctl_client *c, json_t *msg)
@@ -395,18 +399,40 @@ static int remote_writeable(struct ctl_remote *r, struct lws *wsi)
 	return 0;
 }
 
+/* One TCP connect to ai, 1 s at most: 0 (it answers) or an errno. */
+static int remote_probe(const struct addrinfo *ai)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	socklen_t elen = sizeof(int);
+	int err = 0, n;
+
+	pfd.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (pfd.fd < 0)
+		return errno;
+	if (connect(pfd.fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
+		err = errno;
+	else if ((n = poll(&pfd, 1, 1000)) == 0)
+		err = ETIMEDOUT;
+	else if (n < 0)
+		err = errno;
+	else if (getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+		err = errno;
+	close(pfd.fd);
+	return err;
+}
+
 /* Service thread, after a failed attempt: libwebsockets says only "Unable
- * to connect", so one plain TCP connect (1 s at most) finds what a user can
- * act on: refused, no answer, no route, or a port that answers but not as
- * a control server. */
+ * to connect", so a plain TCP connect to each address (1 s each, after a
+ * lookup that is as slow as the resolver) finds what a user can act on:
+ * refused, no answer, no route, or a port that answers but not as a
+ * control server. The thread serves only this client, which has no
+ * session while it waits. */
 static void remote_diagnose(struct ctl_remote *r, const char *lws_why, char *out, size_t len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
-	struct pollfd pfd = { .events = POLLOUT };
 	char port[8];
-	int err = 0, g;
-	socklen_t elen = sizeof(err);
+	int err = ENOENT, g;
 
 	snprintf(port, sizeof(port), "%d", r->port);
 	g = getaddrinfo(r->host, port, &hints, &ai);
@@ -414,17 +440,8 @@ static void remote_diagnose(struct ctl_remote *r, const char *lws_why, char *out
 		snprintf(out, len, "cannot resolve %.100s: %s", r->host, gai_strerror(g));
 		return;
 	}
-	pfd.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (pfd.fd < 0)
-		err = errno;
-	else if (connect(pfd.fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
-		err = errno;
-	else if (poll(&pfd, 1, 1000) == 0)
-		err = ETIMEDOUT;
-	else if (getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &err, &elen))
-		err = errno;
-	if (pfd.fd >= 0)
-		close(pfd.fd);
+	for (const struct addrinfo *a = ai; a && err; a = a->ai_next)
+		err = remote_probe(a); /* stops at the first that answers */
 	freeaddrinfo(ai);
 	if (err == ECONNREFUSED)
 		snprintf(out, len, "connection refused (is lanrage-control running and listening "
