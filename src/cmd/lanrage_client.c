@@ -684,15 +684,15 @@ int cli_netcheck_daemon(const char *state_dir, bool json)
 {
 	struct cli_args a = { .verb = CLI_NETCHECK, .json = json, .state_dir = state_dir };
 	struct cli_conn c = { 0 };
-	char path[4200], dir[4096], *resp = NULL;
+	char path[4200], *resp = NULL;
 	bool tty = isatty(STDERR_FILENO);
 	uint64_t start = cli_now_ms();
 	json_t *out;
 	int status, r;
 
-	if (!a.state_dir)
-		a.state_dir = cli_default_state_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/%s", a.state_dir, API_TOKEN_FILE);
+	/* As every verb: --state-dir, else the running daemon's locator. */
+	cli_locate(&a, c.state_dir, sizeof(c.state_dir), c.api, sizeof(c.api));
+	snprintf(path, sizeof(path), "%s/%s", c.state_dir, API_TOKEN_FILE);
 	if (access(path, R_OK))
 		return -ECONNREFUSED;
 	if (cli_connect(&a, &c))

@@ -158,6 +158,18 @@ static void daemon_undo_flags(const char *state_dir, const struct daemon_saved *
 	daemon_apply(state_dir, NULL, keys, values, NULL, DAEMON_NFLAGS);
 }
 
+static bool daemon_control_changes(const char *state_dir, const char *url)
+{
+	struct config *cfg;
+	bool changes = false;
+
+	if (config_open(state_dir, &cfg) == 0) {
+		changes = strcmp(config_get(cfg, "control_server") ?: "", url) != 0;
+		config_close(cfg);
+	}
+	return changes;
+}
+
 /* Flags that say where and as whom to run are kept as settings, so a later
  * plain `lanrage daemon` runs the same way (no silent fall back to local
  * mode); each change is said once. A bad value is a usage error, and the
@@ -185,6 +197,10 @@ static int daemon_save_flags(const struct cli_args *a, const char *state_dir,
 	int r;
 
 	snprintf(port, sizeof(port), "%d", a->listen_port);
+	/* Another control server without a pin: the old server's pin would
+	 * refuse it, so the pin goes back to the CA store. */
+	if (values[0] && !a->control_pin && daemon_control_changes(state_dir, values[0]))
+		values[1] = "";
 	memset(saved, 0, DAEMON_NFLAGS * sizeof(*saved));
 	r = daemon_apply(state_dir, flags, keys, values, saved, DAEMON_NFLAGS);
 	if (r)

@@ -25,6 +25,7 @@
 #include "log/log.h"
 #include "nat/stun.h"
 #include "party/party_internal.h"
+#include "util/time.h"
 
 static __thread char party_err[PARTY_ERR_MAX];
 
@@ -418,44 +419,51 @@ err:
 /* Lock held. The control plane has us in party_id, which this daemon does
  * not hold (a crash, a restart elsewhere, a leave it never heard): leave
  * it, so the others stop seeing a ghost and create/join work. */
-static void party_leave_stray(struct party *p, const char *party_id)
+static int party_leave_stray(struct party *p, const char *party_id)
 {
 	int r;
 
 	if (p->state != PARTY_IDLE)
-		return;
+		return 0;
 	r = ctl_party_leave(p->ctl);
-	if (r && r != -EPERM && r != -ENOENT) {
-		party_ctl_error(p, "cannot leave a party the control plane still had us in", r);
-		return;
-	}
+	if (r && r != -EPERM && r != -ENOENT)
+		return party_ctl_error(p, "cannot leave a party the control plane still had us in",
+				       r);
 	log_kv(LOG_INFO, PARTY_TAG, "left a party the control plane still had us in",
 	       LOG_STR("party_id", party_id));
+	return 0;
 }
 
 /* Lock held. The stored party (after a crash): resume it when the control
- * plane still has us, else join it again (the party keeps our address);
- * when neither works, forget it and say how to rejoin. */
-static void party_resume(struct party *p, const char *party_id, bool member)
+ * plane still has us, else join it again (the party keeps our address).
+ * A transport failure keeps it stored for the next sync (-ENOTCONN); a
+ * refusal (gone, full) or a local failure forgets it and says how to
+ * rejoin. */
+static int party_resume(struct party *p, const char *party_id, bool member)
 {
 	struct ctl_party cp = { 0 };
 	int r;
 
 	r = member ? ctl_party_get(p->ctl, party_id, &cp) : ctl_party_join(p->ctl, party_id, &cp);
+	if (party_unreachable(r))
+		return party_ctl_error(p, "cannot resume the party yet", r);
 	if (!r) {
 		member = true;
 		r = party_start(p, &cp);
 	}
 	ctl_party_clear(&cp);
 	if (!r) {
+		/* a re-registration stored no party: name it again */
+		party_save_party_id(p, party_id);
 		log_info(PARTY_TAG, "resumed party %s after a restart", party_id);
-		return;
+		return 0;
 	}
 	if (member)
 		ctl_party_leave(p->ctl);
 	log_warn(PARTY_TAG, "could not resume party %s after a restart; join it again with: "
 			    "lanrage party join %s", party_id, party_id);
 	party_save_party_id(p, "");
+	return 0;
 }
 
 /* The party the credentials say we were in with this control plane. */
@@ -488,16 +496,17 @@ static int party_sync_locked(struct party *p)
 		return r;
 	ctl_client_party_id(p->ctl, server);
 	pthread_mutex_lock(&p->lock);
-	if (p->state == PARTY_IDLE) {
-		if (server[0] && strcmp(server, stored))
-			party_leave_stray(p, server);
-		if (stored[0])
-			party_resume(p, stored, !strcmp(server, stored));
+	if (p->state == PARTY_IDLE && server[0] && strcmp(server, stored))
+		r = party_leave_stray(p, server);
+	if (!r && p->state == PARTY_IDLE && stored[0])
+		r = party_resume(p, stored, !strcmp(server, stored));
+	if (!r) {
+		p->synced = true;
+		p->stray[0] = p->resuming[0] = p->sync_err[0] = '\0';
+		p->sync_retry_ns = 0;
 	}
-	p->synced = true;
-	p->stray[0] = p->resuming[0] = '\0';
 	pthread_mutex_unlock(&p->lock);
-	return 0;
+	return r;
 }
 
 /* Control-thread work that waits on the control plane, run by party_run
@@ -516,8 +525,14 @@ static void party_control_tasks(struct party *p)
 	if (!sync && !stray[0])
 		return;
 	pthread_mutex_lock(&p->op_lock);
-	if (sync)
-		party_sync_locked(p);
+	if (sync && party_sync_locked(p)) {
+		/* Kept for status; tried again on a timer (and when the control
+		 * plane connects, and on create, join and leave). */
+		pthread_mutex_lock(&p->lock);
+		snprintf(p->sync_err, sizeof(p->sync_err), "%s", party_err);
+		p->sync_retry_ns = time_mono_ns() + PARTY_SYNC_RETRY_MS * 1000000ULL;
+		pthread_mutex_unlock(&p->lock);
+	}
 	if (stray[0] && p->synced) {
 		pthread_mutex_lock(&p->lock);
 		party_leave_stray(p, stray);
@@ -608,19 +623,33 @@ err:
 	return r;
 }
 
-/* Lock held. */
-static int party_leave_locked(struct party *p)
+/* Lock held. tell: the control plane is connected (else asking it would
+ * hold the lock until a reconnect; the sync or the resync after the
+ * reconnect leaves the party there instead). */
+static int party_leave_locked(struct party *p, bool tell)
 {
 	int r;
 
+	if (p->state == PARTY_IDLE && p->resuming[0]) {
+		/* The stored party was not resumed yet (the control plane is
+		 * away): forgetting it is the leave. */
+		log_kv(LOG_INFO, PARTY_TAG, "left the party before resuming it",
+		       LOG_STR("party_id", p->resuming));
+		p->resuming[0] = '\0';
+		party_save_party_id(p, "");
+		return 0;
+	}
 	if (p->state == PARTY_IDLE) {
 		party_seterr("not in a party");
 		return -ENOENT;
 	}
 	p->state = PARTY_LEAVING;
-	r = ctl_party_leave(p->ctl);
+	r = tell ? ctl_party_leave(p->ctl) : -ENOTCONN;
+	if (!tell)
+		ctl_client_forget_party(p->ctl); /* a reconnect must not rejoin it */
 	if (r)
-		party_ctl_error(p, "leaving: the control plane was not told", r);
+		party_ctl_error(p, "leaving: the control plane was not told (it will be when it "
+				   "answers)", r);
 	log_kv(LOG_INFO, PARTY_TAG, "left the party", LOG_STR("party_id", p->party_id));
 	party_teardown(p);
 	party_save_party_id(p, "");
@@ -633,7 +662,7 @@ void party_free(struct party *p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	if (p->state != PARTY_IDLE)
-		party_leave_locked(p);
+		party_leave_locked(p, ctl_client_ready(p->ctl));
 	pthread_mutex_unlock(&p->lock);
 	if (p->ctl)
 		ctl_client_close(p->ctl);
@@ -745,16 +774,17 @@ int party_join(struct party *p, const char *party_id, struct party_status *out)
 
 int party_leave(struct party *p)
 {
+	bool reachable;
 	int r;
 
 	party_err[0] = '\0';
-	if (ctl_client_connect_now(p->ctl)) /* a user waits: try now */
-		log_debug(PARTY_TAG, "leaving while the control plane is unreachable");
+	reachable = ctl_client_connect_now(p->ctl) == 0; /* a user waits: try now */
 	pthread_mutex_lock(&p->op_lock);
-	party_sync_locked(p); /* a stray membership is left even when we are idle */
+	if (reachable)
+		party_sync_locked(p); /* a stray membership is left even when we are idle */
 	party_err[0] = '\0';
 	pthread_mutex_lock(&p->lock);
-	r = party_leave_locked(p);
+	r = party_leave_locked(p, reachable);
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(&p->op_lock);
 	return r;
@@ -798,6 +828,8 @@ static int party_status_locked(struct party *p, struct party_status *out)
 	snprintf(out->control_url, sizeof(out->control_url), "%s", p->control_url);
 	if (!out->control_connected)
 		ctl_client_transport_error(p->ctl, out->control_error, sizeof(out->control_error));
+	if (!out->control_error[0] && !p->synced && p->sync_err[0])
+		snprintf(out->control_error, sizeof(out->control_error), "%s", p->sync_err);
 	snprintf(out->self.nat.type, sizeof(out->self.nat.type), "unknown");
 	snprintf(out->self.nat.mapping, sizeof(out->self.nat.mapping), "unknown");
 	snprintf(out->self.nat.filtering, sizeof(out->self.nat.filtering), "unknown");
@@ -930,6 +962,17 @@ int party_run(struct party *p)
 
 		party_control_tasks(p);
 		pthread_mutex_lock(&p->lock);
+		if (!p->synced && p->sync_retry_ns) {
+			uint64_t now = time_mono_ns();
+
+			if (now >= p->sync_retry_ns) {
+				p->need_sync = true;
+				p->sync_retry_ns = 0;
+				timeout = 0;
+			} else if ((p->sync_retry_ns - now) / 1000000 < (uint64_t)timeout) {
+				timeout = (int)((p->sync_retry_ns - now) / 1000000) + 1;
+			}
+		}
 		fds[n++] = (struct pollfd){ .fd = p->wake[0], .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = ctl_client_event_fd(p->ctl), .events = POLLIN };
 		if (p->conn)

@@ -27,6 +27,7 @@
 #define PARTY_VERSION LANRAGE_VERSION
 #define PARTY_CREDS_FILE "control.json"
 #define PARTY_LOCAL_DB "control.db"
+#define PARTY_SYNC_RETRY_MS 5000 /* a failed sync is tried again this often */
 
 struct party {
 	pthread_mutex_t lock;
@@ -52,6 +53,8 @@ struct party {
 	bool need_sync;           /* party_run should try the sync (again) */
 	char stray[CTL_PARTY_ID_LEN + 1]; /* the control plane has us in it, we do not */
 	char resuming[CTL_PARTY_ID_LEN + 1]; /* the stored party, until the sync */
+	char sync_err[PARTY_ERR_MAX]; /* why the last sync failed, until one succeeds */
+	uint64_t sync_retry_ns;   /* monotonic time of the next try; 0 none due */
 	char self_id[CTL_ID_LEN + 1];
 
 	/* The current party; members excludes ourselves. */

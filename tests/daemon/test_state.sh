@@ -11,6 +11,8 @@
 #   - SIGKILL then a restart against another control server: idle there,
 #     create/leave work, and the first server's members lose the ghost;
 #   - a name changed with --name reaches the other players;
+#   - a leave while the control server is down (the stored party not yet
+#     resumed) is kept: the server is told when it is back;
 #   - a second daemon on the same host is refused at start, naming the
 #     conflict (interface, UDP port) and the flag to change;
 #   - with the control server unreachable the API answers within 1 s of the
@@ -43,8 +45,14 @@ CTL2_URL=wss://203.0.113.81:8667
 nl_control_tls "$TMP" || { echo "cannot get the control server's TLS pin" >&2; exit 1; }
 # Both servers use the certificate beside ctl.db (same pin): the switch
 # below is about membership, not trust.
-nl_spawn ctl "$TMP/ctl.log" "$BUILD/lanrage-control" --listen 203.0.113.80:8667 \
-	--db "$TMP/ctl.db" --relay-secret-file "$CTL_SECRET_FILE" --peer-timeout 10 >/dev/null
+ctl_up() {
+	nl_spawn ctl "$TMP/ctl.log.$((++CTL_STARTS))" "$BUILD/lanrage-control" \
+		--listen 203.0.113.80:8667 --db "$TMP/ctl.db" --relay-secret-file "$CTL_SECRET_FILE" \
+		--peer-timeout 10 >/dev/null
+	CTL_PID=${NL_PIDS[-1]}
+}
+CTL_STARTS=0
+ctl_up
 nl_spawn ctl2 "$TMP/ctl2.log" "$BUILD/lanrage-control" --listen 203.0.113.81:8667 \
 	--db "$TMP/ctl.db2" --tls-cert "$TMP/control-tls.crt" --tls-key "$TMP/control-tls.key" \
 	--relay-secret-file "$CTL_SECRET_FILE" >/dev/null
@@ -143,9 +151,29 @@ check "resumed" until_ok 10 is_state b active
 check "a sees the new name" until_ok 5 has_members a robert
 check "status shows our own name" test "$(lr b status --json | jget self.name)" = robert
 
+# ---- leave while the control server is away ----
+kill9 b
+kill -KILL "$CTL_PID"
+wait "$CTL_PID" 2>/dev/null
+check "plain restart with the control server down" start b
+check "status: joining the stored party meanwhile" is_state b joining
+T0=$(date +%s%N)
+check "leave while it is down succeeds" lr b party leave
+MS=$((($(date +%s%N) - T0) / 1000000))
+check "and says so within 7 s (${MS} ms)" test "$MS" -le 7000
+check "idle after that leave" is_state b idle
+ctl_up
+connected() { [ "$(lr b status --json | jget control.connected)" = True ]; }
+check "b reconnects when the control server is back" until_ok 30 connected
+check "the control server is told: a no longer lists bob" until_ok 20 has_members a ""
+check "b still idle" is_state b idle
+check "join again" lr b party join "$PARTY"
+check "a sees bob" until_ok 10 has_members a robert
+
 # ---- SIGKILL, then another control server ----
 kill9 b
-check "restart against another control server" start b --control "$CTL2_URL"
+check "restart against another control server" start b --control "$CTL2_URL" \
+	--control-pin "$CTL_PIN"
 check "idle on the new server" until_ok 10 is_state b idle
 check "create on the new server" lr b party create "elsewhere"
 check "leave on the new server" lr b party leave
