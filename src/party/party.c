@@ -494,6 +494,8 @@ static int party_sync_locked(struct party *p)
 	r = party_register(p);
 	if (r)
 		return r;
+	if (p->stop) /* stopping: no more waits on the control plane */
+		return -ECANCELED;
 	ctl_client_party_id(p->ctl, server);
 	pthread_mutex_lock(&p->lock);
 	if (p->state == PARTY_IDLE && server[0] && strcmp(server, stored))
@@ -522,7 +524,7 @@ static void party_control_tasks(struct party *p)
 	memcpy(stray, p->stray, sizeof(stray));
 	p->stray[0] = '\0';
 	pthread_mutex_unlock(&p->lock);
-	if (!sync && !stray[0])
+	if ((!sync && !stray[0]) || p->stop)
 		return;
 	pthread_mutex_lock(&p->op_lock);
 	if (sync && party_sync_locked(p)) {
