@@ -106,7 +106,8 @@ struct api_config {
 struct api;
 
 /* Writes a fresh random token to STATE_DIR/api.token (0600), binds and
- * starts the server thread. -EADDRINUSE when the address is taken. */
+ * starts the server thread. -EADDRINUSE when the address is taken (not
+ * logged: the caller says it, with the option to change). */
 int api_start(const struct api_config *cfg, struct api **out);
 /* Stops the thread, removes api.token, wipes the token. NULL is fine. */
 void api_stop(struct api *a);

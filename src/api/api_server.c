@@ -22,6 +22,7 @@
 #include "api/api.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "util/hostport.h"
 
 #define API_TAG "api"
 enum { API_CHUNK = 4096, API_HDR_MAX = 512 };
@@ -263,6 +264,12 @@ int api_start(const struct api_config *cfg, struct api **out)
 	if (api_listen_parse(listen, addr, sizeof(addr), &a->port)) {
 		log_error(API_TAG, "the API listens on loopback only; refusing '%s'", listen);
 		r = -EINVAL;
+		goto err;
+	}
+	/* lws would only log a busy port, and leaks when it fails on it */
+	r = hostport_tcp_listen_probe(addr, a->port);
+	if (r) { /* the caller says it, with the option to change */
+		log_debug(API_TAG, "cannot listen on %s: %s", listen, strerror(-r));
 		goto err;
 	}
 	log_lws_setup();
