@@ -158,15 +158,20 @@ static void daemon_undo_flags(const char *state_dir, const struct daemon_saved *
 	daemon_apply(state_dir, NULL, keys, values, NULL, DAEMON_NFLAGS);
 }
 
+/* True when one remote control server is replaced by another. Local mode
+ * in between (empty URL) keeps the pin: it belongs to the server the user
+ * comes back to, and a wrong pin is refused with a message naming it. */
 static bool daemon_control_changes(const char *state_dir, const char *url)
 {
 	struct config *cfg;
+	const char *cur;
 	bool changes = false;
 
-	if (config_open(state_dir, &cfg) == 0) {
-		changes = strcmp(config_get(cfg, "control_server") ?: "", url) != 0;
-		config_close(cfg);
-	}
+	if (!*url || config_open(state_dir, &cfg))
+		return false;
+	cur = config_get(cfg, "control_server") ?: "";
+	changes = *cur && strcmp(cur, url) != 0;
+	config_close(cfg);
 	return changes;
 }
 
