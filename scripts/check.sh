@@ -30,16 +30,16 @@ failed=0
 failures=()
 
 stage() {
-	local name=$1
+	local name=$1 start=$SECONDS
 	shift
 	echo "=== $name"
 	if "$@"; then
 		passed=$((passed + 1))
-		echo "--- PASS: $name"
+		echo "--- PASS: $name ($((SECONDS - start)) s)"
 	else
 		failed=$((failed + 1))
 		failures+=("$name")
-		echo "--- FAIL: $name"
+		echo "--- FAIL: $name ($((SECONDS - start)) s)"
 	fi
 }
 
