@@ -53,6 +53,11 @@ int platform_addr_add4(const char *name, struct in_addr addr, unsigned prefix);
 int platform_addr_flush4(const char *name);
 /* Route dst/prefix through name (created or replaced, so it is idempotent). */
 int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix);
+/* The same with a locked MTU metric (`mtu lock N`): the most the kernel sends
+ * to dst/prefix in one IP packet, and what TCP's MSS follows (68..65535). */
+int platform_route_mtu4(const char *name, struct in_addr dst, unsigned prefix, unsigned mtu);
+/* Removes the route dst/prefix through name; -ESRCH when there is none. */
+int platform_route_del4(const char *name, struct in_addr dst, unsigned prefix);
 
 /* Something of the host's that overlaps a network: a main-table route or an
  * interface address, with the link it is on. */

@@ -396,7 +396,11 @@ int platform_addr_flush4(const char *name)
 	return ret;
 }
 
-int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix)
+/* RTM_NEWROUTE or RTM_DELROUTE for dst/prefix through the link; mtu > 0 adds
+ * the metric with its lock bit (RTAX_LOCK), so PMTU discovery never raises
+ * it and TCP takes its MSS from it. */
+static int route_msg4(const char *name, int type, struct in_addr dst, unsigned prefix,
+		      unsigned mtu)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh;
@@ -411,7 +415,8 @@ int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix)
 		return index;
 	if (prefix < 32) /* the kernel refuses a destination with host bits set */
 		dst.s_addr &= htonl(prefix ? ~0u << (32 - prefix) : 0);
-	nlh = nl_msg(&nl, buf, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+	nlh = nl_msg(&nl, buf, (uint16_t)type,
+		     NLM_F_ACK | (type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_REPLACE : 0));
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = (unsigned char)prefix;
@@ -421,7 +426,31 @@ int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix)
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put(nlh, RTA_DST, sizeof(dst), &dst);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)index);
+	if (mtu) {
+		struct nlattr *metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+
+		mnl_attr_put_u32(nlh, RTAX_LOCK, 1u << RTAX_MTU);
+		mnl_attr_put_u32(nlh, RTAX_MTU, mtu);
+		mnl_attr_nest_end(nlh, metrics);
+	}
 	return nl_request(buf, &nl);
+}
+
+int platform_route_add4(const char *name, struct in_addr dst, unsigned prefix)
+{
+	return route_msg4(name, RTM_NEWROUTE, dst, prefix, 0);
+}
+
+int platform_route_mtu4(const char *name, struct in_addr dst, unsigned prefix, unsigned mtu)
+{
+	if (mtu < 68 || mtu > 65535)
+		return -EINVAL;
+	return route_msg4(name, RTM_NEWROUTE, dst, prefix, mtu);
+}
+
+int platform_route_del4(const char *name, struct in_addr dst, unsigned prefix)
+{
+	return route_msg4(name, RTM_DELROUTE, dst, prefix, 0);
 }
 
 /* ---- Overlap ------------------------------------------------------------- */
