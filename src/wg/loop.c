@@ -66,6 +66,7 @@ struct wg_loop {
 	char ifname[IFNAMSIZ];
 	int stop_fd;
 	struct wg_udp_set udp; /* udp.fd[i] belongs to queue i */
+	bool dont_fragment; /* wg_loop_set_dont_fragment, kept across rebinds */
 	struct wg_uapi_server uapi;
 	bool uapi_enabled;
 	uint64_t next_housekeeping;
@@ -170,6 +171,8 @@ static int loop_tun_write(void *ctx, const uint8_t *pkt, size_t len)
 /* Puts the sockets of set into the queues' epoll sets in place of the old ones. */
 static void loop_swap_udp(struct wg_loop *loop, const struct wg_udp_set *set)
 {
+	if (loop->dont_fragment)
+		(void)wg_udp_dont_fragment(set, true);
 	for (unsigned i = 0; i < loop->nq; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = set->fd[i] };
 		int efd = loop->q[i].epoll_fd;
@@ -742,6 +745,18 @@ void wg_loop_set_rx_hook(struct wg_loop *loop, wg_rx_hook hook, void *ctx)
 	loop_lock_outside(loop);
 	wg_device_set_rx_hook(loop->dev, hook, ctx);
 	pthread_mutex_unlock(&loop->lock);
+}
+
+int wg_loop_set_dont_fragment(struct wg_loop *loop, bool on)
+{
+	int ret;
+
+	loop_lock_outside(loop);
+	ret = wg_udp_dont_fragment(&loop->udp, on);
+	if (!ret)
+		loop->dont_fragment = on;
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
 }
 
 int wg_loop_send_raw(struct wg_loop *loop, const struct wg_endpoint *dst, const uint8_t *buf,

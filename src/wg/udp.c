@@ -72,6 +72,23 @@ static int udp_member(uint16_t port, uint32_t fwmark, bool reuse, bool *gro, int
 	return fd;
 }
 
+int wg_udp_dont_fragment(const struct wg_udp_set *s, bool on)
+{
+	int v4 = on ? IP_PMTUDISC_PROBE : IP_PMTUDISC_WANT;
+	int v6 = on ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_WANT;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		/* IPv4 and v4-mapped destinations follow the IP option, even on
+		 * the dual-stack socket */
+		if (setsockopt(s->fd[i], IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4)) < 0)
+			return -errno;
+		if (s->family == AF_INET6 &&
+		    setsockopt(s->fd[i], IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6)) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 uint16_t wg_udp_port(int fd)
 {
 	struct sockaddr_in6 sa;

@@ -29,6 +29,11 @@ struct wg_udp_set {
  * returns a negative errno and *s is untouched. */
 int wg_udp_open(struct wg_udp_set *s, uint16_t port, uint32_t fwmark, unsigned n, bool gro);
 void wg_udp_close(struct wg_udp_set *s);
+/* on: every datagram leaves with DF set and is never fragmented here, whatever
+ * path MTU ICMP reported (IP_PMTUDISC_PROBE, IPv4 and IPv6): one too big for
+ * the path is lost, as a path MTU probe must be. off: the kernel's default
+ * (DF until ICMP reports a smaller path, then local fragments). */
+int wg_udp_dont_fragment(const struct wg_udp_set *s, bool on);
 /* The bound port (host order), 0 if unknown. */
 uint16_t wg_udp_port(int fd);
 

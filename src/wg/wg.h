@@ -100,6 +100,12 @@ void wg_loop_set_rx_hook(struct wg_loop *loop, wg_rx_hook hook, void *ctx);
 int wg_loop_send_raw(struct wg_loop *loop, const struct wg_endpoint *dst, const uint8_t *buf,
 		     size_t len);
 
+/* on: the device's datagrams leave with DF set and are never fragmented by
+ * this host (IP_PMTUDISC_PROBE), so a datagram too big for its path is lost
+ * instead of split; the daemon fits its packets to each path (docs/NET.md,
+ * "Path MTU"). off (the default, as kernel WireGuard): fragments allowed. */
+int wg_loop_set_dont_fragment(struct wg_loop *loop, bool on);
+
 /* Endpoint helpers. */
 int wg_endpoint_parse(struct wg_endpoint *ep, const char *s);
 /* "1.2.3.4:51820" or "[::1]:51820"; v4-mapped addresses print as IPv4. */
