@@ -31,6 +31,7 @@ struct net {
 	char uapi_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" = none */
 	const struct net_backend_ops *ops;
 	void *state;
+	unsigned mtu; /* the interface's */
 };
 
 void net_config_init(struct net_config *cfg)
@@ -378,6 +379,7 @@ int net_up(struct net **out, const struct net_config *cfg)
 	ret = configure_link(net, cfg);
 	if (ret)
 		goto err;
+	net->mtu = cfg->mtu;
 	inet_ntop(AF_INET, &cfg->addr, addr, sizeof(addr));
 	log_info("net", "%s up (%s backend): %s/%u, MTU %u", net->ifname, net->ops->name, addr,
 		 cfg->prefix, cfg->mtu);
@@ -481,4 +483,30 @@ int net_send_raw(struct net *net, const struct wg_endpoint *dst, const uint8_t *
 int net_set_rx_hook(struct net *net, wg_rx_hook hook, void *ctx)
 {
 	return net->state ? net->ops->set_rx_hook(net->state, hook, ctx) : -ENODEV;
+}
+
+unsigned net_mtu(const struct net *net)
+{
+	return net->mtu;
+}
+
+int net_set_dont_fragment(struct net *net, bool on)
+{
+	if (!net->state)
+		return -ENODEV;
+	return net->ops->set_dont_fragment ? net->ops->set_dont_fragment(net->state, on)
+					   : -EOPNOTSUPP;
+}
+
+int net_peer_mtu(struct net *net, struct in_addr vip, unsigned mtu)
+{
+	int ret;
+
+	if (!net->state)
+		return -ENODEV;
+	if (!mtu) {
+		ret = platform_route_del4(net->ifname, vip, 32);
+		return ret == -ESRCH || ret == -ENODEV ? 0 : ret;
+	}
+	return platform_route_mtu4(net->ifname, vip, 32, mtu < net->mtu ? mtu : net->mtu);
 }

@@ -138,6 +138,9 @@ struct net_backend_ops {
 	int (*send_raw)(void *state, const struct wg_endpoint *dst, const uint8_t *buf,
 			size_t len);
 	int (*set_rx_hook)(void *state, wg_rx_hook hook, void *ctx);
+	/* Optional: the device's datagrams never fragmented here, DF set
+	 * (wg_loop_set_dont_fragment); NULL = not supported. */
+	int (*set_dont_fragment)(void *state, bool on);
 };
 
 /* The embedded userspace device (wg/ and tun/). */
@@ -213,6 +216,18 @@ int net_status(struct net *net, struct net_status *st);
 int net_listen_port(struct net *net, uint16_t *port);
 int net_send_raw(struct net *net, const struct wg_endpoint *dst, const uint8_t *buf, size_t len);
 int net_set_rx_hook(struct net *net, wg_rx_hook hook, void *ctx);
+/* The interface MTU net_up set. */
+unsigned net_mtu(const struct net *net);
+/* on: WireGuard's datagrams leave with DF set and are never fragmented by
+ * this host, so each must fit its path (net_peer_mtu); -EOPNOTSUPP when the
+ * backend cannot. */
+int net_set_dont_fragment(struct net *net, bool on);
+/* The most one IP packet to the member at vip may carry: a host route
+ * vip/32 through the interface with that locked MTU (capped at the
+ * interface's), so TCP's MSS follows it and larger UDP datagrams are
+ * fragmented inside the tunnel. 0 removes the route (the interface MTU
+ * applies again). */
+int net_peer_mtu(struct net *net, struct in_addr vip, unsigned mtu);
 
 /* ---- External tools ------------------------------------------------------ */
 

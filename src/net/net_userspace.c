@@ -183,6 +183,13 @@ static int us_send_raw(void *state, const struct wg_endpoint *dst, const uint8_t
 	return wg_loop_send_raw(u->loop, dst, buf, len);
 }
 
+static int us_set_dont_fragment(void *state, bool on)
+{
+	struct userspace *u = state;
+
+	return wg_loop_set_dont_fragment(u->loop, on);
+}
+
 static int us_set_rx_hook(void *state, wg_rx_hook hook, void *ctx)
 {
 	struct userspace *u = state;
@@ -201,4 +208,5 @@ const struct net_backend_ops net_backend_userspace = {
 	.listen_port = us_listen_port,
 	.send_raw = us_send_raw,
 	.set_rx_hook = us_set_rx_hook,
+	.set_dont_fragment = us_set_dont_fragment,
 };
