@@ -12,6 +12,9 @@
  *   undamaged, under the pair key and the sender's own public key, never
  *   reflected back at its sender or under another pair's key;
  * - echo_parse: what parses is rebuilt byte for byte by echo_build;
+ * - echo_probe_parse, as a path MTU probe or answer from the tunnel: what
+ *   parses is rebuilt by echo_probe_build to the same length and header (a
+ *   probe's padding is anything), an answer byte for byte;
  * - shim_unwrap, as a relay datagram: the key and datagram point inside the
  *   input, and wrapping the datagram again as a SEND parses back to the same
  *   key and bytes;
@@ -146,6 +149,21 @@ static void fuzz_echo(const uint8_t *data, size_t size)
 		return;
 	if (size != ECHO_LEN || echo_build(again, type, seq, stamp) != ECHO_LEN ||
 	    memcmp(again, data, ECHO_LEN))
+		abort();
+}
+
+static void fuzz_echo_probe(const uint8_t *data, size_t size)
+{
+	static uint8_t again[65536];
+	unsigned psize;
+	uint32_t seq;
+	int type, n;
+
+	if (echo_probe_parse(data, size, &type, &seq, &psize))
+		return;
+	n = echo_probe_build(again, sizeof(again), type, seq, psize);
+	if (n < 0 || (size_t)n != size || memcmp(again, data, ECHO_PROBE_LEN) ||
+	    (type == ECHO_PROBE_REPLY && memcmp(again, data, size)))
 		abort();
 }
 
@@ -352,6 +370,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_probe_raw(data, size);
 	fuzz_probe_built(data, size);
 	fuzz_echo(data, size);
+	fuzz_echo_probe(data, size);
 	fuzz_shim(data, size);
 	fuzz_cand(data, size);
 	fuzz_filter(data, size);

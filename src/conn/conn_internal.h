@@ -3,6 +3,8 @@
  * of their inputs, split out so the unit tests reach them without sockets:
  *   - probe frames (docs/PROBES.md): the per-pair key, build, parse + verify;
  *   - echo frames (in-tunnel monitoring) and the monitor statistics;
+ *   - path MTU: probe frames in the tunnel, the ceiling a path allows and
+ *     the probing state machine (conn_pmtu.c);
  *   - candidate lists (parse, merge, dedup, LAN classification) and the
  *     filter every member-supplied candidate passes before it is probed;
  *   - the relay shim's wrapping (SEND) and unwrapping (DELIVER).
@@ -102,6 +104,81 @@ void mon_expire(struct mon_stats *m, uint64_t deadline_ns);
 bool mon_reply(struct mon_stats *m, uint32_t seq, uint64_t now_ns);
 /* Percentage of the last MON_WINDOW settled requests that were lost (0 when none). */
 double mon_loss_pct(const struct mon_stats *m);
+
+/* ---- Path MTU (conn_pmtu.c, docs/NET.md "Path MTU") ------------------------
+ * Each member's IP packets are kept to what its current path carries whole:
+ * its host route's locked MTU (net_peer_mtu). The value starts at the
+ * ceiling the path allows over the local link and is checked with padded
+ * probe frames through the tunnel, in the style of RFC 8899 (DPLPMTUD): a
+ * round sends a big probe of the size under test and a small one; the size
+ * fails only when the big one is lost PMTU_MAX_PROBES rounds running while
+ * the small one is answered (plain loss or a peer that never answers probes
+ * changes nothing). The outer sockets never fragment (DF, IP_PMTUDISC_PROBE),
+ * so a probe too big for the path is lost whole. */
+
+#define ECHO_PROBE_VERSION 1
+enum {
+	ECHO_PROBE = 3,       /* padded to the size under test */
+	ECHO_PROBE_REPLY = 4, /* small: seq and the size that arrived */
+	ECHO_PROBE_LEN = 4 + 4 + 2, /* header, seq, size */
+	PMTU_IP_UDP_LEN = 28, /* the probe's own IPv4 and UDP headers */
+};
+
+/* A probe request of size bytes as an IP packet (UDP payload size - 28,
+ * zero padded), or a reply saying size arrived. Returns the length. */
+int echo_probe_build(uint8_t *out, size_t cap, int type, uint32_t seq, unsigned size);
+/* len is the datagram's whole length (a request may be read truncated);
+ * a request's size must match it. -EINVAL for anything else. */
+int echo_probe_parse(const uint8_t *buf, size_t len, int *type, uint32_t *seq,
+		     unsigned *size);
+
+enum {
+	PMTU_BASE = 1280,    /* the smallest size searched (IPv6's minimum link MTU) */
+	PMTU_STEP = 16,      /* WireGuard pads to 16 bytes: sizes are multiples */
+	PMTU_MAX_PROBES = 3, /* RFC 8899 MAX_PROBES */
+	PMTU_WG_OVERHEAD = 32, /* data header 16 + Poly1305 tag 16 */
+	PMTU_UNDERLAY_DEFAULT = 1500,
+};
+#define PMTU_CONFIRM_NS (5ULL * 1000000000ULL) /* a settled size re-checked */
+#define PMTU_RETRY_NS (1ULL * 1000000000ULL)   /* after a round nothing answered */
+#define PMTU_RAISE_NS (600ULL * 1000000000ULL) /* RFC 8899 PMTU_RAISE_TIMER */
+
+/* The largest inner packet a path carries whole: underlay MTU minus the outer
+ * IP/UDP headers (28 or 48), WireGuard's 32 and, relayed, the relay frame's
+ * header; rounded down to PMTU_STEP (padding must not push it over), at most
+ * if_mtu (padding stops there), at least PMTU_BASE. */
+unsigned pmtu_ceiling(unsigned underlay_mtu, bool ipv6, unsigned relay_hdr, unsigned if_mtu);
+
+enum pmtu_phase { PMTU_IDLE, PMTU_SEARCH, PMTU_DONE };
+
+struct pmtu {
+	enum pmtu_phase phase;
+	unsigned ceiling; /* what the path allows at most (pmtu_ceiling) */
+	unsigned mtu;     /* in effect: the member's route */
+	unsigned lo;      /* SEARCH: fits (or PMTU_BASE, assumed) */
+	unsigned hi;      /* SEARCH: smallest size seen too big; 0 = ceiling untried */
+	unsigned probe;   /* the size the current or next round tests */
+	unsigned fails;   /* rounds at probe: big lost, small answered */
+	unsigned quiet;   /* rounds in a row with no answer at all */
+	uint32_t round;   /* big probe: seq 2 * round + 1, small: 2 * round */
+	bool in_round, big_ok, small_ok;
+	uint64_t round_end_ns, next_ns, raise_ns;
+	uint64_t start_ns, converged_ns; /* converged_ns: 0 until the first DONE */
+};
+
+/* A new path: mtu = ceiling at once (what a 1500-byte underlay carries), and a
+ * search that confirms it or looks for the largest size that fits. */
+void pmtu_start(struct pmtu *p, unsigned ceiling, uint64_t now_ns);
+/* Due work: judges a round whose time is up, and starts the next one when it
+ * is due: true, with the size of its big probe and its round number (send
+ * both probes now). timeout_ns: how long a round waits for answers. */
+bool pmtu_tick(struct pmtu *p, uint64_t now_ns, uint64_t timeout_ns, unsigned *size,
+	       uint32_t *round);
+/* An answer to the current round's big or small probe; a big answer ends the
+ * round at once. Others (late, unknown) are ignored. */
+void pmtu_answer(struct pmtu *p, uint32_t round, bool big, uint64_t now_ns);
+/* When pmtu_tick has work next (UINT64_MAX: never). */
+uint64_t pmtu_next_ns(const struct pmtu *p);
 
 /* ---- Candidates ---------------------------------------------------------- */
 
