@@ -201,7 +201,12 @@ for _ in $(seq 50); do
 	sleep 0.02
 done
 MS=$((($(date +%s%N) - T0) / 1000000))
-check "API answers within 1 s of the start (${MS} ms)" test "$MS" -le 1000
+# Under ASan every CLI call of the polling loop costs ~100 ms more, and
+# a loaded machine more still: 2.5 s there, still far from the 10 s of old.
+LIMIT=1000
+[[ $BUILD == *asan* ]] && LIMIT=2500
+check "API answers within $((LIMIT / 1000)).$((LIMIT % 1000 / 100)) s of the start (${MS} ms)" \
+	test "$MS" -le "$LIMIT"
 check "status says the control plane is unreachable and why" bash -c \
 	"ip netns exec $(nl_ns b) $LANRAGE status --json --state-dir $TMP/c | python3 -c 'import json,sys; e=json.load(sys.stdin)[\"control\"][\"error\"]; print(e); sys.exit(\"connection refused\" not in e)'"
 T0=$(date +%s%N)
