@@ -18,8 +18,10 @@
  * docs/RELAY.md are checked: a DELIVER leaves only for a SEND from a bound
  * address, carries that binding's key and goes to the destination key's
  * bound address; an answer to a BIND is smaller than the BIND; a BIND
- * answered with a COOKIE or not at all changed no binding; the tables and the
- * per-IP counts stay consistent.
+ * answered with a COOKIE, a CLOCK or not at all changed no binding; an
+ * UNBOUND answers only a SEND from an address without a live binding, is no
+ * larger than it, echoes its last bytes and carries the source's cookie; the
+ * tables and the per-IP counts stay consistent.
  */
 #include <arpa/inet.h>
 #include <sodium.h>
@@ -102,6 +104,21 @@ static void check_reencode(const uint8_t *data, size_t size)
 		if (f.nonce != data + 4 || f.mac != data + 24)
 			abort();
 		return;
+	case RELAY_CLOCK:
+		if (f.nonce != data + 4 || f.mac != data + RELAY_CLOCK_SIGNED_LEN ||
+		    f.timestamp_ms != ((uint64_t)data[20] << 56 | (uint64_t)data[21] << 48 |
+				       (uint64_t)data[22] << 40 | (uint64_t)data[23] << 32 |
+				       (uint64_t)data[24] << 24 | (uint64_t)data[25] << 16 |
+				       (uint64_t)data[26] << 8 | data[27]))
+			abort();
+		return;
+	case RELAY_UNBOUND: {
+		uint8_t send[RELAY_UNBOUND_LEN] = { 0 };
+
+		memcpy(send + sizeof(send) - RELAY_ECHO_LEN, f.echo, RELAY_ECHO_LEN);
+		n = relay_build_unbound(out, sizeof(out), send, sizeof(send), f.cookie);
+		break;
+	}
 	case RELAY_REFUSED:
 		n = relay_build_refused(out, sizeof(out), f.nonce, f.code);
 		break;
@@ -180,6 +197,29 @@ static void check_output(const struct relay_core *c, const struct wg_endpoint *s
 	}
 }
 
+/* An UNBOUND answers a SEND (the type byte before the call: the handler
+ * rewrites only a forwarded SEND) of at least its size, from an address that
+ * has no live binding now, echoing the SEND's tail, with that address's
+ * cookie. */
+static void check_unbound(struct relay_core *c, const struct wg_endpoint *src, uint8_t in_type,
+			  size_t in_len, const uint8_t tail[RELAY_ECHO_LEN],
+			  const struct relay_out *o)
+{
+	const struct relay_binding *b;
+	uint8_t cookie[RELAY_COOKIE_LEN];
+	struct relay_frame f;
+
+	if (relay_parse(o->buf, o->len, &f) || f.type != RELAY_UNBOUND)
+		return;
+	b = relay_table_find_addr(&c->table, src);
+	if (in_type != RELAY_SEND || o->len > in_len || (b && !b->dormant) ||
+	    memcmp(f.echo, tail, RELAY_ECHO_LEN))
+		abort();
+	relay_cookie_make(&c->cookie, src, cookie);
+	if (memcmp(f.cookie, cookie, RELAY_COOKIE_LEN))
+		abort();
+}
+
 /* BIND frames are costly to make (two X25519, maybe an Ed25519): remembered
  * per key, source and ticket kind (inputs replay the same ones; the cookie
  * secret is fixed per run, see run_script, so a source's cookie repeats). */
@@ -256,7 +296,7 @@ static void run_script(const uint8_t *data, size_t size)
 	while (s.left && steps++ < 64) {
 		uint8_t op = take(&s), a = take(&s) % NADDR, k = take(&s) % NKEYS;
 		uint8_t nonce[RELAY_NONCE_LEN] = { op, a, k }, reply[RELAY_REPLY_MAX];
-		uint8_t cookie[RELAY_COOKIE_LEN], arg;
+		uint8_t cookie[RELAY_COOKIE_LEN], arg, tail[RELAY_ECHO_LEN];
 		const uint8_t *frame_key = NULL;
 		uint8_t dst_key[32];
 		struct relay_binding before, *src_b;
@@ -315,13 +355,17 @@ static void run_script(const uint8_t *data, size_t size)
 			frame_key = dst_key;
 		}
 		memcpy(pool_before, c.table.pool, sizeof(pool_before));
+		if (len >= RELAY_ECHO_LEN)
+			memcpy(tail, buf + len - RELAY_ECHO_LEN, RELAY_ECHO_LEN);
 		if (relay_core_input(&c, &addrs[a], buf, len, now, wall, reply, &o)) {
 			check_output(&c, &addrs[a], frame_key, src_b ? &before : NULL, &o);
+			check_unbound(&c, &addrs[a], len ? buf[3] : 0, len, tail, &o);
 			if (len && buf[3] == RELAY_BIND && o.len >= len)
 				abort(); /* an answer to a BIND never amplifies it */
-			if (len && buf[3] == RELAY_BIND && o.len == RELAY_COOKIE_FRAME_LEN &&
+			if (len && buf[3] == RELAY_BIND &&
+			    (o.len == RELAY_COOKIE_FRAME_LEN || o.len == RELAY_CLOCK_LEN) &&
 			    memcmp(pool_before, c.table.pool, sizeof(pool_before)))
-				abort(); /* no cookie: nothing changed */
+				abort(); /* no cookie, or a time answer: nothing changed */
 		} else if (len >= 4 && buf[3] == RELAY_BIND &&
 			   memcmp(pool_before, c.table.pool, sizeof(pool_before))) {
 			abort(); /* an unanswered BIND changed nothing either */

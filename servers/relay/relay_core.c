@@ -2,8 +2,10 @@
  * relay_core: the relay's input handler (see relay_core.h and docs/RELAY.md).
  * Frames from a bound address refresh its binding; BIND shows the source's
  * cookie, the control plane's ticket and the proof of the key, then (re)binds
- * the key to the source address; SEND is charged to the sender's buckets and
- * the receiver's, and forwarded as DELIVER; PING is answered freely to a bound
+ * the key to the source address (a proven BIND outside the timestamp window
+ * gets the relay's time in CLOCK instead); SEND is charged to the sender's
+ * buckets and the receiver's, and forwarded as DELIVER (from an unbound
+ * address it is answered UNBOUND, so the client rebinds at once); PING is answered freely to a bound
  * address and within a per-source limit to any other. Relay-to-client frame
  * types arriving here are dropped.
  *
@@ -48,6 +50,10 @@ int relay_core_init(struct relay_core *c, const struct relay_config *cfg)
 				       c->cfg.limiter_sources);
 	if (ret)
 		goto err;
+	ret = wg_ratelimiter_init_rate(&c->unbound_rl, RELAY_UNBOUND_PPS, RELAY_UNBOUND_BURST,
+				       c->cfg.limiter_sources);
+	if (ret)
+		goto err;
 	return 0;
 err:
 	relay_core_free(c);
@@ -60,6 +66,7 @@ void relay_core_free(struct relay_core *c)
 	wg_ratelimiter_free(&c->bind_rl);
 	wg_ratelimiter_free(&c->ping_rl);
 	wg_ratelimiter_free(&c->stun_rl);
+	wg_ratelimiter_free(&c->unbound_rl);
 	relay_cookie_free(&c->cookie);
 	crypto_wipe(c->cfg.private_key, sizeof(c->cfg.private_key));
 }
@@ -243,6 +250,8 @@ static bool do_bind(struct relay_core *c, const struct relay_frame *f,
 {
 	struct relay_binding *other = relay_table_find_addr(&c->table, src);
 
+	if (b)
+		still_live(c, b, now_ns); /* an expired one is revived as dormant */
 	if (over_ip_cap(c, b, other, src))
 		return refuse(c, src, f->nonce, RELAY_REFUSED_IP_FULL, reply, out);
 	/* An address holds one key: a proven BIND takes the address over (the NAT
@@ -284,13 +293,24 @@ static bool do_bind(struct relay_core *c, const struct relay_frame *f,
 			relay_build_bound(reply, RELAY_REPLY_MAX, k, f->nonce, c->cfg.lifetime_s));
 }
 
+/* A proven BIND whose timestamp is outside the window: the relay's time,
+ * under the BIND's key, so the client can bind with it (docs/RELAY.md). */
+static bool send_clock(struct relay_core *c, const struct relay_frame *f,
+		       const struct wg_endpoint *src, const uint8_t k[32], uint64_t wall_ms,
+		       uint8_t *reply, struct relay_out *out)
+{
+	c->stats.clocks++;
+	return reply_to(out, src, reply,
+			relay_build_clock(reply, RELAY_REPLY_MAX, k, f->nonce, wall_ms));
+}
+
 /*
  * A BIND, checked from the cheapest to the costliest (docs/RELAY.md): the
- * per-source limit; the timestamp window, then the cookie (until a source
- * shows its cookie, the only answer it gets is a COOKIE, smaller than the
- * BIND, and nothing in the table changes; so a stale BIND is told so only
- * once its source is shown to be real); the ticket's expiry, then its signature
- * (Ed25519); the MAC (X25519); the replay check.
+ * per-source limit; the cookie (until a source shows its cookie, the only
+ * answer it gets is a COOKIE, smaller than the BIND, and nothing in the table
+ * changes); the ticket's expiry, then its signature (Ed25519); the MAC
+ * (X25519); the timestamp window (outside it, a proven BIND is told the
+ * relay's time: a client with a wrong clock can still bind); the replay check.
  */
 static bool on_bind(struct relay_core *c, const struct relay_frame *f,
 		    const struct wg_endpoint *src, uint64_t now_ns, uint64_t wall_ms,
@@ -298,34 +318,55 @@ static bool on_bind(struct relay_core *c, const struct relay_frame *f,
 {
 	struct relay_binding *b;
 	uint8_t k[32], code;
-	bool sent, cookie_ok;
-	int ret;
+	bool sent;
 
 	if (!wg_ratelimiter_allow(&c->bind_rl, &src->sa, now_ns)) {
 		c->stats.drop_bind_rate++;
 		return false;
 	}
 	relay_cookie_tick(&c->cookie, now_ns);
-	cookie_ok = relay_cookie_check(&c->cookie, src, f->cookie);
-	if (!relay_bind_in_window(f, wall_ms) && cookie_ok)
-		return refuse(c, src, f->nonce, RELAY_REFUSED_STALE, reply, out);
-	if (!cookie_ok)
+	if (!relay_cookie_check(&c->cookie, src, f->cookie))
 		return send_cookie(c, f, src, reply, out);
 	code = check_ticket(c, f, wall_ms);
 	if (code)
 		return refuse(c, src, f->nonce, code, reply, out);
+	if (relay_verify_bind_proof(f, c->cfg.private_key, k))
+		return refuse(c, src, f->nonce, RELAY_REFUSED_BAD_MAC, reply, out);
 	/* Dormant bindings count too: they remember the last timestamp. */
 	b = relay_table_find_key(&c->table, f->key);
-	ret = relay_verify_bind(f, c->cfg.private_key, wall_ms, b ? b->last_bind_ms : 0, k);
-	if (ret)
-		return refuse(c, src, f->nonce,
-			      ret == -ESTALE ? RELAY_REFUSED_STALE : RELAY_REFUSED_BAD_MAC, reply,
-			      out);
-	if (b)
-		still_live(c, b, now_ns); /* an expired one is revived as dormant */
-	sent = do_bind(c, f, src, b, k, now_ns, reply, out);
+	if (!relay_bind_in_window(f, wall_ms))
+		sent = send_clock(c, f, src, k, wall_ms, reply, out);
+	else if (b && f->timestamp_ms <= b->last_bind_ms)
+		sent = refuse(c, src, f->nonce, RELAY_REFUSED_STALE, reply, out);
+	else
+		sent = do_bind(c, f, src, b, k, now_ns, reply, out);
 	crypto_wipe(k, sizeof(k));
 	return sent;
+}
+
+/* A SEND from an address without a live binding (the relay restarted, the
+ * binding expired, or the client's NAT gave it a new address): nothing is
+ * forwarded; the source is told, with its cookie, within a per-source limit,
+ * and only when the answer is no larger than the SEND. The echo of the SEND's
+ * last bytes lets the client tell a real answer from a forged one. */
+static bool on_unbound_send(struct relay_core *c, const struct relay_frame *f,
+			    const struct wg_endpoint *src, uint64_t now_ns, uint8_t *reply,
+			    struct relay_out *out)
+{
+	uint8_t cookie[RELAY_COOKIE_LEN];
+
+	c->stats.drop_unbound++;
+	if (f->raw_len < RELAY_UNBOUND_LEN)
+		return false;
+	if (!wg_ratelimiter_allow(&c->unbound_rl, &src->sa, now_ns)) {
+		c->stats.drop_unbound_rate++;
+		return false;
+	}
+	relay_cookie_tick(&c->cookie, now_ns);
+	relay_cookie_make(&c->cookie, src, cookie);
+	c->stats.unbound++;
+	return reply_to(out, src, reply,
+			relay_build_unbound(reply, RELAY_REPLY_MAX, f->raw, f->raw_len, cookie));
 }
 
 static bool on_send(struct relay_core *c, const struct relay_frame *f,
@@ -335,10 +376,8 @@ static bool on_send(struct relay_core *c, const struct relay_frame *f,
 	struct relay_binding *b = live_by_addr(c, src, now_ns), *d;
 	int len;
 
-	if (!b) {
-		c->stats.drop_unbound++;
-		return false;
-	}
+	if (!b)
+		return on_unbound_send(c, f, src, now_ns, reply, out);
 	b->last_ns = now_ns;
 	if (!relay_rate_take(&b->pkts, &b->bytes, c->cfg.rate_pps, c->cfg.rate_bytes, f->raw_len,
 			     now_ns)) {
@@ -440,12 +479,14 @@ void relay_core_log_stats(const struct relay_core *c, const char *why)
 	       LOG_UINT("refreshes", s->refreshes), LOG_UINT("expired", s->expired),
 	       LOG_UINT("evicted", s->evicted), LOG_UINT("pongs", s->pongs),
 	       LOG_UINT("unreachable", s->unreachable), LOG_UINT("cookies", s->cookies),
+	       LOG_UINT("unbound", s->unbound), LOG_UINT("clocks", s->clocks),
 	       LOG_UINT("drop_malformed", s->drop_malformed),
 	       LOG_UINT("drop_unexpected", s->drop_unexpected),
 	       LOG_UINT("drop_unbound", s->drop_unbound), LOG_UINT("drop_rate", s->drop_rate),
 	       LOG_UINT("drop_dst_rate", s->drop_dst_rate),
 	       LOG_UINT("drop_bind_rate", s->drop_bind_rate),
 	       LOG_UINT("drop_ping_rate", s->drop_ping_rate),
+	       LOG_UINT("drop_unbound_rate", s->drop_unbound_rate),
 	       LOG_UINT("refused_mac", s->refused_mac), LOG_UINT("refused_stale", s->refused_stale),
 	       LOG_UINT("refused_full", s->refused_full), LOG_UINT("refused_rate", s->refused_rate),
 	       LOG_UINT("refused_unauthorized", s->refused_unauthorized),

@@ -11,8 +11,11 @@
  * the binding, never from the frame; a BIND costs no Ed25519 or X25519 work
  * and changes no binding before it shows a valid cookie for its source
  * address; a key binds only with a ticket from the control plane (unless
- * the relay runs with no_tickets); nothing is allocated per datagram (a SEND
- * becomes its DELIVER in the same buffer). Single-threaded.
+ * the relay runs with no_tickets); no answer is larger than the datagram it
+ * answers (a SEND from an unbound address gets an UNBOUND, within a
+ * per-source limit, only when it is at least as large); nothing is allocated
+ * per datagram (a SEND becomes its DELIVER in the same buffer).
+ * Single-threaded.
  */
 #ifndef LR_RELAY_CORE_H
 #define LR_RELAY_CORE_H
@@ -41,6 +44,8 @@
 #define RELAY_BIND_BURST (2 * RELAY_NAT_PLAYERS) /* a cookie round trip each */
 #define RELAY_PING_PPS 100 /* PINGs from addresses without a binding */
 #define RELAY_PING_BURST (2 * RELAY_NAT_PLAYERS)
+#define RELAY_UNBOUND_PPS 50 /* UNBOUND answers to SENDs from unbound addresses */
+#define RELAY_UNBOUND_BURST (2 * RELAY_NAT_PLAYERS) /* a relay restart: a few each */
 #define RELAY_STUN_PPS 50 /* STUN requests */
 #define RELAY_STUN_BURST (4 * RELAY_NAT_PLAYERS)
 #define RELAY_STUN_GLOBAL_PPS 20000 /* STUN answers from the whole relay */
@@ -66,8 +71,9 @@ struct relay_stats {
 	uint64_t forwarded, forwarded_bytes;
 	uint64_t binds, roams, refreshes, expired, evicted;
 	uint64_t pongs, unreachable, cookies;
+	uint64_t unbound, clocks; /* UNBOUND and CLOCK answers */
 	uint64_t drop_malformed, drop_unexpected, drop_unbound, drop_rate, drop_dst_rate;
-	uint64_t drop_bind_rate, drop_ping_rate;
+	uint64_t drop_bind_rate, drop_ping_rate, drop_unbound_rate;
 	uint64_t refused_mac, refused_stale, refused_full, refused_rate;
 	uint64_t refused_unauthorized, refused_expired, refused_ip_full;
 	uint64_t stun_allowed, drop_stun_rate, drop_stun_global;
@@ -78,7 +84,7 @@ struct relay_core {
 	struct relay_config cfg;
 	struct relay_table table;
 	struct relay_cookie cookie;
-	struct wg_ratelimiter bind_rl, ping_rl, stun_rl; /* per source */
+	struct wg_ratelimiter bind_rl, ping_rl, stun_rl, unbound_rl; /* per source */
 	struct relay_bucket stun_global;
 	struct relay_stats stats;
 	uint32_t dormant; /* expired bindings kept for replay protection */

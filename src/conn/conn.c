@@ -487,6 +487,8 @@ static void monitor(struct conn *c, struct conn_member *m, uint64_t now)
 		return;
 	}
 	mon_expire(&m->mon, now - interval + 1);
+	if (m->path == CONN_PATH_RELAY && m->mon.consecutive_lost >= CONN_RELAY_LOSS_REBIND)
+		conn_relay_path_lost(c, m, now);
 	/* a path whose tunnel never answered yet may be waiting for one
 	 * WireGuard handshake retry (5 s): give it that before giving up */
 	if (m->mon.consecutive_lost >= CONN_LOST_INTERVALS &&

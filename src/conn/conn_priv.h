@@ -24,6 +24,11 @@
 #define CONN_REFUSED_BACKOFF_MIN_NS (5ULL * 1000000000ULL)  /* relay busy: back off */
 #define CONN_REFUSED_BACKOFF_MAX_NS (60ULL * 1000000000ULL)
 #define CONN_COOKIE_RETRIES 2 /* BINDs sent at once on COOKIE, per bind attempt */
+#define CONN_CLOCK_RETRIES 2  /* BINDs sent at once on CLOCK, per bind attempt */
+#define CONN_SENT_TAILS 64    /* SEND tails kept per relay to check an UNBOUND */
+#define CONN_TAIL_SAMPLE_NS (1ULL * 1000000ULL) /* at most one tail kept per ms */
+#define CONN_HEAL_HOLDOFF_NS (2ULL * 1000000000ULL) /* rebinds for UNBOUND or loss */
+#define CONN_RELAY_LOSS_REBIND 2 /* echoes lost in a row on a relayed path: rebind */
 #define CONN_RELAY_PING_NS (5ULL * 1000000000ULL)    /* relay RTT re-measured */
 #define CONN_RELAY_PING_TIMEOUT_NS (1500ULL * 1000000ULL)
 #define CONN_RELAY_DEAD_MISSES 3
@@ -56,6 +61,17 @@ struct conn_relay {
 	uint8_t cookie[RELAY_COOKIE_LEN];
 	bool has_cookie;
 	unsigned cookie_answers; /* COOKIEs answered at once since the last timer BIND */
+	unsigned clock_answers; /* CLOCKs answered at once since the last timer BIND */
+	/* the relay's clock minus ours, from its CLOCK (docs/RELAY.md), and the
+	 * timestamps of the BIND in flight and of the last one it accepted */
+	int64_t clock_offset_ms;
+	uint64_t bind_ts_ms, accepted_ts_ms;
+	/* healing: the last bytes of recent SENDs (a ring), to tell a real
+	 * UNBOUND from a forged one; no rebind for UNBOUND or loss before heal_ns */
+	uint8_t sent_tail[CONN_SENT_TAILS][RELAY_ECHO_LEN];
+	unsigned sent_next;
+	uint64_t tail_ns, heal_ns;
+	bool unbound_logged;
 	uint8_t last_refused; /* REFUSED code last logged, 0 after BOUND */
 	uint64_t refused_backoff_ns;
 	uint8_t ping_nonce[8];
@@ -152,6 +168,9 @@ struct conn_relay *conn_relay_for(struct conn *c, struct conn_member *m);
 void conn_relay_rx(struct conn *c);
 void conn_shim_rx(struct conn *c, struct conn_member *m);
 int conn_shim_open(struct conn *c, struct conn_member *m);
+/* Echoes to m, reached through a relay, were lost: rebind at the relays its
+ * path uses (rate limited); the binding may be gone without our knowing. */
+void conn_relay_path_lost(struct conn *c, struct conn_member *m, uint64_t now);
 /* Timers: binds, rebinds, pings, home switch. Returns the next deadline. */
 uint64_t conn_relay_tick(struct conn *c, uint64_t now);
 void conn_publish(struct conn *c);

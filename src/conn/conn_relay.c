@@ -20,6 +20,13 @@
  * only a reason to wait) is matched to our BIND's nonce and sets when to try
  * again: a refused ticket waits for the control plane's next one, a busy or
  * full relay is backed off exponentially.
+ *
+ * Healing (docs/RELAY.md): an UNBOUND whose echo matches the tail of a SEND
+ * we sent recently (kept in a small ring per relay) means the relay lost our
+ * binding (it restarted, or our NAT moved us): we take its cookie and rebind
+ * at once. Echoes lost on a relayed path rebind too (conn_relay_path_lost).
+ * Both are held off CONN_HEAL_HOLDOFF_NS per relay. A CLOCK (the relay's time,
+ * under our BIND's key) sets this relay's clock offset and we rebind with it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -127,6 +134,16 @@ static void relay_send(struct conn *c, struct conn_relay *r, const uint8_t *buf,
 		log_debug(CONN_TAG, "send to relay %s: %s", r->endpoint, strerror(errno));
 }
 
+/* Our BIND timestamps to r: our clock moved by r's offset (its CLOCK), and
+ * always greater than the last r accepted, so no rebind looks like a replay
+ * to it (docs/RELAY.md, clock skew). */
+static uint64_t relay_bind_ts(const struct conn_relay *r)
+{
+	uint64_t ts = time_wall_ms() + (uint64_t)r->clock_offset_ms;
+
+	return ts > r->accepted_ts_ms ? ts : r->accepted_ts_ms + 1;
+}
+
 static void relay_bind(struct conn *c, struct conn_relay *r, uint64_t now)
 {
 	uint8_t buf[RELAY_BIND_LEN], ticket[RELAY_TICKET_LEN];
@@ -142,9 +159,9 @@ static void relay_bind(struct conn *c, struct conn_relay *r, uint64_t now)
 	}
 	c->no_ticket_logged = false;
 	crypto_random(r->bind_nonce, sizeof(r->bind_nonce));
-	n = relay_build_bind(buf, sizeof(buf), c->cfg.keys->private_key, r->pub,
-			     time_wall_ms(), r->bind_nonce,
-			     r->has_cookie ? r->cookie : NULL, ticket);
+	r->bind_ts_ms = relay_bind_ts(r);
+	n = relay_build_bind(buf, sizeof(buf), c->cfg.keys->private_key, r->pub, r->bind_ts_ms,
+			     r->bind_nonce, r->has_cookie ? r->cookie : NULL, ticket);
 	r->bind_next_ns = now + CONN_BIND_RETRY_NS;
 	if (n < 0) {
 		log_warn(CONN_TAG, "relay %s: cannot build BIND: %s", r->id, strerror(-n));
@@ -343,6 +360,100 @@ static void relay_refused(struct conn_relay *r, uint8_t code, uint64_t now)
 	r->bind_next_ns = now + wait;
 }
 
+/* Remembers the last RELAY_ECHO_LEN bytes of a SEND to r, at most one per
+ * CONN_TAIL_SAMPLE_NS: the ring then spans the relay's round trip even at
+ * a high packet rate, and the relay answers every early SEND of an outage. */
+static void relay_keep_tail(struct conn_relay *r, const uint8_t *frame, size_t len)
+{
+	uint64_t now;
+
+	if (len < RELAY_ECHO_LEN)
+		return;
+	now = time_mono_ns();
+	if (now - r->tail_ns < CONN_TAIL_SAMPLE_NS)
+		return;
+	r->tail_ns = now;
+	memcpy(r->sent_tail[r->sent_next++ % CONN_SENT_TAILS], frame + len - RELAY_ECHO_LEN,
+	       RELAY_ECHO_LEN);
+}
+
+static bool relay_sent_tail(const struct conn_relay *r, const uint8_t echo[RELAY_ECHO_LEN])
+{
+	unsigned n = r->sent_next < CONN_SENT_TAILS ? r->sent_next : CONN_SENT_TAILS;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (crypto_equal(r->sent_tail[i], echo, RELAY_ECHO_LEN))
+			return true;
+	}
+	return false;
+}
+
+/* Binds at r again now unless it was done within CONN_HEAL_HOLDOFF_NS. */
+static void relay_heal(struct conn *c, struct conn_relay *r, uint64_t now)
+{
+	if (!r->used || now < r->heal_ns)
+		return;
+	r->heal_ns = now + CONN_HEAL_HOLDOFF_NS;
+	r->cookie_answers = 0;
+	r->clock_answers = 0;
+	relay_bind(c, r, now);
+}
+
+/* An UNBOUND: the relay has no binding for the address our SENDs come from.
+ * Believed only when it echoes one of our recent SENDs (nobody off the path
+ * saw those bytes); then its cookie is the one for our address. */
+static void relay_unbound(struct conn *c, struct conn_relay *r, const struct relay_frame *f,
+			  uint64_t now)
+{
+	if (!relay_sent_tail(r, f->echo)) {
+		log_debug(CONN_TAG, "relay %s: UNBOUND for no SEND of ours", r->id);
+		return;
+	}
+	memcpy(r->cookie, f->cookie, RELAY_COOKIE_LEN);
+	r->has_cookie = true;
+	r->bound = false;
+	if (!r->unbound_logged)
+		log_warn(CONN_TAG, "relay %s lost our binding (it restarted, or our NAT "
+				   "mapping changed); binding again", r->id);
+	r->unbound_logged = true;
+	relay_heal(c, r, now);
+}
+
+void conn_relay_path_lost(struct conn *c, struct conn_member *m, uint64_t now)
+{
+	struct conn_relay *via = conn_relay_find(c, m->relay_used);
+	struct conn_relay *home = c->home >= 0 ? &c->relays[c->home] : NULL;
+
+	/* we send through the member's relay and receive through our home */
+	if (via && now >= via->heal_ns)
+		log_info(CONN_TAG, "member %s: echoes lost on the relay path; binding again",
+			 m->peer.peer_id);
+	if (via)
+		relay_heal(c, via, now);
+	if (home && home != via)
+		relay_heal(c, home, now);
+}
+
+/* A CLOCK answering our BIND: the relay's time, under the key our BIND
+ * proved. Our timestamps to this relay follow its clock from now on. */
+static void relay_clock(struct conn *c, struct conn_relay *r, const struct relay_frame *f,
+			uint64_t now)
+{
+	int64_t offset;
+
+	if (relay_verify_clock(f, c->cfg.keys->private_key, r->pub, r->bind_nonce)) {
+		log_debug(CONN_TAG, "relay %s: CLOCK does not verify", r->id);
+		return;
+	}
+	offset = (int64_t)(f->timestamp_ms - time_wall_ms());
+	if (llabs(offset - r->clock_offset_ms) >= 1000)
+		log_warn(CONN_TAG, "clock differs from relay %s by %+lld s; using the relay's time",
+			 r->id, (long long)(-offset / 1000));
+	r->clock_offset_ms = offset;
+	if (r->clock_answers++ < CONN_CLOCK_RETRIES)
+		relay_bind(c, r, now);
+}
+
 static void relay_frame(struct conn *c, struct conn_relay *r, const struct relay_frame *f)
 {
 	uint64_t now = time_mono_ns();
@@ -357,6 +468,8 @@ static void relay_frame(struct conn *c, struct conn_relay *r, const struct relay
 		if (!r->bound)
 			log_info(CONN_TAG, "bound on relay %s (%s)", r->id, r->endpoint);
 		r->bound = true;
+		r->unbound_logged = false;
+		r->accepted_ts_ms = r->bind_ts_ms;
 		r->last_refused = 0;
 		r->refused_backoff_ns = 0;
 		r->bound_ns = now;
@@ -385,6 +498,12 @@ static void relay_frame(struct conn *c, struct conn_relay *r, const struct relay
 		break;
 	case RELAY_UNREACHABLE:
 		log_debug(CONN_TAG, "relay %s: destination unreachable", r->id);
+		break;
+	case RELAY_UNBOUND:
+		relay_unbound(c, r, f, now);
+		break;
+	case RELAY_CLOCK:
+		relay_clock(c, r, f, now);
 		break;
 	case RELAY_PONG:
 		if (!r->ping_pending || memcmp(f->nonce, r->ping_nonce, sizeof(r->ping_nonce)))
@@ -443,8 +562,10 @@ void conn_shim_rx(struct conn *c, struct conn_member *m)
 		if (!r)
 			continue;
 		len = shim_wrap(out, sizeof(out), m->peer.public_key, in, (size_t)n);
-		if (len > 0)
-			relay_send(c, r, out, (size_t)len);
+		if (len <= 0)
+			continue;
+		relay_keep_tail(r, out, (size_t)len);
+		relay_send(c, r, out, (size_t)len);
 	}
 }
 
@@ -481,6 +602,7 @@ uint64_t conn_relay_tick(struct conn *c, uint64_t now)
 
 		if (r->used && now >= r->bind_next_ns) {
 			r->cookie_answers = 0;
+			r->clock_answers = 0;
 			relay_bind(c, r, now);
 		}
 		if (r->used && r->bind_next_ns < next)

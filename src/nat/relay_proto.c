@@ -1,6 +1,6 @@
 /*
- * relay_proto: relay frames v2 (docs/RELAY.md) - parse, build, and the two
- * MACs that prove the WireGuard key (BIND) and the relay's key (BOUND).
+ * relay_proto: relay frames v2 (docs/RELAY.md) - parse, build, and the MACs
+ * that prove the WireGuard key (BIND) and the relay's key (BOUND, CLOCK).
  *
  * Invariants: the parser reads nothing before checking the length it needs;
  * shared keys derived here are wiped before returning; MACs are compared in
@@ -15,6 +15,7 @@
 
 static const char bind_label[] = "lanrage-relay-bind-v2";
 static const char bound_label[] = "lanrage-relay-bound-v2";
+static const char clock_label[] = "lanrage-relay-clock-v2";
 
 #define LABEL_LEN(l) (sizeof(l) - 1)
 
@@ -24,6 +25,12 @@ _Static_assert(RELAY_COOKIE_FRAME_LEN < RELAY_BIND_LEN, "COOKIE must not amplify
 _Static_assert(RELAY_BOUND_LEN == 56, "BOUND is 56 bytes");
 _Static_assert(RELAY_REFUSED_LEN == 21, "REFUSED is 21 bytes");
 _Static_assert(RELAY_PING_LEN == 12, "PING is 12 bytes");
+_Static_assert(RELAY_UNBOUND_LEN == 52, "UNBOUND is 52 bytes");
+_Static_assert(RELAY_CLOCK_LEN == 60, "CLOCK is 60 bytes");
+_Static_assert(RELAY_CLOCK_LEN < RELAY_BIND_LEN, "CLOCK must not amplify a BIND");
+/* The smallest WireGuard message (a keepalive, 32 bytes) makes a SEND that
+ * is larger than UNBOUND, so every real one may be answered. */
+_Static_assert(RELAY_UNBOUND_LEN < RELAY_KEYED_HDR_LEN + 32, "UNBOUND must not amplify a SEND");
 
 static void put_header(uint8_t *out, enum relay_type type)
 {
@@ -50,6 +57,10 @@ static size_t fixed_len(unsigned type)
 		return RELAY_PING_LEN;
 	case RELAY_COOKIE:
 		return RELAY_COOKIE_FRAME_LEN;
+	case RELAY_UNBOUND:
+		return RELAY_UNBOUND_LEN;
+	case RELAY_CLOCK:
+		return RELAY_CLOCK_LEN;
 	default:
 		return 0;
 	}
@@ -66,7 +77,7 @@ int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f)
 
 	memset(f, 0, sizeof(*f));
 	if (len < RELAY_HDR_LEN || !relay_is_frame(buf, len) || buf[2] != RELAY_VERSION ||
-	    buf[3] < RELAY_BIND || buf[3] > RELAY_COOKIE || len > RELAY_MAX_FRAME)
+	    buf[3] < RELAY_BIND || buf[3] > RELAY_TYPE_MAX || len > RELAY_MAX_FRAME)
 		return -EINVAL;
 	f->type = buf[3];
 	if (f->type == RELAY_SEND || f->type == RELAY_DELIVER) {
@@ -95,6 +106,15 @@ int relay_parse(const uint8_t *buf, size_t len, struct relay_frame *f)
 		f->nonce = body;
 		f->lifetime_s = bytes_get_be32(body + RELAY_NONCE_LEN);
 		f->mac = buf + RELAY_BOUND_SIGNED_LEN;
+		break;
+	case RELAY_UNBOUND:
+		f->echo = body;
+		f->cookie = body + RELAY_ECHO_LEN;
+		break;
+	case RELAY_CLOCK:
+		f->nonce = body;
+		f->timestamp_ms = bytes_get_be64(body + RELAY_NONCE_LEN);
+		f->mac = buf + RELAY_CLOCK_SIGNED_LEN;
 		break;
 	case RELAY_REFUSED:
 		f->nonce = body;
@@ -167,17 +187,31 @@ out:
 	return ret;
 }
 
+/* BOUND and CLOCK: header || nonce || a big-endian value of value_len (4 or
+ * 8) bytes || HMAC under k of all that behind label. */
+static int build_answer(uint8_t *out, size_t cap, enum relay_type type, const uint8_t k[32],
+			const uint8_t nonce[RELAY_NONCE_LEN], uint64_t value, size_t value_len,
+			const char *label, size_t label_len)
+{
+	size_t signed_len = RELAY_HDR_LEN + RELAY_NONCE_LEN + value_len;
+
+	if (cap < signed_len + RELAY_MAC_LEN)
+		return -ENOSPC;
+	put_header(out, type);
+	memcpy(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
+	if (value_len == 8)
+		bytes_put_be64(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, value);
+	else
+		bytes_put_be32(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, (uint32_t)value);
+	relay_mac(out + signed_len, k, label, label_len, out, signed_len);
+	return (int)(signed_len + RELAY_MAC_LEN);
+}
+
 int relay_build_bound(uint8_t *out, size_t cap, const uint8_t k[32],
 		      const uint8_t nonce[RELAY_NONCE_LEN], uint32_t lifetime_s)
 {
-	if (cap < RELAY_BOUND_LEN)
-		return -ENOSPC;
-	put_header(out, RELAY_BOUND);
-	memcpy(out + RELAY_HDR_LEN, nonce, RELAY_NONCE_LEN);
-	bytes_put_be32(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, lifetime_s);
-	relay_mac(out + RELAY_BOUND_SIGNED_LEN, k, bound_label, LABEL_LEN(bound_label), out,
-		  RELAY_BOUND_SIGNED_LEN);
-	return RELAY_BOUND_LEN;
+	return build_answer(out, cap, RELAY_BOUND, k, nonce, lifetime_s, 4, bound_label,
+			    LABEL_LEN(bound_label));
 }
 
 int relay_build_refused(uint8_t *out, size_t cap, const uint8_t *nonce, uint8_t code)
@@ -199,6 +233,27 @@ int relay_build_cookie(uint8_t *out, size_t cap, const uint8_t nonce[RELAY_NONCE
 	memmove(out + RELAY_HDR_LEN + RELAY_NONCE_LEN, cookie, RELAY_COOKIE_LEN);
 	put_header(out, RELAY_COOKIE);
 	return RELAY_COOKIE_FRAME_LEN;
+}
+
+int relay_build_unbound(uint8_t *out, size_t cap, const uint8_t *send, size_t send_len,
+			const uint8_t cookie[RELAY_COOKIE_LEN])
+{
+	if (send_len < RELAY_UNBOUND_LEN)
+		return -EINVAL;
+	if (cap < RELAY_UNBOUND_LEN)
+		return -ENOSPC;
+	/* The echo may overlap out (the SEND's own buffer): memmove. */
+	memmove(out + RELAY_HDR_LEN, send + send_len - RELAY_ECHO_LEN, RELAY_ECHO_LEN);
+	memmove(out + RELAY_HDR_LEN + RELAY_ECHO_LEN, cookie, RELAY_COOKIE_LEN);
+	put_header(out, RELAY_UNBOUND);
+	return RELAY_UNBOUND_LEN;
+}
+
+int relay_build_clock(uint8_t *out, size_t cap, const uint8_t k[32],
+		      const uint8_t nonce[RELAY_NONCE_LEN], uint64_t relay_ms)
+{
+	return build_answer(out, cap, RELAY_CLOCK, k, nonce, relay_ms, 8, clock_label,
+			    LABEL_LEN(clock_label));
 }
 
 int relay_build_keyed(uint8_t *out, size_t cap, enum relay_type type, const uint8_t key[32],
@@ -249,26 +304,19 @@ bool relay_bind_in_window(const struct relay_frame *f, uint64_t now_ms)
 	return !outside_window(f->timestamp_ms, now_ms, RELAY_BIND_WINDOW_MS);
 }
 
-int relay_verify_bind(const struct relay_frame *f, const uint8_t relay_priv[32], uint64_t now_ms,
-		      uint64_t last_ms, uint8_t k_out[32])
+int relay_verify_bind_proof(const struct relay_frame *f, const uint8_t relay_priv[32],
+			    uint8_t k_out[32])
 {
 	uint8_t k[32], mac[RELAY_MAC_LEN];
 	int ret = -EBADMSG;
 
 	if (f->type != RELAY_BIND || f->raw_len != RELAY_BIND_LEN)
 		return -EINVAL;
-	if (outside_window(f->timestamp_ms, now_ms, RELAY_BIND_WINDOW_MS))
-		return -ESTALE;
 	if (crypto_x25519(k, relay_priv, f->key))
 		goto out;
 	relay_mac(mac, k, bind_label, LABEL_LEN(bind_label), f->raw, RELAY_BIND_SIGNED_LEN);
 	if (!crypto_equal(mac, f->mac, RELAY_MAC_LEN))
 		goto out;
-	/* Only after the MAC: an unauthenticated frame learns nothing of last_ms. */
-	if (f->timestamp_ms <= last_ms) {
-		ret = -ESTALE;
-		goto out;
-	}
 	if (k_out)
 		memcpy(k_out, k, sizeof(k));
 	ret = 0;
@@ -278,18 +326,41 @@ out:
 	return ret;
 }
 
-int relay_verify_bound(const struct relay_frame *f, const uint8_t client_priv[32],
-		       const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN])
+int relay_verify_bind(const struct relay_frame *f, const uint8_t relay_priv[32], uint64_t now_ms,
+		      uint64_t last_ms, uint8_t k_out[32])
+{
+	uint8_t k[32];
+	int ret;
+
+	if (f->type != RELAY_BIND || f->raw_len != RELAY_BIND_LEN)
+		return -EINVAL;
+	if (outside_window(f->timestamp_ms, now_ms, RELAY_BIND_WINDOW_MS))
+		return -ESTALE;
+	ret = relay_verify_bind_proof(f, relay_priv, k);
+	if (ret)
+		return ret;
+	/* Only after the MAC: an unauthenticated frame learns nothing of last_ms. */
+	if (f->timestamp_ms <= last_ms)
+		ret = -ESTALE;
+	else if (k_out)
+		memcpy(k_out, k, sizeof(k));
+	crypto_wipe(k, sizeof(k));
+	return ret;
+}
+
+/* A relay-signed answer (BOUND, CLOCK): its MAC under k(client, relay) and
+ * the nonce of our BIND, both compared whatever the other gave. */
+static int verify_answer(const struct relay_frame *f, const uint8_t client_priv[32],
+			 const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN],
+			 const char *label, size_t label_len, size_t signed_len)
 {
 	uint8_t k[32], mac[RELAY_MAC_LEN];
 	bool mac_ok, nonce_ok;
 	int ret = -EBADMSG;
 
-	if (f->type != RELAY_BOUND || f->raw_len != RELAY_BOUND_LEN)
-		return -EINVAL;
 	if (crypto_x25519(k, client_priv, relay_pub))
 		goto out;
-	relay_mac(mac, k, bound_label, LABEL_LEN(bound_label), f->raw, RELAY_BOUND_SIGNED_LEN);
+	relay_mac(mac, k, label, label_len, f->raw, signed_len);
 	/* Both compares always run: no early exit on which part differed. */
 	mac_ok = crypto_equal(mac, f->mac, RELAY_MAC_LEN);
 	nonce_ok = crypto_equal(nonce, f->nonce, RELAY_NONCE_LEN);
@@ -301,6 +372,24 @@ out:
 	return ret;
 }
 
+int relay_verify_bound(const struct relay_frame *f, const uint8_t client_priv[32],
+		       const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN])
+{
+	if (f->type != RELAY_BOUND || f->raw_len != RELAY_BOUND_LEN)
+		return -EINVAL;
+	return verify_answer(f, client_priv, relay_pub, nonce, bound_label,
+			     LABEL_LEN(bound_label), RELAY_BOUND_SIGNED_LEN);
+}
+
+int relay_verify_clock(const struct relay_frame *f, const uint8_t client_priv[32],
+		       const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN])
+{
+	if (f->type != RELAY_CLOCK || f->raw_len != RELAY_CLOCK_LEN)
+		return -EINVAL;
+	return verify_answer(f, client_priv, relay_pub, nonce, clock_label,
+			     LABEL_LEN(clock_label), RELAY_CLOCK_SIGNED_LEN);
+}
+
 const char *relay_type_name(unsigned type)
 {
 	static const char *const all[] = {
@@ -308,8 +397,9 @@ const char *relay_type_name(unsigned type)
 		[RELAY_REFUSED] = "REFUSED", [RELAY_SEND] = "SEND",
 		[RELAY_DELIVER] = "DELIVER", [RELAY_UNREACHABLE] = "UNREACHABLE",
 		[RELAY_PING] = "PING", [RELAY_PONG] = "PONG",
-		[RELAY_COOKIE] = "COOKIE",
+		[RELAY_COOKIE] = "COOKIE", [RELAY_UNBOUND] = "UNBOUND",
+		[RELAY_CLOCK] = "CLOCK",
 	};
 
-	return type >= RELAY_BIND && type <= RELAY_COOKIE ? all[type] : "?";
+	return type >= RELAY_BIND && type <= RELAY_TYPE_MAX ? all[type] : "?";
 }

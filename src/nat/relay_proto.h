@@ -12,7 +12,13 @@
  *
  * Version 2 (docs/RELAY.md): a BIND carries the return-routability cookie the
  * relay gave its source address (COOKIE) and the control plane's ticket for
- * its key (nat/relay_ticket.h); both are covered by its MAC.
+ * its key (nat/relay_ticket.h); both are covered by its MAC. Two types were
+ * added later without a version change (no existing layout changed; a peer
+ * that does not know them drops them like any unknown type): UNBOUND tells
+ * the sender of a SEND from an unbound address that it is unbound, echoing
+ * the SEND's last bytes and giving its source's cookie; CLOCK answers a BIND
+ * that is proven but outside the timestamp window with the relay's time,
+ * MACed like BOUND.
  */
 #ifndef LR_NAT_RELAY_PROTO_H
 #define LR_NAT_RELAY_PROTO_H
@@ -40,6 +46,9 @@ enum relay_type {
 	RELAY_PING = 7,
 	RELAY_PONG = 8,
 	RELAY_COOKIE = 9,
+	RELAY_UNBOUND = 10,
+	RELAY_CLOCK = 11,
+	RELAY_TYPE_MAX = RELAY_CLOCK,
 };
 
 enum relay_refused_code {
@@ -72,6 +81,13 @@ enum {
 	RELAY_UNREACHABLE_LEN = RELAY_KEYED_HDR_LEN, /* 36 */
 	RELAY_PING_LEN = RELAY_HDR_LEN + RELAY_PING_NONCE_LEN, /* 12 */
 	RELAY_COOKIE_FRAME_LEN = RELAY_HDR_LEN + RELAY_NONCE_LEN + RELAY_COOKIE_LEN, /* 36 */
+	/* UNBOUND echoes the last RELAY_ECHO_LEN bytes of the refused SEND: for
+	 * every WireGuard message they hold at least 16 bytes nobody off the
+	 * path can guess (a MAC1, a Poly1305 tag, a cookie reply's nonce) */
+	RELAY_ECHO_LEN = 32,
+	RELAY_UNBOUND_LEN = RELAY_HDR_LEN + RELAY_ECHO_LEN + RELAY_COOKIE_LEN, /* 52 */
+	RELAY_CLOCK_SIGNED_LEN = RELAY_HDR_LEN + RELAY_NONCE_LEN + 8,
+	RELAY_CLOCK_LEN = RELAY_CLOCK_SIGNED_LEN + RELAY_MAC_LEN, /* 60 */
 	RELAY_MAX_DATAGRAM = 65535 - RELAY_KEYED_HDR_LEN,
 	RELAY_MAX_FRAME = 65535,
 };
@@ -84,12 +100,13 @@ struct relay_frame {
 	size_t raw_len;
 	const uint8_t *key; /* BIND public_key, SEND/UNREACHABLE dst, DELIVER src */
 	const uint8_t *nonce; /* RELAY_NONCE_LEN, or RELAY_PING_NONCE_LEN for PING/PONG */
-	const uint8_t *cookie; /* BIND (zero when the client has none), COOKIE */
+	const uint8_t *cookie; /* BIND (zero when the client has none), COOKIE, UNBOUND */
+	const uint8_t *echo; /* UNBOUND: RELAY_ECHO_LEN bytes of the refused SEND */
 	const uint8_t *ticket; /* BIND: RELAY_TICKET_LEN (zero when none) */
-	const uint8_t *mac; /* BIND, BOUND */
+	const uint8_t *mac; /* BIND, BOUND, CLOCK */
 	const uint8_t *payload; /* SEND, DELIVER: the WireGuard datagram */
 	size_t payload_len;
-	uint64_t timestamp_ms; /* BIND */
+	uint64_t timestamp_ms; /* BIND; CLOCK: the relay's Unix time in ms */
 	uint32_t lifetime_s; /* BOUND */
 	uint8_t code; /* REFUSED */
 };
@@ -134,6 +151,16 @@ int relay_build_unreachable(uint8_t *out, size_t cap, const uint8_t dst_key[32])
 int relay_build_ping(uint8_t *out, size_t cap, enum relay_type type,
 		     const uint8_t nonce[RELAY_PING_NONCE_LEN]);
 
+/* UNBOUND answering the SEND frame send[0..send_len) (its last RELAY_ECHO_LEN
+ * bytes are echoed) with the cookie for its source. -EINVAL when the SEND is
+ * shorter than the UNBOUND would be: the answer never outgrows its cause. */
+int relay_build_unbound(uint8_t *out, size_t cap, const uint8_t *send, size_t send_len,
+			const uint8_t cookie[RELAY_COOKIE_LEN]);
+/* CLOCK answering a BIND whose nonce it echoes, with the relay's Unix time in
+ * ms; k is the key relay_verify_bind_proof gave. */
+int relay_build_clock(uint8_t *out, size_t cap, const uint8_t k[32],
+		      const uint8_t nonce[RELAY_NONCE_LEN], uint64_t relay_ms);
+
 /* True when a BIND's timestamp_ms is within RELAY_BIND_WINDOW_MS of now_ms. */
 bool relay_bind_in_window(const struct relay_frame *f, uint64_t now_ms);
 
@@ -148,13 +175,23 @@ bool relay_bind_in_window(const struct relay_frame *f, uint64_t now_ms);
  */
 int relay_verify_bind(const struct relay_frame *f, const uint8_t relay_priv[32], uint64_t now_ms,
 		      uint64_t last_ms, uint8_t k_out[32]);
+/* The MAC of a BIND alone, whatever its timestamp: 0 (k_out, may be NULL,
+ * gets the key; the caller wipes it) or -EBADMSG. The relay uses it for a
+ * BIND outside the window, which it answers with CLOCK when the proof holds. */
+int relay_verify_bind_proof(const struct relay_frame *f, const uint8_t relay_priv[32],
+			    uint8_t k_out[32]);
 
 /* Client side: checks a parsed BOUND against the nonce of the BIND we sent
  * and the relay's public key. 0, or -EBADMSG. */
 int relay_verify_bound(const struct relay_frame *f, const uint8_t client_priv[32],
 		       const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN]);
 
-/* "BIND", "BOUND", ..., "COOKIE" or "?" */
+/* Client side: a parsed CLOCK against the nonce of the BIND we sent and the
+ * relay's public key. 0, or -EBADMSG. */
+int relay_verify_clock(const struct relay_frame *f, const uint8_t client_priv[32],
+		       const uint8_t relay_pub[32], const uint8_t nonce[RELAY_NONCE_LEN]);
+
+/* "BIND", "BOUND", ..., "CLOCK" or "?" */
 const char *relay_type_name(unsigned type);
 
 #endif

@@ -3,7 +3,9 @@
  * every frame type; the BIND proof (right key, wrong client key, wrong relay,
  * tampered fields, low-order key, timestamps outside the window, replays) and
  * the BOUND proof (nonce, relay key, lifetime); v2's BIND layout (cookie and
- * ticket covered by the MAC) and the COOKIE frame; every type truncated at every
+ * ticket covered by the MAC) and the COOKIE frame; UNBOUND (the echo of the
+ * SEND's last bytes, never larger than the SEND) and CLOCK (the relay's time
+ * under the BIND's key, its nonce); every type truncated at every
  * length, with trailing bytes, bad magic, version and type; builder errors;
  * the in-place SEND -> DELIVER rewrite; demultiplexing from WireGuard and
  * STUN. Clocks are plain numbers: nothing here depends on timing.
@@ -363,6 +365,81 @@ static void test_unreachable_ping_pong(void **state)
 	}
 }
 
+/* UNBOUND echoes the last RELAY_ECHO_LEN bytes of the SEND it answers and
+ * gives the cookie; a SEND shorter than the UNBOUND gets none (no answer is
+ * larger than its cause), and the echo may come from the answer's own buffer. */
+static void test_unbound_echoes_the_send(void **state)
+{
+	uint8_t send[200], payload[100], buf[RELAY_UNBOUND_LEN];
+	struct relay_frame f;
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7 + 1);
+	n = relay_build_keyed(send, sizeof(send), RELAY_SEND, K.other_pub, payload,
+			      sizeof(payload));
+	assert_int_equal(n, 136);
+	assert_int_equal(relay_build_unbound(buf, sizeof(buf), send, (size_t)n, COOKIE),
+			 RELAY_UNBOUND_LEN);
+	assert_int_equal(relay_parse(buf, sizeof(buf), &f), 0);
+	assert_int_equal(f.type, RELAY_UNBOUND);
+	assert_memory_equal(f.echo, payload + sizeof(payload) - RELAY_ECHO_LEN, RELAY_ECHO_LEN);
+	assert_memory_equal(f.cookie, COOKIE, RELAY_COOKIE_LEN);
+	assert_null(f.nonce);
+	/* in place: the answer written over the SEND it answers */
+	assert_int_equal(relay_build_unbound(send, sizeof(send), send, (size_t)n, COOKIE),
+			 RELAY_UNBOUND_LEN);
+	assert_memory_equal(send, buf, RELAY_UNBOUND_LEN);
+	/* sizes: the smallest SEND answered is exactly as large as the answer */
+	n = relay_build_keyed(send, sizeof(send), RELAY_SEND, K.other_pub, payload,
+			      RELAY_UNBOUND_LEN - RELAY_KEYED_HDR_LEN);
+	assert_int_equal(relay_build_unbound(buf, sizeof(buf), send, (size_t)n, COOKIE),
+			 RELAY_UNBOUND_LEN);
+	assert_int_equal(relay_build_unbound(buf, sizeof(buf), send, (size_t)n - 1, COOKIE),
+			 -EINVAL);
+	assert_int_equal(relay_build_unbound(buf, RELAY_UNBOUND_LEN - 1, send, (size_t)n, COOKIE),
+			 -ENOSPC);
+}
+
+/* CLOCK: the relay's time, MACed with the BIND's key over the BIND's nonce.
+ * Only the client whose BIND it answers accepts it, from that relay only,
+ * untampered. */
+static void test_clock_checks(void **state)
+{
+	uint8_t bind[RELAY_BIND_LEN], k[32], buf[RELAY_CLOCK_LEN], other_nonce[RELAY_NONCE_LEN];
+	struct relay_frame f;
+
+	(void)state;
+	make_bind(bind, NOW - 2 * 3600 * 1000ULL); /* two hours behind */
+	assert_int_equal(relay_parse(bind, sizeof(bind), &f), 0);
+	assert_int_equal(relay_verify_bind(&f, K.relay_priv, NOW, 0, NULL), -ESTALE);
+	/* the proof alone holds whatever the timestamp */
+	assert_int_equal(relay_verify_bind_proof(&f, K.relay_priv, k), 0);
+	assert_int_equal(relay_build_clock(buf, sizeof(buf), k, NONCE, NOW), RELAY_CLOCK_LEN);
+	assert_int_equal(relay_parse(buf, sizeof(buf), &f), 0);
+	assert_int_equal(f.type, RELAY_CLOCK);
+	assert_int_equal(f.timestamp_ms, NOW);
+	assert_int_equal(relay_verify_clock(&f, K.client_priv, K.relay_pub, NONCE), 0);
+	/* another BIND's nonce, another client, another relay */
+	memcpy(other_nonce, NONCE, sizeof(other_nonce));
+	other_nonce[0] ^= 1;
+	assert_int_equal(relay_verify_clock(&f, K.client_priv, K.relay_pub, other_nonce), -EBADMSG);
+	assert_int_equal(relay_verify_clock(&f, K.other_priv, K.relay_pub, NONCE), -EBADMSG);
+	assert_int_equal(relay_verify_clock(&f, K.client_priv, K.other_pub, NONCE), -EBADMSG);
+	/* a time moved by one bit */
+	buf[RELAY_HDR_LEN + RELAY_NONCE_LEN + 7] ^= 1;
+	assert_int_equal(relay_parse(buf, sizeof(buf), &f), 0);
+	assert_int_equal(relay_verify_clock(&f, K.client_priv, K.relay_pub, NONCE), -EBADMSG);
+	/* a BOUND is not a CLOCK, nor the other way round */
+	assert_int_equal(relay_verify_bound(&f, K.client_priv, K.relay_pub, NONCE), -EINVAL);
+	/* a tampered BIND has no proof */
+	bind[50] ^= 1;
+	assert_int_equal(relay_parse(bind, sizeof(bind), &f), 0);
+	assert_int_equal(relay_verify_bind_proof(&f, K.relay_priv, NULL), -EBADMSG);
+	crypto_wipe(k, sizeof(k));
+}
+
 /* One valid frame of each type, in buf; returns its length. */
 static size_t build_any(uint8_t *buf, size_t cap, unsigned type)
 {
@@ -393,6 +470,15 @@ static size_t build_any(uint8_t *buf, size_t cap, unsigned type)
 	case RELAY_PONG:
 		n = relay_build_ping(buf, cap, type, n8);
 		break;
+	case RELAY_UNBOUND: {
+		uint8_t send[RELAY_UNBOUND_LEN] = { 0 };
+
+		n = relay_build_unbound(buf, cap, send, sizeof(send), COOKIE);
+		break;
+	}
+	case RELAY_CLOCK:
+		n = relay_build_clock(buf, cap, K.other_pub, NONCE, NOW);
+		break;
 	}
 	assert_true(n > 0);
 	return (size_t)n;
@@ -404,7 +490,7 @@ static void test_truncated_every_type(void **state)
 	struct relay_frame f;
 
 	(void)state;
-	for (unsigned t = RELAY_BIND; t <= RELAY_COOKIE; t++) {
+	for (unsigned t = RELAY_BIND; t <= RELAY_TYPE_MAX; t++) {
 		size_t len = build_any(buf, sizeof(buf), t);
 		/* SEND/DELIVER need at least one datagram byte past the key. */
 		size_t min = t == RELAY_SEND || t == RELAY_DELIVER ? 37 : len;
@@ -443,7 +529,7 @@ static void test_bad_header(void **state)
 	build_any(buf, sizeof(buf), RELAY_PING);
 	for (unsigned t = 0; t < 256; t++) {
 		buf[3] = (uint8_t)t;
-		if (t < RELAY_BIND || t > RELAY_COOKIE)
+		if (t < RELAY_BIND || t > RELAY_TYPE_MAX)
 			assert_int_equal(relay_parse(buf, sizeof(buf), &f), -EINVAL);
 	}
 }
@@ -496,7 +582,7 @@ static void test_demux(void **state)
 	uint8_t buf[256];
 
 	(void)state;
-	for (unsigned t = RELAY_BIND; t <= RELAY_COOKIE; t++) {
+	for (unsigned t = RELAY_BIND; t <= RELAY_TYPE_MAX; t++) {
 		build_any(buf, sizeof(buf), t);
 		assert_true(relay_is_frame(buf, 4));
 		assert_false(buf[0] >= 1 && buf[0] <= 4);
@@ -508,7 +594,9 @@ static void test_demux(void **state)
 	assert_string_equal(relay_type_name(RELAY_DELIVER), "DELIVER");
 	assert_string_equal(relay_type_name(0), "?");
 	assert_string_equal(relay_type_name(RELAY_COOKIE), "COOKIE");
-	assert_string_equal(relay_type_name(10), "?");
+	assert_string_equal(relay_type_name(RELAY_UNBOUND), "UNBOUND");
+	assert_string_equal(relay_type_name(RELAY_CLOCK), "CLOCK");
+	assert_string_equal(relay_type_name(RELAY_TYPE_MAX + 1), "?");
 }
 
 int main(void)
@@ -535,6 +623,8 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_builder_errors),
 		cmocka_unit_test(test_demux),
+		cmocka_unit_test(test_unbound_echoes_the_send),
+		cmocka_unit_test(test_clock_checks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -12,7 +12,14 @@
  *   - 150 players behind one NAT address all bind, rebind and get every PONG
  *     for 10 minutes at the default limits;
  *   - the per-IP binding cap and the per-destination rate limit hold;
- *   - the checks of a BIND run in their documented order (table below).
+ *   - the checks of a BIND run in their documented order (table below);
+ *   - a SEND from an unbound address (the relay restarted, the NAT moved the
+ *     client) is answered UNBOUND, echoing the SEND, with a cookie that makes
+ *     the rebind one round trip; within a per-source limit, never larger
+ *     than the SEND, and changing no binding;
+ *   - a client whose clock is two hours off gets the relay's time (CLOCK)
+ *     only once it showed its cookie and proved its key, and then binds;
+ *     replays stay refused.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -37,7 +44,7 @@
 
 /* What a datagram got back. */
 enum answer { A_NONE = 0, A_BOUND = 100, A_COOKIE, A_PONG, A_DELIVER, A_UNREACHABLE,
-	      A_BAD_BOUND, A_REFUSED = 200 /* + code */ };
+	      A_BAD_BOUND, A_CLOCK, A_BAD_CLOCK, A_UNBOUND, A_REFUSED = 200 /* + code */ };
 
 struct env {
 	struct relay_core c;
@@ -57,6 +64,8 @@ struct client {
 	uint8_t nonce[RELAY_NONCE_LEN];
 	uint64_t ts_ms; /* last BIND timestamp, kept increasing */
 	uint64_t force_ts_ms; /* the next BIND's timestamp when not 0 (a replay) */
+	int64_t skew_ms; /* the client's clock minus the relay's */
+	uint64_t relay_ms; /* the time in the last CLOCK */
 };
 
 static uint8_t ticket_pk[RELAY_TICKET_PK_LEN], ticket_sk[RELAY_TICKET_SK_LEN];
@@ -143,7 +152,7 @@ static int bind_from(struct env *e, struct client *cl, const struct wg_endpoint 
 {
 	uint8_t buf[RELAY_BIND_LEN];
 	struct relay_frame f;
-	uint64_t ts = e->wall_ms;
+	uint64_t ts = e->wall_ms + (uint64_t)cl->skew_ms;
 
 	if (cl->force_ts_ms)
 		ts = cl->force_ts_ms;
@@ -175,6 +184,11 @@ static int bind_from(struct env *e, struct client *cl, const struct wg_endpoint 
 	case RELAY_BOUND:
 		return relay_verify_bound(&f, cl->priv, e->relay_pub, cl->nonce) ? A_BAD_BOUND :
 										  A_BOUND;
+	case RELAY_CLOCK:
+		if (relay_verify_clock(&f, cl->priv, e->relay_pub, cl->nonce))
+			return A_BAD_CLOCK;
+		cl->relay_ms = f.timestamp_ms;
+		return A_CLOCK;
 	case RELAY_REFUSED:
 		assert_memory_equal(f.nonce, cl->nonce, RELAY_NONCE_LEN);
 		return A_REFUSED + f.code;
@@ -222,6 +236,13 @@ static int send_to(struct env *e, const struct wg_endpoint *src, const uint8_t d
 	if (!input(e, src, buf, (size_t)n))
 		return A_NONE;
 	assert_int_equal(relay_parse(e->out.buf, e->out.len, &f), 0);
+	/* no answer to a SEND is larger than it */
+	assert_true(e->out.len <= (size_t)n || f.type == RELAY_DELIVER);
+	if (f.type == RELAY_UNBOUND) {
+		assert_true(wg_endpoint_equal(&e->out.dst, src));
+		assert_memory_equal(f.echo, buf + n - RELAY_ECHO_LEN, RELAY_ECHO_LEN);
+		return A_UNBOUND;
+	}
 	return f.type == RELAY_DELIVER ? A_DELIVER : A_UNREACHABLE;
 }
 
@@ -295,8 +316,11 @@ static const struct {
 	  A_COOKIE },
 	{ "no cookie, no ticket, bad MAC", 1 << F_NO_COOKIE | 1 << F_NO_TICKET | 1 << F_BAD_MAC,
 	  A_COOKIE },
-	{ "stale timestamp before the ticket", 1 << F_STALE | 1 << F_NO_TICKET,
-	  A_REFUSED + RELAY_REFUSED_STALE },
+	{ "the ticket before the timestamp", 1 << F_STALE | 1 << F_NO_TICKET,
+	  A_REFUSED + RELAY_REFUSED_UNAUTHORIZED },
+	{ "the MAC before the timestamp", 1 << F_STALE | 1 << F_BAD_MAC,
+	  A_REFUSED + RELAY_REFUSED_BAD_MAC },
+	{ "a proven BIND outside the window gets the relay's time", 1 << F_STALE, A_CLOCK },
 	{ "no ticket", 1 << F_NO_TICKET, A_REFUSED + RELAY_REFUSED_UNAUTHORIZED },
 	{ "expired ticket before the MAC", 1 << F_EXPIRED | 1 << F_BAD_MAC,
 	  A_REFUSED + RELAY_REFUSED_EXPIRED },
@@ -696,6 +720,161 @@ static void test_per_destination_rate_limit(void **state)
 	env_free(&e);
 }
 
+/* ---- healing: UNBOUND ---------------------------------------------------- */
+
+/* Two members with tickets, bound on two addresses. */
+static void two_members(struct env *e, struct client *a, struct client *b)
+{
+	client_init(e, a, ep("198.51.100.1:40000"), true);
+	client_init(e, b, ep("198.51.100.2:40000"), true);
+	assert_int_equal(do_bind(e, a), A_BOUND);
+	assert_int_equal(do_bind(e, b), A_BOUND);
+}
+
+/* The relay restarts (same key, a new table and cookie secret): the client's
+ * next SEND is answered UNBOUND with a cookie for its address, so its rebind
+ * is one BIND (no COOKIE round trip), and traffic flows again. */
+static void test_unbound_after_restart_rebinds_in_one_round_trip(void **state)
+{
+	struct relay_config cfg = default_config();
+	struct relay_frame f;
+	struct client a, b;
+	struct env e;
+
+	(void)state;
+	env_init(&e, &cfg);
+	two_members(&e, &a, &b);
+	assert_int_equal(send_to(&e, &a.addr, b.pub, 100), A_DELIVER);
+	/* restart: same private key, nothing else kept */
+	relay_core_free(&e.c);
+	memcpy(cfg.private_key, e.relay_priv, 32);
+	assert_int_equal(relay_core_init(&e.c, &cfg), 0);
+	assert_int_equal(send_to(&e, &a.addr, b.pub, 100), A_UNBOUND);
+	assert_int_equal(e.out.len, RELAY_UNBOUND_LEN);
+	assert_int_equal(relay_parse(e.out.buf, e.out.len, &f), 0);
+	memcpy(a.cookie, f.cookie, RELAY_COOKIE_LEN); /* the old one is void now */
+	assert_int_equal(bind_once(&e, &a), A_BOUND);
+	/* b is not bound yet: a is told so, b learns it from its own SEND */
+	assert_int_equal(send_to(&e, &a.addr, b.pub, 100), A_UNREACHABLE);
+	assert_int_equal(send_to(&e, &b.addr, a.pub, 100), A_UNBOUND);
+	assert_int_equal(relay_parse(e.out.buf, e.out.len, &f), 0);
+	memcpy(b.cookie, f.cookie, RELAY_COOKIE_LEN);
+	assert_int_equal(bind_once(&e, &b), A_BOUND);
+	assert_int_equal(send_to(&e, &a.addr, b.pub, 100), A_DELIVER);
+	assert_int_equal(send_to(&e, &b.addr, a.pub, 100), A_DELIVER);
+	assert_int_equal(e.c.stats.unbound, 2);
+	assert_int_equal(e.c.stats.cookies, 0);
+	env_free(&e);
+}
+
+/* The client's NAT gives it a new port: SENDs from there are answered
+ * UNBOUND at the new address (never the old one), the binding at the old
+ * address is untouched until the client's BIND from the new one moves it. */
+static void test_unbound_after_nat_rebinding_roams_the_binding(void **state)
+{
+	struct relay_config cfg = default_config();
+	struct wg_endpoint moved = ep("198.51.100.1:50123");
+	struct relay_frame f;
+	struct client a, b;
+	struct env e;
+
+	(void)state;
+	env_init(&e, &cfg);
+	two_members(&e, &a, &b);
+	assert_int_equal(send_to(&e, &moved, b.pub, 100), A_UNBOUND);
+	assert_true(bound_at(&e, &a, &a.addr));
+	assert_int_equal(relay_parse(e.out.buf, e.out.len, &f), 0);
+	a.addr = moved;
+	memcpy(a.cookie, f.cookie, RELAY_COOKIE_LEN);
+	assert_int_equal(bind_once(&e, &a), A_BOUND);
+	assert_true(bound_at(&e, &a, &moved));
+	assert_int_equal(e.c.stats.roams, 1);
+	assert_int_equal(send_to(&e, &b.addr, a.pub, 100), A_DELIVER);
+	assert_true(wg_endpoint_equal(&e.out.dst, &moved));
+	env_free(&e);
+}
+
+/* An attacker forging a victim's address sends SENDs: the victim gets at most
+ * a burst of UNBOUNDs, then RELAY_UNBOUND_PPS a second, each no larger than
+ * the SEND; a SEND smaller than an UNBOUND gets nothing; no binding changes. */
+static void test_unbound_is_rate_limited_and_never_amplifies(void **state)
+{
+	struct relay_config cfg = default_config();
+	struct wg_endpoint victim = ep("198.51.100.20:41000"), other = ep("203.0.113.5:1");
+	unsigned told = 0;
+	size_t small = RELAY_UNBOUND_LEN - RELAY_KEYED_HDR_LEN - 1;
+	struct client m;
+	struct env e;
+
+	(void)state;
+	env_init(&e, &cfg);
+	client_init(&e, &m, ep("198.51.100.1:40000"), true);
+	assert_int_equal(do_bind(&e, &m), A_BOUND);
+	assert_int_equal(send_to(&e, &victim, m.pub, small), A_NONE);
+	assert_int_equal(send_to(&e, &victim, m.pub, small + 1), A_UNBOUND);
+	told++;
+	for (unsigned i = 0; i < 10000; i++) {
+		struct wg_endpoint forged = ep_port("198.51.100.20", 1024 + i % 5000);
+
+		told += send_to(&e, &forged, m.pub, 60 + i % 1000) == A_UNBOUND;
+	}
+	assert_int_equal(told, RELAY_UNBOUND_BURST);
+	/* another source is not starved by it */
+	assert_int_equal(send_to(&e, &other, m.pub, 100), A_UNBOUND);
+	advance(&e, 1000);
+	for (unsigned i = 0; i < 1000; i++)
+		told += send_to(&e, &victim, m.pub, 100) == A_UNBOUND;
+	assert_int_equal(told, RELAY_UNBOUND_BURST + RELAY_UNBOUND_PPS);
+	assert_int_equal(relay_core_bindings(&e.c), 1);
+	assert_true(bound_at(&e, &m, &m.addr));
+	assert_int_equal(e.c.stats.forwarded, 0);
+	env_free(&e);
+}
+
+/* ---- clock skew ----------------------------------------------------------- */
+
+/* A client two hours ahead: its first BIND gets a COOKIE (no word on time to
+ * a source that did not show it receives), the next a CLOCK with the relay's
+ * time, under its key; a BIND with that time binds. Its timestamps then stay
+ * greater than the last accepted; a replay of that BIND is still refused. */
+static void test_skewed_client_binds_with_the_relays_time(void **state)
+{
+	struct relay_config cfg = default_config();
+	uint8_t replay[RELAY_BIND_LEN];
+	struct client m;
+	struct env e;
+
+	(void)state;
+	env_init(&e, &cfg);
+	client_init(&e, &m, ep("198.51.100.1:40000"), true);
+	m.skew_ms = 2 * 3600 * 1000;
+	assert_int_equal(bind_once(&e, &m), A_COOKIE);
+	assert_int_equal(bind_once(&e, &m), A_CLOCK);
+	assert_int_equal(e.out.len, RELAY_CLOCK_LEN);
+	assert_int_equal(m.relay_ms, e.wall_ms);
+	assert_int_equal(relay_core_bindings(&e.c), 0);
+	assert_int_equal(e.c.stats.clocks, 1);
+	/* the client takes the relay's time: its skew is gone for this relay */
+	m.skew_ms = (int64_t)m.relay_ms - (int64_t)e.wall_ms;
+	m.ts_ms = 0;
+	assert_int_equal(bind_once(&e, &m), A_BOUND);
+	/* the accepted BIND, replayed: refused, binding unchanged */
+	crypto_random(m.nonce, sizeof(m.nonce));
+	assert_int_equal(relay_build_bind(replay, sizeof(replay), m.priv, e.relay_pub, m.ts_ms,
+					  m.nonce, m.cookie, m.ticket),
+			 RELAY_BIND_LEN);
+	assert_true(input(&e, &m.addr, replay, sizeof(replay)));
+	assert_int_equal(e.out.len, RELAY_REFUSED_LEN);
+	/* a captured BIND from hours ago gets a CLOCK, never a binding */
+	m.force_ts_ms = e.wall_ms - 3 * 3600 * 1000;
+	assert_int_equal(bind_once(&e, &m), A_CLOCK);
+	advance(&e, 1000);
+	assert_int_equal(bind_once(&e, &m), A_BOUND);
+	assert_int_equal(e.c.stats.binds, 1);
+	assert_int_equal(e.c.stats.refreshes, 1);
+	env_free(&e);
+}
+
 /* The ticket key can come after start (from relay_register). */
 static void test_ticket_key_set_later(void **state)
 {
@@ -729,6 +908,10 @@ int main(void)
 		cmocka_unit_test(test_per_ip_binding_cap),
 		cmocka_unit_test(test_per_destination_rate_limit),
 		cmocka_unit_test(test_ticket_key_set_later),
+		cmocka_unit_test(test_unbound_after_restart_rebinds_in_one_round_trip),
+		cmocka_unit_test(test_unbound_after_nat_rebinding_roams_the_binding),
+		cmocka_unit_test(test_unbound_is_rate_limited_and_never_amplifies),
+		cmocka_unit_test(test_skewed_client_binds_with_the_relays_time),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
