@@ -34,6 +34,7 @@ json_t *api_member_json(const struct conn_peer_status *m)
 	json_object_set_new(j, "rtt_ms", m->rtt_valid ? json_real(m->rtt_ms) : json_null());
 	json_object_set_new(j, "jitter_ms", m->rtt_valid ? json_real(m->jitter_ms) : json_null());
 	json_object_set_new(j, "loss_pct", m->rtt_valid ? json_real(m->loss_pct) : json_null());
+	json_object_set_new(j, "mtu", json_integer(m->mtu));
 	return j;
 }
 

@@ -189,17 +189,18 @@ static int cli_print_members(const json_t *members)
 		printf("no other members yet\n");
 		return 1;
 	}
-	printf("%-16s %-15s %-10s %-9s %-22s %s\n", "MEMBER", "VIRTUAL IP", "PATH", "RTT", "NAT",
-	       "DETAIL");
+	printf("%-16s %-15s %-10s %-9s %-5s %-22s %s\n", "MEMBER", "VIRTUAL IP", "PATH", "RTT",
+	       "MTU", "NAT", "DETAIL");
 	lines++;
 	json_array_foreach(members, i, m) {
 		char rtt[24];
 		const char *detail = cli_str(m, "detail");
 
 		cli_rtt(m, rtt, sizeof(rtt));
-		printf("%-16.16s %-15s %-10s %-9s %-22s %s\n",
+		printf("%-16.16s %-15s %-10s %-9s %-5lld %-22s %s\n",
 		       cli_str(m, "name")[0] ? cli_str(m, "name") : cli_str(m, "peer_id"),
 		       cli_str(m, "virtual_ip"), cli_str(m, "path"), rtt,
+		       (long long)json_integer_value(json_object_get(m, "mtu")),
 		       cli_str(json_object_get(m, "nat"), "type"),
 		       detail[0] ? detail : cli_str(m, "endpoint"));
 		lines++;

@@ -27,6 +27,10 @@ const struct config_def config_defs[] = {
 	  .description = "Name of the virtual LAN interface" },
 	INT_DEF("mtu", "1420", 1280, 9000, "1280..9000",
 		"MTU of the virtual interface (IPv6 needs at least 1280)"),
+	{ .key = "path_mtu", .type = CONFIG_BOOL, .def = "true", .allowed = "true|false",
+	  .description = "Fit each member's packets to its path (direct or relayed) so no "
+			 "packet is fragmented on the way; false = the interface MTU for every "
+			 "path" },
 	{ .key = "subnet", .type = CONFIG_CIDR, .def = "10.66.0.0/16", .min = 8, .max = 30,
 	  .allowed = "IPv4 network ADDR/8..30, host bits zero",
 	  .description = "Virtual subnet; each peer gets one /32 from it" },

@@ -49,6 +49,10 @@ struct conn_config {
 	uint32_t relay_switch_rtt_ms;    /* 30 */
 	uint32_t reconnect_backoff_min_ms, reconnect_backoff_max_ms; /* 500, 30000 */
 	uint32_t upgrade_interval_s;     /* 30 */
+	/* Fit each member's packets to its path (a host route with a locked
+	 * MTU, probing, DF on every outer datagram); false: the interface MTU
+	 * for every path, outer datagrams fragmented as needed. */
+	bool path_mtu;                   /* true */
 };
 
 enum conn_path {
@@ -69,6 +73,7 @@ struct conn_peer_status {
 	bool rtt_valid;
 	double rtt_ms, jitter_ms, loss_pct;
 	uint64_t since_ms;                /* time on the current path */
+	unsigned mtu;                     /* largest IP packet sent to it (its route) */
 	char detail[96];                  /* what it is doing, for `lanrage status` */
 };
 

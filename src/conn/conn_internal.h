@@ -162,7 +162,8 @@ struct pmtu {
 	unsigned quiet;   /* rounds in a row with no answer at all */
 	uint32_t round;   /* big probe: seq 2 * round + 1, small: 2 * round */
 	bool in_round, big_ok, small_ok;
-	uint64_t round_end_ns, next_ns, raise_ns;
+	uint64_t round_start_ns, round_end_ns, next_ns, raise_ns;
+	uint64_t rtt_ns; /* the last small probe's round trip (0: none yet) */
 	uint64_t start_ns, converged_ns; /* converged_ns: 0 until the first DONE */
 };
 

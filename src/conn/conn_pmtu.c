@@ -191,6 +191,7 @@ bool pmtu_tick(struct pmtu *p, uint64_t now_ns, uint64_t timeout_ns, unsigned *s
 		return false;
 	p->round++;
 	p->in_round = true;
+	p->round_start_ns = now_ns;
 	p->big_ok = p->small_ok = false;
 	p->round_end_ns = now_ns + timeout_ns;
 	*size = p->probe;
@@ -204,6 +205,8 @@ void pmtu_answer(struct pmtu *p, uint32_t round, bool big, uint64_t now_ns)
 		return;
 	if (!big) {
 		p->small_ok = true;
+		if (now_ns >= p->round_start_ns)
+			p->rtt_ns = now_ns - p->round_start_ns;
 		return;
 	}
 	p->big_ok = true;

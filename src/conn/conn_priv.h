@@ -112,6 +112,13 @@ struct conn_member {
 	/* monitoring */
 	struct mon_stats mon;
 	uint64_t echo_next_ns;
+	/* path MTU: the search (conn_pmtu.c), the first hop it was started for,
+	 * the MTU on the member's route (0: none yet) and the phase last logged */
+	struct pmtu pmtu;
+	struct wg_endpoint pmtu_hop;
+	bool pmtu_relayed;
+	unsigned route_mtu;
+	enum pmtu_phase pmtu_logged;
 };
 
 struct conn_sig {

@@ -171,6 +171,7 @@ static int party_load_settings(struct party *p, const struct party_config *cfg)
 		p, "reconnect_backoff_max_ms", cc->reconnect_backoff_max_ms);
 	cc->upgrade_interval_s = (uint32_t)party_setting_int(p, "upgrade_interval_s",
 							     cc->upgrade_interval_s);
+	config_get_bool(p->config, "path_mtu", &cc->path_mtu);
 	if (cfg->conn.n_stun_servers) {
 		for (size_t i = 0; i < cfg->conn.n_stun_servers; i++)
 			if ((r = party_split_stun(p, cfg->conn.stun_servers[i])))
