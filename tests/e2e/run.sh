@@ -14,8 +14,10 @@
 #          (direct and relayed, median of several), the control server
 #          restarted mid-session (tunnels keep working, a member joining after
 #          it is seen), and the relay of two symmetric players killed (traffic
-#          resumes through the other relay; time measured).
-# Usage: run.sh [pairs] [mixed] (default both). Prints PASS/FAIL per check and
+#          resumes through the other relay; time measured);
+#   mtu:   tests/e2e/mtu.sh in its own lab: each path's MTU behind routers
+#          that drop IP fragments and over a 1400-byte uplink.
+# Usage: run.sh [pairs] [mixed] [mtu] (default all three). Prints PASS/FAIL per check and
 # "e2e: N passed, N failed"; exit status 0 only when nothing failed.
 # Cleanup: nl_down on every exit path (EXIT trap) and between the labs.
 # SAMPLES=N join-to-ping samples per kind (default 5); KEEP=1 keeps the logs.
@@ -326,12 +328,13 @@ relay_failover() {
 }
 
 WHAT=("$@")
-[ ${#WHAT[@]} -eq 0 ] && WHAT=(pairs mixed)
+[ ${#WHAT[@]} -eq 0 ] && WHAT=(pairs mixed mtu)
 for w in "${WHAT[@]}"; do
 	case $w in
 	pairs) scenario_pairs ;;
 	mixed) scenario_mixed ;;
-	*) echo "e2e: unknown scenario group '$w' (pairs, mixed)" >&2; exit 2 ;;
+	mtu) "$E2E_ROOT/tests/e2e/mtu.sh" || fail "[mtu] tests/e2e/mtu.sh" ;;
+	*) echo "e2e: unknown scenario group '$w' (pairs, mixed, mtu)" >&2; exit 2 ;;
 	esac
 done
 echo "e2e: $PASSES passed, $FAILS failed ($((SECONDS - T0)) s)"
