@@ -9,6 +9,8 @@ pkgs=(
 	libsqlite3-dev sqlite3 libwebsockets-dev libuv1-dev libssl-dev openssl libcap-dev
 	wireguard-go wireguard-tools coturn iperf3 iproute2 nftables iputils-ping
 	procps psmisc coreutils bc python3 tcpdump curl
+	# fault injection in tests/e2e/heal.sh: a skewed clock, a NAT mapping flush
+	faketime conntrack
 	# real game software for the LAN discovery tests (tests/disco) and the demo
 	openarena-server openttd openttd-opengfx openjdk-17-jdk-headless
 )

@@ -16,13 +16,18 @@
 #          it is seen), and the relay of two symmetric players killed (traffic
 #          resumes through the other relay; time measured);
 #   mtu:   tests/e2e/mtu.sh in its own lab: each path's MTU behind routers
-#          that drop IP fragments and over a 1400-byte uplink.
-# Usage: run.sh [pairs] [mixed] [mtu] (default all three). Prints PASS/FAIL per check and
+#          that drop IP fragments and over a 1400-byte uplink;
+#   heal:  (tests/e2e/heal.sh) a daemon with its clock 2 hours ahead binds
+#          to the relay; the relay of a relayed pair killed and restarted on
+#          its address (ping answered again within 5 s); conntrack -F on the
+#          NATs of a direct pair (within 3 s); the times measured.
+# Usage: run.sh [pairs] [mixed] [mtu] [heal] (default all four). Prints PASS/FAIL per check and
 # "e2e: N passed, N failed"; exit status 0 only when nothing failed.
 # Cleanup: nl_down on every exit path (EXIT trap) and between the labs.
 # SAMPLES=N join-to-ping samples per kind (default 5); KEEP=1 keeps the logs.
 set -uo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+source "$(cd "$(dirname "$0")" && pwd)/heal.sh"
 e2e_require e2e
 SAMPLES=${SAMPLES:-5}
 T0=$SECONDS
@@ -328,13 +333,14 @@ relay_failover() {
 }
 
 WHAT=("$@")
-[ ${#WHAT[@]} -eq 0 ] && WHAT=(pairs mixed mtu)
+[ ${#WHAT[@]} -eq 0 ] && WHAT=(pairs mixed mtu heal)
 for w in "${WHAT[@]}"; do
 	case $w in
 	pairs) scenario_pairs ;;
 	mixed) scenario_mixed ;;
 	mtu) "$E2E_ROOT/tests/e2e/mtu.sh" || fail "[mtu] tests/e2e/mtu.sh" ;;
-	*) echo "e2e: unknown scenario group '$w' (pairs, mixed, mtu)" >&2; exit 2 ;;
+	heal) scenario_heal ;;
+	*) echo "e2e: unknown scenario group '$w' (pairs, mixed, mtu, heal)" >&2; exit 2 ;;
 	esac
 done
 echo "e2e: $PASSES passed, $FAILS failed ($((SECONDS - T0)) s)"

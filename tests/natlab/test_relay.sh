@@ -7,7 +7,10 @@
 # intact; an unbound sender and a sender with a bad MAC get nothing
 # forwarded; a replayed BIND from another address gets only a COOKIE and
 # steals nothing; a client that roams rebinds and keeps receiving; PING/PONG;
-# STUN still answers. Attacks: no, expired and forged tickets are refused;
+# STUN still answers. A SEND from an unbound address is answered UNBOUND,
+# echoing the SEND, with a cookie that binds without a COOKIE round trip; a
+# client whose clock is 2 hours ahead gets the relay's time (CLOCK, verified
+# against the relay's key) and binds. Attacks: no, expired and forged tickets are refused;
 # 65,536 keys made on one host (with valid cookies) bind nothing while a
 # member still binds; a STUN flood from one host is cut to the per-source
 # limit; 150 players behind one NAT all bind and get every PONG. A second
@@ -86,7 +89,7 @@ relay_stat() {
 # hash_of NAME LEN DIRECTION: the hash a "sent"/"deliver" line gave for LEN bytes.
 hash_of() { sed -n "s/^$3.* len=$2 hash=\([0-9a-f]*\).*/\1/p" "$TMP/$1.log" | head -1; }
 
-for k in ka kb kc kv ke; do (umask 077 && wg genkey >"$TMP/$k"); done
+for k in ka kb kc kv ke kh kk; do (umask 077 && wg genkey >"$TMP/$k"); done
 PA=$(wg pubkey <"$TMP/ka") PB=$(wg pubkey <"$TMP/kb") PV=$(wg pubkey <"$TMP/kv")
 # the ticket key a control server would hold; relays get its public half
 TPUB=$("$CLIENT" --gen-ticket-key "$TMP/ticket.sk" | sed -n 's/^ticket_pub=//p')
@@ -359,6 +362,26 @@ sys.exit(not (r and r[0]["endpoint"] == "203.0.113.40:51823" and r[0]["public_ke
 	check "and the relay with the wrong secret is not listed" \
 		bash -c "grep -q lab-1 <<<'$relays' && ! grep -q intruder <<<'$relays'"
 fi
+
+# --- healing: an unbound sender is told, with a cookie, so it binds in one
+# round trip; a client 2 hours ahead binds with the relay's time
+client H c $R1 "$RPUB" "$TMP/kh"
+client K b $R1 "$RPUB" "$TMP/kk"
+cmd H sendpat "$PA" 100
+check "an unbound sender gets UNBOUND echoing its SEND" wait_line H '^unbound echo=ours'
+cmd H bind
+check "its BIND with the UNBOUND's cookie binds" wait_line H '^bound'
+check "without a COOKIE round trip" test "$(grep -c '^cookie' "$TMP/H.log")" -eq 0
+cmd K skew 7200
+cmd K bind
+check "a BIND 2 h ahead gets the relay's time once its source showed its cookie" \
+	wait_line K '^clock verified=yes skew_s=7[12][0-9][0-9]$'
+check "and binds with it" wait_line K '^bound'
+check "the COOKIE came before the time" \
+	bash -c "grep -n '^cookie\|^clock' '$TMP/K.log' | head -1 | grep -q cookie"
+read -r unbound clocks < <(relay_stat $RPID "$TMP/relay.log" unbound clocks)
+check "relay counted UNBOUND ($unbound) and CLOCK ($clocks) answers" \
+	test "${unbound:-0}" -ge 1 -a "${clocks:-0}" -ge 1
 
 # --- SIGTERM: exit 0 with the statistics
 kill -TERM "$RPID"

@@ -7,6 +7,7 @@
  *   deliver from=KEY len=L hash=H [text=T] | unreachable key=KEY
  *   sent len=L hash=H | sent n=N | roamed | flooded n=N | error WHAT
  *   stun sent=N answers=M | swarm players=N bound=B pings=P pongs=Q
+ *   unbound echo=ours|other | clock verified=yes|no skew_s=S
  *
  *   relay_client --relay IP:PORT --relay-pub BASE64 [--key FILE]
  *                [--ticket-sk FILE] [--stun IP:PORT] [--port N]
@@ -24,7 +25,11 @@
  * SECONDS (N players on N sockets, each with its key and ticket, binding and
  * PINGing every 5 s as the daemon does), spoof IP:PORT (a BIND with our key,
  * ticket and cookie sent from a forged IPv4 source through a raw socket;
- * needs root), quit. EOF on stdin quits too. --port fixes the local port.
+ * needs root), skew SECONDS (our BIND timestamps that far off the real time
+ * from now on), quit. EOF on stdin quits too. --port fixes the local port.
+ * An UNBOUND echoing our last SEND gives its cookie (the next bind needs no
+ * COOKIE round trip); a CLOCK that verifies sets the relay's offset and the
+ * BIND it answers is sent again at once, as the daemon does.
  *
  * Longer than this project's files usually are: it is one test binary that
  * natlab scripts drive by name, and its attack commands (flood, stunflood,
@@ -68,6 +73,11 @@ struct client {
 	const char *save;
 	char save_path[256];
 	uint16_t port; /* --port: the local port, 0 any */
+	/* the last SEND's tail (to check an UNBOUND); our clock's skew and the
+	 * relay's offset from its CLOCK, both in ms */
+	uint8_t send_tail[RELAY_ECHO_LEN];
+	bool have_tail, clock_retried;
+	int64_t skew_ms, offset_ms;
 };
 
 static uint8_t frame[RELAY_MAX_FRAME + 1];
@@ -166,7 +176,8 @@ static int do_bind(struct client *c, bool corrupt, enum ticket_kind kind)
 	crypto_x25519_public(pub, c->priv);
 	make_ticket(c, kind, pub, ticket);
 	crypto_random(c->bind_nonce, sizeof(c->bind_nonce));
-	len = relay_build_bind(f, sizeof(f), c->priv, c->relay_pub, time_wall_ms(), c->bind_nonce,
+	len = relay_build_bind(f, sizeof(f), c->priv, c->relay_pub,
+			       time_wall_ms() + (uint64_t)(c->skew_ms + c->offset_ms), c->bind_nonce,
 			       c->have_cookie ? c->cookie : NULL, ticket);
 	if (len < 0)
 		return len;
@@ -203,6 +214,10 @@ static int send_payload(struct client *c, const char *key_b64, const uint8_t *p,
 	n = relay_build_keyed(frame, sizeof(frame), RELAY_SEND, key, p, len);
 	if (n < 0)
 		return n;
+	if (n >= RELAY_ECHO_LEN) {
+		memcpy(c->send_tail, frame + n - RELAY_ECHO_LEN, RELAY_ECHO_LEN);
+		c->have_tail = true;
+	}
 	send_frame(c, frame, (size_t)n);
 	return 0;
 }
@@ -575,6 +590,11 @@ static int do_command(struct client *c, char *line)
 			out("roamed");
 		return ret;
 	}
+	if (!strcmp(cmd, "skew") && a1) {
+		c->skew_ms = strtoll(a1, NULL, 10) * 1000;
+		c->offset_ms = 0;
+		return 0;
+	}
 	if (!strcmp(cmd, "quit"))
 		return 1;
 	return -EINVAL;
@@ -615,6 +635,33 @@ static void print_printable(const struct relay_frame *f, char *line, size_t cap)
 	line[6 + f->payload_len] = 0;
 }
 
+static void on_unbound(struct client *c, const struct relay_frame *f)
+{
+	bool ours = c->have_tail && !memcmp(f->echo, c->send_tail, RELAY_ECHO_LEN);
+
+	out("unbound echo=%s", ours ? "ours" : "other");
+	if (ours) {
+		memcpy(c->cookie, f->cookie, RELAY_COOKIE_LEN);
+		c->have_cookie = true;
+	}
+}
+
+static void on_clock(struct client *c, const struct relay_frame *f)
+{
+	bool ok = !relay_verify_clock(f, c->priv, c->relay_pub, c->bind_nonce);
+
+	out("clock verified=%s skew_s=%lld", ok ? "yes" : "no",
+	    (long long)((int64_t)(time_wall_ms() + (uint64_t)c->skew_ms) -
+			(int64_t)f->timestamp_ms) / 1000);
+	if (!ok)
+		return;
+	c->offset_ms = (int64_t)(f->timestamp_ms - time_wall_ms()) - c->skew_ms;
+	if (c->pending && !c->clock_retried) {
+		c->clock_retried = true;
+		do_bind(c, false, c->pending_kind);
+	}
+}
+
 static void on_datagram(struct client *c, const uint8_t *p, size_t len)
 {
 	char key[CTL_KEY_B64 + 1], hex[17], text[256];
@@ -631,6 +678,7 @@ static void on_datagram(struct client *c, const uint8_t *p, size_t len)
 		else
 			out("bound lifetime=%u", f.lifetime_s);
 		c->pending = false;
+		c->clock_retried = false;
 		c->save = NULL;
 		break;
 	case RELAY_REFUSED:
@@ -651,6 +699,12 @@ static void on_datagram(struct client *c, const uint8_t *p, size_t len)
 		break;
 	case RELAY_PONG:
 		out("pong");
+		break;
+	case RELAY_UNBOUND:
+		on_unbound(c, &f);
+		break;
+	case RELAY_CLOCK:
+		on_clock(c, &f);
 		break;
 	case RELAY_DELIVER:
 		ctl_key_to_b64(f.key, key);
