@@ -347,7 +347,7 @@ static bool on_bind(struct relay_core *c, const struct relay_frame *f,
 /* A SEND from an address without a live binding (the relay restarted, the
  * binding expired, or the client's NAT gave it a new address): nothing is
  * forwarded; the source is told, with its cookie, within a per-source limit,
- * and only when the answer is no larger than the SEND. The echo of the SEND's
+ * only when the answer is no larger than the SEND and a BIND could pass. The echo of the SEND's
  * last bytes lets the client tell a real answer from a forged one. */
 static bool on_unbound_send(struct relay_core *c, const struct relay_frame *f,
 			    const struct wg_endpoint *src, uint64_t now_ns, uint8_t *reply,
@@ -356,7 +356,10 @@ static bool on_unbound_send(struct relay_core *c, const struct relay_frame *f,
 	uint8_t cookie[RELAY_COOKIE_LEN];
 
 	c->stats.drop_unbound++;
-	if (f->raw_len < RELAY_UNBOUND_LEN)
+	/* Without the ticket key (a restart, until the control server gives it)
+	 * every BIND would be refused and the client would back off: say
+	 * nothing yet, the first SEND after the key comes is answered. */
+	if (f->raw_len < RELAY_UNBOUND_LEN || (!c->cfg.has_ticket_key && !c->cfg.no_tickets))
 		return false;
 	if (!wg_ratelimiter_allow(&c->unbound_rl, &src->sa, now_ns)) {
 		c->stats.drop_unbound_rate++;

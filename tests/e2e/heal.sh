@@ -17,7 +17,7 @@
 #     ping every 100 ms: answered again within HEAL_DIRECT_MAX_S (3 s).
 # Each recovery prints the measured time (kill or flush to the first answer,
 # and the longest gap between answers). Measured on the 2-core machine: the
-# relay restart 0.46 s (29.8 s before UNBOUND: the 60 s rebind timer); the
+# relay restart 0.46-0.70 s (29.8 s before UNBOUND: the 60 s rebind timer); the
 # flush 0.11 s, the same before: that pair's NATs keep their ports and every
 # side sends within the gap, so this part guards what already works.
 HEAL_RELAY_MAX_S=${HEAL_RELAY_MAX_S:-5}

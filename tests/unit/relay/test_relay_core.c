@@ -875,7 +875,8 @@ static void test_skewed_client_binds_with_the_relays_time(void **state)
 	env_free(&e);
 }
 
-/* The ticket key can come after start (from relay_register). */
+/* The ticket key can come after start (from relay_register); until then
+ * an unbound sender is not told to bind. */
 static void test_ticket_key_set_later(void **state)
 {
 	struct relay_config cfg = default_config();
@@ -886,8 +887,11 @@ static void test_ticket_key_set_later(void **state)
 	cfg.has_ticket_key = false;
 	env_init(&e, &cfg);
 	client_init(&e, &m, ep("198.51.100.1:40000"), true);
+	/* no UNBOUND either: the BIND it asks for would be refused */
+	assert_int_equal(send_to(&e, &m.addr, m.pub, 100), A_NONE);
 	assert_int_equal(do_bind(&e, &m), A_REFUSED + RELAY_REFUSED_UNAUTHORIZED);
 	relay_core_set_ticket_key(&e.c, ticket_pk);
+	assert_int_equal(send_to(&e, &m.addr, m.pub, 100), A_UNBOUND);
 	assert_int_equal(do_bind(&e, &m), A_BOUND);
 	env_free(&e);
 }
