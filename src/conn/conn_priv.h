@@ -162,6 +162,20 @@ struct conn {
 	} pending[CONN_MAX_PENDING_SIGNALS];
 };
 
+/* conn_mtu.c (docs/NET.md "Path MTU") */
+/* DF on the outer sockets, probes past the member's route; turns
+ * cfg.path_mtu off when the device cannot refuse fragmentation. */
+void conn_mtu_setup(struct conn *c);
+/* A member's first hop is now hop (relayed or direct): a new search, its
+ * ceiling on the member's route at once. Same hop: nothing. */
+void conn_mtu_path(struct conn *c, struct conn_member *m, const struct wg_endpoint *hop,
+		   bool relayed);
+/* Probe rounds once the path answers echoes; returns the next deadline. */
+uint64_t conn_mtu_run(struct conn *c, struct conn_member *m, uint64_t now);
+/* A probe or an answer read from the echo socket (len: its whole length). */
+void conn_mtu_echo_rx(struct conn *c, const uint8_t *buf, size_t len,
+		      const struct wg_endpoint *src, socklen_t sl);
+
 /* conn_relay.c */
 int conn_relay_open(struct conn *c);
 void conn_relay_close(struct conn *c);
