@@ -1,6 +1,7 @@
 /*
  * conn_priv: the ConnectionManager's state, shared by conn.c (members,
- * punching, monitoring, status) and conn_relay.c (relays, the loopback shim).
+ * punching, monitoring, status), conn_relay.c (relays, the loopback shim)
+ * and conn_mtu.c (each member's path MTU).
  * Everything is touched only on the control thread, except rxq's write end,
  * which the device thread's receive hook writes to, and the signal queue,
  * shared with conn's signal thread under sig_mu.
