@@ -765,6 +765,12 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return srv_bad_option(0, argv[optind]);
+	/* A rate of 0 turns its limit off, burst included (the core takes a
+	 * limit as off only when both are 0). */
+	if (!srv.opts.source_register_rate)
+		srv.opts.source_register_burst = 0;
+	if (!srv.opts.signal_rate)
+		srv.opts.signal_burst = 0;
 	if (srv_retry.secs_since_valid_hangup <= srv_retry.secs_since_valid_ping) {
 		fprintf(stderr, "lanrage-control: --idle-timeout must exceed --ping-interval\n");
 		return 2;
