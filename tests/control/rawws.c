@@ -1,5 +1,6 @@
-/* rawws: see rawws.h. Test code: the server's frames are unmasked, ours
- * are never needed (the misbehaving client only reads). */
+/* rawws: see rawws.h. Test code: the server's frames are unmasked; ours
+ * carry a fixed mask (RFC 6455 wants a random one only against proxies
+ * that cache, which loopback has none of). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,7 +14,7 @@
 
 #include "rawws.h"
 
-static int rw_dial(int port)
+static int rw_dial(int port, int rcvbuf)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct timeval tv = { RW_TIMEOUT_S, 0 };
@@ -23,6 +24,8 @@ static int rw_dial(int port)
 		return -errno;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		int e = -errno;
 
@@ -50,12 +53,17 @@ static int rw_full(int fd, void *buf, size_t len)
 
 int rw_connect(int port)
 {
+	return rw_connect_rcvbuf(port, 0);
+}
+
+int rw_connect_rcvbuf(int port, int rcvbuf)
+{
 	static const char req[] = "GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
 				  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 				  "Sec-WebSocket-Version: 13\r\n\r\n";
 	char head[2048];
 	size_t got = 0;
-	int fd = rw_dial(port), r;
+	int fd = rw_dial(port, rcvbuf), r;
 
 	if (fd < 0)
 		return fd;
@@ -75,6 +83,36 @@ int rw_connect(int port)
 err:
 	close(fd);
 	return -EPROTO;
+}
+
+int rw_send_text(int fd, const char *text)
+{
+	static const uint8_t mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+	size_t len = strlen(text), h = 2;
+	uint8_t *frame = malloc(len + 14);
+	int r = 0;
+
+	if (!frame)
+		return -ENOMEM;
+	frame[0] = 0x80 | RW_TEXT; /* FIN */
+	if (len < 126) {
+		frame[1] = 0x80 | (uint8_t)len;
+	} else if (len < 65536) {
+		frame[1] = 0x80 | 126;
+		frame[h++] = (uint8_t)(len >> 8);
+		frame[h++] = (uint8_t)len;
+	} else {
+		free(frame);
+		return -EMSGSIZE;
+	}
+	memcpy(frame + h, mask, 4);
+	h += 4;
+	for (size_t i = 0; i < len; i++)
+		frame[h + i] = (uint8_t)text[i] ^ mask[i % 4];
+	if (write(fd, frame, h + len) != (ssize_t)(h + len))
+		r = -EIO;
+	free(frame);
+	return r;
 }
 
 int rw_read(int fd, int *opcode, char *buf, size_t cap)
@@ -138,7 +176,7 @@ int rw_wait_closed(int fd)
 
 int rw_http(int port, const char *request, size_t len, char *buf, size_t cap)
 {
-	int fd = rw_dial(port), status = -ETIMEDOUT;
+	int fd = rw_dial(port, 0), status = -ETIMEDOUT;
 	size_t got = 0;
 	ssize_t n;
 	char *body;

@@ -7,7 +7,8 @@
  * while a known peer from the same address still authenticates; a signal
  * flood at one member is refused and the member stays connected; a POST
  * with a malformed body gets a 4xx at once; peers not seen for the GC time
- * are forgotten. And the largest party works: 64 members join, each sees
+ * are forgotten; a member that stops reading is dropped once its send
+ * queue is full while the others are answered throughout. And the largest party works: 64 members join, each sees
  * the 63 others, the server restarts on the same database and every member
  * resyncs and is still a member.
  *
@@ -32,6 +33,8 @@
 
 #include "harness.h"
 #include "rawws.h"
+#include "control/ctl_core.h"
+#include "control/ctl_ids.h"
 #include "crypto/crypto.h"
 
 #ifndef TEST_PARTY
@@ -305,6 +308,130 @@ static void test_peers_not_seen_are_collected(void **state)
 	assert_int_equal(ctl_auth(back->c, peer_id, token), -EACCES);
 }
 
+/* Without a signal budget (so that signals can fill a queue at all). */
+static int setup_slow(void **state)
+{
+	return start(state, (const char *const[]){ "--signal-rate", "0", NULL });
+}
+
+/* rw_read_text, then the "data" of the result it must be (NULL: not one). */
+static json_t *rw_result(int fd)
+{
+	char buf[8192];
+	json_t *m, *data = NULL;
+
+	if (rw_read_text(fd, buf, sizeof(buf)) <= 0 || !(m = json_loads(buf, 0, NULL)))
+		return NULL;
+	if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "", "result"))
+		data = json_incref(json_object_get(m, "data"));
+	json_decref(m);
+	return data;
+}
+
+/* A raw client, registered (the key proof made here) and a member of
+ * party_id, with a small receive buffer. Its peer ID in peer_id; the fd. */
+static int rw_member(int port, const char *party_id, char peer_id[CTL_ID_LEN + 1])
+{
+	uint8_t priv[32], pub[32], challenge[32], server_key[32], proof[32];
+	char pub64[CTL_KEY_B64 + 1], proof64[CTL_KEY_B64 + 1], buf[1024], req[512];
+	int fd = rw_connect_rcvbuf(port, 4096);
+	json_t *hello, *data;
+
+	assert_true(fd >= 0);
+	assert_true(rw_read_text(fd, buf, sizeof(buf)) > 0);
+	hello = json_loads(buf, 0, NULL);
+	assert_non_null(hello);
+	assert_int_equal(ctl_b64_to_key(json_string_value(json_object_get(hello, "challenge")),
+					44, challenge), 0);
+	assert_int_equal(ctl_b64_to_key(json_string_value(json_object_get(hello, "server_key")),
+					44, server_key), 0);
+	json_decref(hello);
+	crypto_random(priv, sizeof(priv));
+	crypto_x25519_public(pub, priv);
+	assert_int_equal(ctl_register_proof(proof, priv, server_key, challenge), 0);
+	ctl_key_to_b64(pub, pub64);
+	ctl_key_to_b64(proof, proof64);
+	snprintf(req, sizeof(req), "{\"type\":\"register\",\"id\":1,\"public_key\":\"%s\","
+		 "\"proof\":\"%s\",\"name\":\"slow\",\"version\":\"test\"}", pub64, proof64);
+	assert_int_equal(rw_send_text(fd, req), 0);
+	data = rw_result(fd);
+	assert_non_null(data);
+	snprintf(peer_id, CTL_ID_LEN + 1, "%s", json_string_value(json_object_get(data, "peer_id")));
+	json_decref(data);
+	snprintf(req, sizeof(req), "{\"type\":\"party_join\",\"id\":2,\"party_id\":\"%s\"}", party_id);
+	assert_int_equal(rw_send_text(fd, req), 0);
+	data = rw_result(fd);
+	assert_non_null(data);
+	json_decref(data);
+	return fd;
+}
+
+/* Signals of about 4 KB from every sender to the member in turn, each
+ * sender up to its message rate, until the server holds one session less
+ * or limit bytes went out. The bytes sent. */
+static size_t flood_until_dropped(struct th_fixture *f, struct th_client **senders, size_t n,
+				  const char *to, long long sessions, size_t limit)
+{
+	char payload[4050];
+	size_t sent = 0;
+	int r;
+
+	snprintf(payload, sizeof(payload), "{\"p\":\"%04000d\"}", 0);
+	while (sent < limit && health(f, "sessions") == sessions) {
+		for (size_t i = 0; i < n; i++) {
+			while (!(r = ctl_signal(senders[i]->c, to, payload)))
+				sent += sizeof(payload);
+			assert_int_equal(r, -EAGAIN); /* the sender's message rate */
+		}
+		usleep(50 * 1000);
+	}
+	return sent;
+}
+
+static void test_member_that_stops_reading_is_dropped_others_served(void **state)
+{
+	struct th_fixture *f = *state;
+	struct th_client *s[6];
+	char party_id[CTL_PARTY_ID_LEN + 1], slow_id[CTL_ID_LEN + 1];
+	struct ctl_party p;
+	size_t sent;
+	int fd;
+
+	for (int i = 0; i < 6; i++)
+		s[i] = client(f, "member");
+	assert_int_equal(ctl_party_create(s[0]->c, "p", 8, &p), 0);
+	memcpy(party_id, p.party_id, sizeof(party_id));
+	ctl_party_clear(&p);
+	for (int i = 1; i < 6; i++) {
+		assert_int_equal(ctl_party_join(s[i]->c, party_id, &p), 0);
+		ctl_party_clear(&p);
+	}
+	fd = rw_member(f->srv.port, party_id, slow_id);
+	assert_int_equal(health(f, "sessions"), 7);
+	/* The raw member reads nothing from here on. The others' signals to
+	 * it fill its queue (the cap, 512 KiB, plus what the kernel buffers)
+	 * while their own requests, each waiting for its answer, go on. */
+	sent = flood_until_dropped(f, s, 6, slow_id, 7, 16u << 20);
+	printf("dropped after %zu KiB of signals\n", sent / 1024);
+	assert_int_equal(health(f, "sessions"), 6);
+	/* Its connection is closed: what it did not read, then the end. */
+	assert_int_equal(rw_wait_closed(fd), 0);
+	close(fd);
+	/* The others were never dropped, and are still answered (once the
+	 * flood's spent message rate, 20/s with a burst of 40, refilled);
+	 * signals to the dropped member are accepted and go nowhere, as for
+	 * any member whose session is down. */
+	sleep(2);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(ctl_heartbeat(s[i]->c), 0);
+		assert_int_equal(th_count(s[i], CTL_EV_DISCONNECTED), 0);
+	}
+	assert_int_equal(ctl_signal(s[0]->c, slow_id, "{}"), 0);
+	assert_int_equal(ctl_party_get(s[1]->c, party_id, &p), 0);
+	assert_int_equal(p.member_count, 7); /* it keeps its place until its timeout */
+	ctl_party_clear(&p);
+}
+
 /* All from 127.0.0.1: the per-address caps would stop a party larger
  * than their defaults. */
 static const char *const crowd_args[] = { "--ip-sessions", "0", "--ip-register-burst", "100000",
@@ -390,6 +517,8 @@ int main(int argc, char **argv)
 						setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_peers_not_seen_are_collected, setup_gc,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_member_that_stops_reading_is_dropped_others_served,
+						setup_slow, teardown),
 		cmocka_unit_test_setup_teardown(test_full_party_resyncs_after_restart, setup_crowd,
 						teardown),
 	};
