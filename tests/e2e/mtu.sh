@@ -6,6 +6,7 @@
 #   old: oa - noa (symmetric) -+-- internet --+- nob (symmetric) - ob   relayed, path_mtu false
 #   dir: da (public) ----------+   relay r1   +- db (public)            direct, 1500 links
 #   small: sa - nsa (full-cone) -+            +- nsb (full-cone, uplink MTU 1400) - sb
+#   srel:  ta - nta (symmetric) -+            +- ntb (symmetric, uplink MTU 1400) - tb
 #
 # The four NAT routers of rel and old drop every IP fragment in an nftables
 # prerouting chain of priority -450, before conntrack's defragmentation
@@ -21,7 +22,9 @@
 # internet side drops bigger frames without an ICMP message, a black hole)
 # and clamps TCP's MSS as PPPoE routers do, so the control connection works;
 # the members' MTU must fall to 1328 on both sides by probing alone, and TCP
-# (checksummed transfer and iperf3) must run through the tunnel.
+# (checksummed transfer and iperf3) must run through the tunnel. The srel
+# pair is the same relayed: 1296 on both sides (1400 - 28 - 32 - 36 = 1304,
+# in 16-byte steps), TCP runs.
 # Prints the rates, MTUs and the probe convergence time.
 # Cleanup: nl_down on every exit path (EXIT trap set by e2e_lab).
 set -uo pipefail
@@ -110,21 +113,26 @@ router nsa full-cone
 host sa nsa
 router nsb full-cone
 host sb nsb
+router nta symmetric
+host ta nta
+router ntb symmetric
+host tb ntb
 LAB
 for r in nra nrb noa nob; do frag_drop "$r" || fail "[mtu] drop rule on $r"; frag_off "$r"; done
 small_uplink nsb 1400 || fail "[mtu] 1400-byte uplink on nsb"
+small_uplink ntb 1400 || fail "[mtu] 1400-byte uplink on ntb"
 frag_drop nsa && frag_drop nsb || fail "[mtu] drop rules on nsa, nsb"
 for n in oa ob; do
 	mkdir -p "$E2E_DIR/$n"
 	lr "$n" settings set path_mtu false >/dev/null || fail "[mtu] path_mtu false on $n"
 done
-e2e_daemon ra rb oa ob da db sa sb || fail "[mtu] daemons start"
-for p in "ra rb" "oa ob" "da db" "sa sb"; do
+e2e_daemon ra rb oa ob da db sa sb ta tb || fail "[mtu] daemons start"
+for p in "ra rb" "oa ob" "da db" "sa sb" "ta tb"; do
 	set -- $p
 	id=$(party_create "$1") && party_join "$2" "$id" || fail "[mtu] $1/$2: party"
 done
 declare -A V
-for n in ra rb oa ob da db sa sb; do V[$n]=$(vip "$n"); done
+for n in ra rb oa ob da db sa sb ta tb; do V[$n]=$(vip "$n"); done
 
 # ---- relayed pairs: paths and MTUs --------------------------------------------
 for p in "ra rb relay 1392" "oa ob relay 1420" "da db direct 1420"; do
@@ -199,6 +207,26 @@ cs=$(( $(frag_count nsa) + $(frag_count nsb) ))
 echo "  1400-byte uplink, path MTU 1328: $s_rate Mbit/s ($cs fragments dropped at nsa/nsb)"
 check "[mtu] 1400-byte uplink: iperf3 TCP runs" ge_pct "$s_rate" "$r_free" 20
 check "[mtu] 1400-byte uplink: no fragment reached the routers" test "$cs" -eq 0
+
+# ---- small uplink, relayed: 1296 ---------------------------------------------------
+wait_path ta "${V[tb]}" 30
+wait_path tb "${V[ta]}" 30
+check "[mtu] ta/tb: relay path" test "$(peer_field ta "${V[tb]}" path)/$(peer_field tb "${V[ta]}" path)" = relay/relay
+if wait_mtu ta "${V[tb]}" 1296 30 && wait_mtu tb "${V[ta]}" 1296 10; then
+	pass "[mtu] 1400-byte uplink, relayed: mtu 1296 on both sides by probing"
+else
+	fail "[mtu] 1400-byte uplink, relayed: mtu $(peer_field ta "${V[tb]}" mtu)/$(peer_field tb "${V[ta]}" mtu), want 1296"
+	dump_logs ta tb
+fi
+for n in ta tb; do
+	line=$(grep -o 'path MTU 1296 ([^)]*)' "$E2E_DIR/$n.log" | tail -1)
+	echo "  $n: ${line:-no settled path MTU logged}"
+done
+check "[mtu] 1400-byte uplink, relayed: 2 MiB TCP with checksum ta -> tb" tcp_ok ta tb
+check "[mtu] 1400-byte uplink, relayed: 2 MiB TCP with checksum tb -> ta" tcp_ok tb ta
+t_rate=$(iperf_rate ta tb)
+echo "  1400-byte uplink, relayed, path MTU 1296: $t_rate Mbit/s"
+check "[mtu] 1400-byte uplink, relayed: iperf3 TCP runs" ge_pct "$t_rate" "$r_free" 40
 
 echo "mtu: $PASSES passed, $FAILS failed ($SECONDS s)"
 [ "$FAILS" -eq 0 ]
