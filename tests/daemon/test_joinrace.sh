@@ -19,7 +19,9 @@
 # and its round's logs are printed. Then the four are stopped (SIGTERM) and
 # the next round begins. ROUNDS (default 50; 10 under an ASan build, whose
 # daemons start several times slower) sets the count; JOIN_DELAY (seconds)
-# waits between the create and the joins, as a user who reads first would.
+# waits between the create and the joins, as a user who reads first would;
+# CTL_LATE=1 has each NAT refuse the control server's port for the first
+# 0.2-1.2 s of a round, so every daemon's first connection attempt fails.
 # nl_down (EXIT trap) kills every process by PID and deletes the namespaces.
 # Exit status: number of failures.
 set -uo pipefail
@@ -100,6 +102,22 @@ stop_all() {
 		wait "${DPID[$node]}" 2>/dev/null
 	done
 }
+# ctl_block, ctl_unblock: every NAT refuses (TCP reset) or again forwards
+# connections to the control server.
+ctl_block() {
+	local r
+	for r in ra rb rc rd; do
+		nl_exec "$r" nft -f - <<'NFT'
+table ip joinrace {
+	chain block { type filter hook forward priority -10; tcp dport 8667 reject with tcp reset; }
+}
+NFT
+	done
+}
+ctl_unblock() {
+	local r
+	for r in ra rb rc rd; do nl_exec "$r" nft delete table ip joinrace; done
+}
 # show_round: the logs of a failed round, for the report.
 show_round() {
 	local f
@@ -118,6 +136,7 @@ for ROUND in $(seq "$ROUNDS"); do
 	T0=$(date +%s%N)
 	CTL_LINE=$(wc -l <"$TMP/ctl.log")
 	ok=1
+	[ -n "${CTL_LATE:-}" ] && ctl_block
 	for node in "${NODES[@]}"; do
 		mkdir -p "$TMP/r$ROUND/$node"
 		nl_spawn "$node" "$TMP/r$ROUND/$node.log" "$LANRAGE" daemon --control "$CTL_URL" \
@@ -125,6 +144,7 @@ for ROUND in $(seq "$ROUNDS"); do
 			--interface "lr$node" --name "$node$ROUND" --log-level debug >/dev/null
 		DPID[$node]=${NL_PIDS[-1]}
 	done
+	[ -n "${CTL_LATE:-}" ] && { sleep "0.$((RANDOM % 10 + 2))"; ctl_unblock; }
 	pids=()
 	for node in "${NODES[@]}"; do
 		up "$node" &
@@ -163,7 +183,10 @@ for ROUND in $(seq "$ROUNDS"); do
 	T4=$(date +%s%N)
 	ms() { echo $((($2 - $1) / 1000000)); }
 	TIMES+=("$(ms "$T0" "$T4")")
-	echo "round $ROUND: $(ms "$T0" "$T4") ms (connected $(ms "$T0" "$T1"), create $(ms "$T1" "$T2"), joins $(ms "$T2" "$T3"), stop $(ms "$T3" "$T4"))"
+	late=""
+	[ -n "${CTL_LATE:-}" ] &&
+		late=", $(grep -l 'cannot connect to' "$TMP/r$ROUND"/*.log | wc -l) had a refused attempt"
+	echo "round $ROUND: $(ms "$T0" "$T4") ms (connected $(ms "$T0" "$T1"), create $(ms "$T1" "$T2"), joins $(ms "$T2" "$T3"), stop $(ms "$T3" "$T4")$late)"
 	if [ $ok = 0 ]; then
 		FAILED_ROUNDS=$((FAILED_ROUNDS + 1))
 		[ "$FAILED_ROUNDS" -le 2 ] && show_round
