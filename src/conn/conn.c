@@ -6,8 +6,8 @@
  * Per member: CONNECTING (punching) -> DIRECT when a valid probe or ACK
  * arrives, else RELAY when a relay is known, else FAILED (retried with
  * exponential backoff). On RELAY, a new punching attempt every
- * upgrade_interval_s; on DIRECT, all echoes lost for CONN_LOST_INTERVALS
- * monitor intervals moves the member to the relay and punches again.
+ * upgrade_interval_s; on DIRECT, CONN_LOST_ECHOES echoes lost in a row (sent
+ * faster once one is lost) move the member to the relay and punch again.
  * Invariants: a member always has a WireGuard peer with its /32 as allowed IP;
  * its endpoint is the direct one on DIRECT and its shim on RELAY, and the shim
  * from the start while the first punching runs (when a relay is known).
@@ -501,10 +501,10 @@ static void monitor(struct conn *c, struct conn_member *m, uint64_t now)
 		conn_relay_path_lost(c, m, now);
 	/* a path whose tunnel never answered yet may be waiting for one
 	 * WireGuard handshake retry (5 s): give it that before giving up */
-	if (m->mon.consecutive_lost >= CONN_LOST_INTERVALS &&
+	if (m->mon.consecutive_lost >= CONN_LOST_ECHOES &&
 	    (m->mon.up || now - m->since_ns >= CONN_FIRST_ANSWER_NS)) {
-		log_warn(CONN_TAG, "member %s: no echo answer for %u intervals on the %s path; "
-			 "reconnecting", m->peer.peer_id, m->mon.consecutive_lost,
+		log_warn(CONN_TAG, "member %s: no echo answer for %u echoes in a row on the %s "
+			 "path; reconnecting", m->peer.peer_id, m->mon.consecutive_lost,
 			 conn_path_name(m->path));
 		mon_reset(&m->mon);
 		if (m->path == CONN_PATH_DIRECT)
@@ -519,7 +519,9 @@ static void monitor(struct conn *c, struct conn_member *m, uint64_t now)
 		(void)sendto(c->echo_fd, buf, sizeof(buf), MSG_NOSIGNAL, &m->vip.sa,
 			     sizeof(m->vip.in4));
 	}
-	m->echo_next_ns = now + interval;
+	/* after a loss, ask again sooner: a dead path is found in about the
+	 * same time as before, a lossy one is not taken for dead */
+	m->echo_next_ns = now + (m->mon.consecutive_lost ? interval / CONN_FAST_ECHO_DIV : interval);
 }
 
 /* ---- Members ------------------------------------------------------------- */

@@ -34,7 +34,14 @@
 #define CONN_RELAY_PING_TIMEOUT_NS (1500ULL * 1000000ULL)
 #define CONN_RELAY_DEAD_MISSES 3
 #define CONN_RELAY_LIST_NS (60ULL * 1000000000ULL)   /* relays_list refreshed */
-#define CONN_LOST_INTERVALS 3                        /* all echoes lost => reconnect */
+/* A path is dead after CONN_LOST_ECHOES echoes lost in a row, sent every
+ * monitor interval / CONN_FAST_ECHO_DIV once one was lost: on a link that
+ * loses 10 % each way an echo round trip crosses two uplinks twice and is
+ * lost one time in three, so 3 in a row (the former rule) happened every
+ * minute or so; 12 in a row (0.34^12, about 3e-6) does not, and the faster
+ * echoes keep a real failure's detection near the former 3 intervals. */
+#define CONN_LOST_ECHOES 12
+#define CONN_FAST_ECHO_DIV 4
 #define CONN_FIRST_ANSWER_NS (12ULL * 1000000000ULL)  /* a new path's first answer */
 #define CONN_MAX_PENDING_SIGNALS 16
 #define CONN_SIGQ_LEN 64                             /* punch signals waiting */
