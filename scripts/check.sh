@@ -21,6 +21,10 @@
 #      four-player fan-out, same LAN, storm limits, denylist, live settings,
 #      native delivery; and the engine alone over wireguard-go peers
 #      (tests/disco/test_wggo.sh); plain and sanitized
+#  10. root-only: a four-player party on links that lose 10 % each way
+#      (tests/e2e/loss.sh, 5 minutes, plain build only). It is mostly waiting,
+#      so it runs in the background from the start of stage 4, in its own
+#      lab, and its result is collected at the end.
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
@@ -80,7 +84,19 @@ sanitized() {
 	return $rc
 }
 
+# bg_result PID LOG: the exit status of a background test, its output printed
+bg_result() {
+	wait "$1"
+	local rc=$?
+	cat "$2"
+	rm -f "$2"
+	return $rc
+}
+
 if [ "$(id -u)" -eq 0 ]; then
+	loss_log=$(mktemp /tmp/lr-loss.XXXXXX)
+	env BUILD="$PWD/build" tests/e2e/loss.sh >"$loss_log" 2>&1 &
+	loss_pid=$!
 	stage "integration tests (tests/interop)" tests/interop/run.sh
 	stage "integration tests, lanrage-wg under ASan+UBSan" \
 		sanitized env LR_WG="$PWD/build-asan/lanrage-wg" tests/interop/run.sh
@@ -94,6 +110,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	stage "e2e tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/e2e/run.sh
 	stage "LAN discovery tests (tests/disco)" env BUILD="$PWD/build" tests/disco/all.sh
 	stage "LAN discovery tests under ASan+UBSan" sanitized env BUILD="$PWD/build-asan" tests/disco/all.sh
+	stage "lossy links (tests/e2e/loss.sh, background)" bg_result "$loss_pid" "$loss_log"
 else
 	echo "=== integration tests skipped: they need root (network namespaces)"
 fi
