@@ -61,14 +61,9 @@ dropped() {
 
 # all_ping WHAT: every directed pair pings over the virtual IPs
 all_ping() {
-	local a b n=0
-	for a in "${PLAYERS[@]}"; do
-		for b in "${PLAYERS[@]}"; do
-			[ "$a" = "$b" ] && continue
-			ping_ok "$a" "${V[$b]}" && n=$((n + 1)) || note "$a -> $b: no answer"
-		done
-	done
-	[ $n -eq 12 ] && pass "[loss] 12 of 12 directed pairs $1" || fail "[loss] only $n of 12 directed pairs $1"
+	pairs_ping ping_lossy "${PLAYERS[@]}" &&
+		pass "[loss] $PAIRS_ALL of $PAIRS_ALL directed pairs $1" ||
+		fail "[loss] only $PAIRS_OK of $PAIRS_ALL directed pairs $1"
 }
 
 # peer_id NODE: the node's own peer ID as the others' logs name it

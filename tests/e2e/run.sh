@@ -139,7 +139,7 @@ LAB
 
 # 3. four players across mixed NATs, everyone reaches everyone
 four_players() {
-	local a b n=0 fails=0 want
+	local a b fails=0 want
 	declare -A V K=([p1]=none [p2]=restricted-cone [p3]=port-restricted-cone [p4]=symmetric)
 	for a in p1 p2 p3 p4; do V[$a]=$(vip "$a"); done
 	for a in p1 p2 p3 p4; do
@@ -152,14 +152,8 @@ four_players() {
 		done
 	done
 	[ $fails -eq 0 ] && pass "[four] every path as the NATs allow" || fail "[four] paths"
-	for a in p1 p2 p3 p4; do
-		for b in p1 p2 p3 p4; do
-			[ "$a" = "$b" ] && continue
-			ping_ok "$a" "${V[$b]}" && n=$((n + 1)) || note "$a -> $b: no answer"
-		done
-	done
-	[ $n -eq 12 ] && pass "[four] 12 of 12 directed pairs ping" || {
-		fail "[four] only $n of 12 directed pairs ping"
+	pairs_ping ping_ok p1 p2 p3 p4 && pass "[four] 12 of 12 directed pairs ping" || {
+		fail "[four] only $PAIRS_OK of 12 directed pairs ping"
 		dump_logs p1 p2 p3 p4
 	}
 	check "[four] TCP p2 -> p4 (restricted-cone to symmetric)" tcp_ok p2 p4
