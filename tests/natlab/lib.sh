@@ -6,8 +6,10 @@
 #   nl_spawn NODE LOG CMD  start CMD in NODE in the background (output to LOG);
 #                          prints its PID; nl_down kills it
 #   nl_addr NODE [N]       NODE's Nth public-side IPv4 (router: WAN address)
-#   nl_addr6 NODE          IPv6 of a server/public node
+#   nl_addr6 NODE          IPv6 of a server/public/server6 node, of a v6
+#                          router (its WAN) or of a host on a v6 router's LAN
 #   nl_lan_addr ROUTER     the router's LAN address
+#   nl_fw6_dropped ROUTER  packets a v6 router's firewall dropped inbound
 #   nl_down                kill everything the lab started, delete its namespaces
 #
 # Guarantees: nothing is created in the root namespace (veths are created
@@ -21,7 +23,7 @@ NL_STATE=""
 NL_PIDS=()
 NL_NEXT_PUBLIC=100
 NL_NEXT_LAN=1
-declare -gA NL_KIND NL_LANIDX NL_NEXT_HOST NL_PORTS
+declare -gA NL_KIND NL_LANIDX NL_NEXT_HOST NL_PORTS NL_V6
 
 nl_ns() { echo "nl-$NL_LAB-$1"; }
 
@@ -119,6 +121,29 @@ nl_add_v6() {
 	local node=$1 n=$2
 	ip -n "$(nl_ns "$node")" addr add "2001:db8::$n/64" dev eth0 nodad
 	echo "2001:db8::$n" >"$NL_STATE/addr6.$node"
+	[ -e "$NL_STATE/inet6" ] && nl_route_lans6 "$node"
+	return 0
+}
+
+# The v6 routers' LANs (2001:db8:K::/64) are routed by the internet
+# namespace, which gets 2001:db8::1 and forwarding when the first v6 router
+# is built; until then nothing changes for a lab without one.
+nl_route_lans6() {
+	ip -n "$(nl_ns "$1")" -6 route add 2001:db8::/32 via 2001:db8::1 dev eth0
+}
+
+nl_internet6() {
+	local f
+	[ -e "$NL_STATE/inet6" ] && return 0
+	ip -n "$(nl_ns inet)" addr add 2001:db8::1/64 dev br0 nodad
+	ip netns exec "$(nl_ns inet)" sysctl -qw net.ipv6.conf.all.forwarding=1
+	touch "$NL_STATE/inet6"
+	for f in "$NL_STATE"/addr6.*; do
+		[ -e "$f" ] || continue
+		case $(cat "$NL_STATE/kind.${f##*/addr6.}") in
+		server | public) nl_route_lans6 "${f##*/addr6.}" ;;
+		esac
+	done
 }
 
 nl_server() {
@@ -153,6 +178,7 @@ nl_host() {
 	[ -n "${NL_LANIDX[$router]:-}" ] || nl_die "host $node: no router '$router' defined before it" || return 1
 	nl_newns "$node" host
 	nl_plug_lan "$router" "$node" eth0
+	[ -z "${NL_V6[$router]:-}" ] || nl_host_v6 "$node" "$router"
 }
 
 nl_public() {
@@ -161,6 +187,59 @@ nl_public() {
 	nl_plug_internet "$node" eth0
 	nl_public_addr "$node" eth0
 	nl_add_v6 "$node" "$n"
+}
+
+# A public host reachable only over IPv6: no IPv4 address at all.
+nl_server6() {
+	local node=$1 n=$NL_NEXT_PUBLIC
+	nl_newns "$node" server
+	nl_plug_internet "$node" eth0
+	: >"$NL_STATE/addr.$node"
+	NL_NEXT_PUBLIC=$((NL_NEXT_PUBLIC + 1))
+	nl_add_v6 "$node" "$n"
+}
+
+# A host on a v6 router's LAN: 2001:db8:K::H beside 192.168.K.H, default
+# route via the router's 2001:db8:K::1.
+nl_host_v6() {
+	local node=$1 router=$2 k=${NL_LANIDX[$2]} h
+	h=$(head -1 "$NL_STATE/addr.$node")
+	h=${h##*.}
+	ip -n "$(nl_ns "$node")" addr add "2001:db8:$k::$h/64" dev eth0 nodad
+	ip -n "$(nl_ns "$node")" -6 route add default via "2001:db8:$k::1" dev eth0
+	echo "2001:db8:$k::$h" >"$NL_STATE/addr6.$node"
+}
+
+# The IPv6 side of ROUTER (LAN number K, WAN 2001:db8::N): no NAT, the LAN's
+# 2001:db8:K::/64 routed to it, and a stateful firewall in its forward chain
+# that lets in only what answers a flow from the LAN (the common home
+# setup); what it drops inbound is counted (nl_fw6_dropped).
+nl_router_v6() {
+	local node=$1 kind=$2 k=$3 n=$4 ns
+	ns=$(nl_ns "$node")
+	nl_internet6
+	ip -n "$ns" addr add "2001:db8::$n/64" dev wan0 nodad
+	ip -n "$ns" addr add "2001:db8:$k::1/64" dev lan0 nodad
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1
+	ip -n "$ns" -6 route add default via 2001:db8::1 dev wan0
+	ip -n "$(nl_ns inet)" -6 route add "2001:db8:$k::/64" via "2001:db8::$n" dev br0
+	echo "2001:db8::$n" >"$NL_STATE/addr6.$node"
+	{
+		echo "table ip6 natlab6 {"
+		echo " chain forward { type filter hook forward priority 0; policy accept;"
+		[ "$kind" = udp-blocked ] && echo "  meta l4proto udp drop"
+		echo "  ct state established,related accept"
+		echo "  iifname \"lan0\" oifname \"wan0\" accept"
+		echo "  iifname \"wan0\" counter drop"
+		echo " }"
+		echo "}"
+	} | ip netns exec "$ns" nft -f - || nl_die "router $node: IPv6 firewall did not load" || return 1
+	NL_V6[$node]=1
+}
+
+nl_fw6_dropped() {
+	nl_exec "$1" nft list chain ip6 natlab6 forward 2>/dev/null |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1
 }
 
 # The nftables ruleset for one router kind (see README.md for what each gives).
@@ -206,12 +285,13 @@ nl_ruleset() {
 }
 
 nl_router() {
-	local node=$1 kind=$2 parent="" hairpin=0 k wan ns
+	local node=$1 kind=$2 parent="" hairpin=0 v6=0 k wan ns n=$NL_NEXT_PUBLIC
 	shift 2
 	while [ $# -gt 0 ]; do
 		case $1 in
 		behind) parent=$2; shift 2 ;;
 		hairpin) hairpin=1; shift ;;
+		v6) v6=1; shift ;;
 		*) nl_die "router $node: unknown option '$1'" || return 1 ;;
 		esac
 	done
@@ -221,6 +301,9 @@ nl_router() {
 	esac
 	if [ "$hairpin" = 1 ] && [[ $kind != full-cone && $kind != restricted-cone ]]; then
 		nl_die "router $node: hairpin is only built for full-cone and restricted-cone" || return 1
+	fi
+	if [ "$v6" = 1 ] && [ -n "$parent" ]; then
+		nl_die "router $node: v6 is only built for a router on the internet" || return 1
 	fi
 	k=$NL_NEXT_LAN
 	NL_NEXT_LAN=$((k + 1))
@@ -247,6 +330,9 @@ nl_router() {
 	if [ -n "${NL_UDP_TIMEOUT:-}" ]; then
 		ip netns exec "$ns" sysctl -qw "net.netfilter.nf_conntrack_udp_timeout=$NL_UDP_TIMEOUT"
 	fi
+	if [ "$v6" = 1 ]; then
+		nl_router_v6 "$node" "$kind" "$k" "$n" || return 1
+	fi
 	NL_LANIDX[$node]=$k
 	NL_NEXT_HOST[$node]=2
 }
@@ -261,6 +347,7 @@ nl_build() {
 		[ ${#words[@]} -eq 0 ] && continue
 		case ${words[0]} in
 		server) nl_server "${words[@]:1}" ;;
+		server6) nl_server6 "${words[1]}" ;;
 		public) nl_public "${words[1]}" ;;
 		router) nl_router "${words[@]:1}" ;;
 		host) nl_host "${words[1]}" "${words[2]:-}" ;;
