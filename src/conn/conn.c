@@ -295,13 +295,13 @@ static void punch_start(struct conn *c, struct conn_member *m)
 static void go_direct(struct conn *c, struct conn_member *m, const struct wg_endpoint *src)
 {
 	char ep[CTL_ENDPOINT_LEN];
-	bool lan = cand_is_lan(src);
+	int rank = cand_rank(src);
 
 	if (m->path == CONN_PATH_DIRECT) {
 		if (wg_endpoint_equal(&m->endpoint, src))
 			return;
-		/* a LAN path beats a public one; otherwise keep the one we have */
-		if (cand_is_lan(&m->endpoint) || !lan)
+		/* LAN beats IPv6 beats a NAT's IPv4 mapping; else keep what we have */
+		if (cand_rank(&m->endpoint) >= rank)
 			return;
 	}
 	if (wg_set(c, m, src))
@@ -315,14 +315,14 @@ static void go_direct(struct conn *c, struct conn_member *m, const struct wg_end
 	/* relayed packets still in flight may move WireGuard back to the shim */
 	c->ep_check_ns = time_mono_ns() + 300 * MS;
 	if (m->punching) {
-		bool lan_cands = false;
+		bool better = false;
 
 		for (size_t i = 0; i < m->cands.n; i++)
-			lan_cands |= cand_is_lan(&m->cands.ep[i]);
-		if (lan || !lan_cands) {
+			better |= cand_rank(&m->cands.ep[i]) > rank;
+		if (!better) {
 			m->punching = false;
 		} else {
-			/* give a LAN candidate a few more rounds to answer */
+			/* give a better candidate a few more rounds to answer */
 			uint64_t grace = time_mono_ns() + 3ULL * c->cfg.punch_interval_ms * MS;
 
 			if (grace < m->punch_end_ns)

@@ -1,9 +1,10 @@
 /*
  * conn_cand: candidate endpoints for hole punching: a small deduplicated list,
- * this host's own LAN addresses (so two players behind one NAT find each
- * other on their LAN), which candidates are LAN ones (preferred when both
- * a LAN and a public candidate answer), and the filter a member's candidates
- * pass before we probe them.
+ * this host's own addresses (its LAN ones, so two players behind one NAT
+ * find each other on their LAN, and its global IPv6 ones, which a stateful
+ * firewall opens to a punch as a NAT does), how good a candidate's path is
+ * (cand_rank: LAN, then IPv6, then a public IPv4 mapping, when several
+ * answer), and the filter a member's candidates pass before we probe them.
  *
  * Why filter: a member chooses what it publishes, and we send a probe to each
  * candidate every punch interval from the WireGuard port. Unfiltered, a
@@ -17,6 +18,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn/conn_internal.h"
 #include "log/log.h"
@@ -69,24 +71,113 @@ bool cand_is_lan(const struct wg_endpoint *ep)
 	       (a >> 22) == (100u << 2 | 1) || (a >> 16) == (169u << 8 | 254);
 }
 
-int cand_local(struct cand_list *l, const char *skip_ifname, uint16_t port)
+/* A global unicast IPv6 address worth publishing: not link-local (useless
+ * beyond the link, and needs a scope), not a ULA (fc00::/7: reachable only
+ * inside one site, where the IPv4 LAN candidates already find the member;
+ * a ULA would cost a probe to a remote member for nothing), not loopback,
+ * multicast, v4-mapped or site-local (deprecated, fec0::/10). */
+bool cand_v6_global(const struct in6_addr *a)
 {
-	struct ifaddrs *ifa = NULL;
+	return !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_LOOPBACK(a) &&
+	       !IN6_IS_ADDR_MULTICAST(a) && !IN6_IS_ADDR_LINKLOCAL(a) &&
+	       !IN6_IS_ADDR_SITELOCAL(a) && !IN6_IS_ADDR_V4MAPPED(a) && (a->s6_addr[0] & 0xfe) != 0xfc;
+}
 
-	if (getifaddrs(&ifa))
-		return -errno;
-	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+static bool local_usable(const struct ifaddrs *i, int family, const char *skip_ifname)
+{
+	if (!i->ifa_addr || i->ifa_addr->sa_family != family || !(i->ifa_flags & IFF_UP) ||
+	    (i->ifa_flags & IFF_LOOPBACK) || (skip_ifname && !strcmp(i->ifa_name, skip_ifname)))
+		return false;
+	return family == AF_INET ||
+	       cand_v6_global(&((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr);
+}
+
+void cand_local_from(struct cand_list *l, const struct ifaddrs *ifa, const char *skip_ifname,
+		     uint16_t port, const struct in6_addr *preferred)
+{
+	size_t v6 = 0;
+
+	/* IPv4 first: what is published is cut at CTL_MAX_ENDPOINTS, and an
+	 * IPv4 LAN candidate is the one that finds a member behind our NAT */
+	for (const struct ifaddrs *i = ifa; i; i = i->ifa_next) {
 		struct wg_endpoint ep = { 0 };
 
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
-		    (i->ifa_flags & IFF_LOOPBACK) || (skip_ifname && !strcmp(i->ifa_name, skip_ifname)))
+		if (!local_usable(i, AF_INET, skip_ifname))
 			continue;
 		memcpy(&ep.in4, i->ifa_addr, sizeof(ep.in4));
 		ep.in4.sin_port = htons(port);
 		(void)cand_add(l, &ep); /* full: the first CAND_MAX are plenty */
 	}
+	/* the address our probes leave from first: a member's firewall lets in
+	 * only what answers its own probes, sent to what we published */
+	for (int pass = preferred ? 0 : 1; pass < 2; pass++) {
+		for (const struct ifaddrs *i = ifa; i && v6 < CAND_LOCAL_V6_MAX; i = i->ifa_next) {
+			struct wg_endpoint ep = { 0 };
+			size_t n = l->n;
+
+			if (!local_usable(i, AF_INET6, skip_ifname))
+				continue;
+			ep.in6.sin6_family = AF_INET6;
+			ep.in6.sin6_addr = ((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+			ep.in6.sin6_port = htons(port);
+			if (pass == 0 && memcmp(&ep.in6.sin6_addr, preferred, sizeof(*preferred)))
+				continue;
+			if (cand_add(l, &ep) == 0 && l->n > n)
+				v6++;
+		}
+	}
+}
+
+/* The source address the kernel picks for IPv6 toward the internet (RFC
+ * 6724: a temporary one when privacy extensions are on), which is where our
+ * probes come from. connect() on UDP sends nothing. false without a route. */
+static bool v6_source(struct in6_addr *out)
+{
+	struct sockaddr_in6 dst = { .sin6_family = AF_INET6, .sin6_port = htons(9) }, src;
+	socklen_t len = sizeof(src);
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	dst.sin6_addr.s6_addr[0] = 0x20; /* 2000::1, in the global unicast range */
+	dst.sin6_addr.s6_addr[15] = 1;
+	ok = !connect(fd, (struct sockaddr *)&dst, sizeof(dst)) &&
+	     !getsockname(fd, (struct sockaddr *)&src, &len) && src.sin6_family == AF_INET6;
+	close(fd);
+	if (ok)
+		*out = src.sin6_addr;
+	return ok;
+}
+
+int cand_local(struct cand_list *l, const char *skip_ifname, uint16_t port)
+{
+	struct ifaddrs *ifa = NULL;
+
+	struct in6_addr src;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	cand_local_from(l, ifa, skip_ifname, port, v6_source(&src) ? &src : NULL);
 	freeifaddrs(ifa);
 	return 0;
+}
+
+/* LAN (an IPv4 private address, an IPv6 link-local or ULA) 2, another IPv6
+ * 1, a public IPv4 0: on a LAN nothing is in the way; an IPv6 address is
+ * the host itself, where a public IPv4 one is a NAT's mapping that can
+ * expire, move or need rebinding (RFC 8421 and RFC 6724 prefer IPv6 too). */
+int cand_rank(const struct wg_endpoint *ep)
+{
+	struct wg_endpoint e = *ep;
+
+	wg_endpoint_unmap(&e);
+	if (e.sa.sa_family == AF_INET6)
+		return IN6_IS_ADDR_LINKLOCAL(&e.in6.sin6_addr) ||
+				       (e.in6.sin6_addr.s6_addr[0] & 0xfe) == 0xfc
+			       ? CAND_RANK_LAN
+			       : CAND_RANK_V6;
+	return cand_is_lan(&e) ? CAND_RANK_LAN : CAND_RANK_PUBLIC4;
 }
 
 /* ---- Filter -------------------------------------------------------------- */

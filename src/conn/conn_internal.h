@@ -197,9 +197,25 @@ int cand_add(struct cand_list *l, const struct wg_endpoint *ep);
 int cand_add_str(struct cand_list *l, const char *s);
 /* Private (RFC 1918, RFC 6598, link-local) IPv4: a LAN candidate. */
 bool cand_is_lan(const struct wg_endpoint *ep);
-/* This host's IPv4 addresses of up interfaces other than loopback and
- * skip_ifname, each with port. */
+/* A global unicast IPv6 address (not link-local, ULA, site-local, loopback,
+ * multicast or v4-mapped): one worth publishing. */
+bool cand_v6_global(const struct in6_addr *a);
+/* At most this many IPv6 addresses of this host are published (a host with
+ * privacy addresses has several per prefix). */
+enum { CAND_LOCAL_V6_MAX = 4 };
+/* This host's addresses of up interfaces other than loopback and
+ * skip_ifname, each with port: every IPv4 one, then up to CAND_LOCAL_V6_MAX
+ * global IPv6 ones (cand_v6_global), the one the kernel sends from toward
+ * the internet first. */
 int cand_local(struct cand_list *l, const char *skip_ifname, uint16_t port);
+/* The same from a getifaddrs list (borrowed); preferred (may be NULL) is
+ * the IPv6 source address to put first. */
+struct ifaddrs;
+void cand_local_from(struct cand_list *l, const struct ifaddrs *ifa, const char *skip_ifname,
+		     uint16_t port, const struct in6_addr *preferred);
+/* How good a direct path to ep is; a path switches only to a better one. */
+enum { CAND_RANK_PUBLIC4, CAND_RANK_V6, CAND_RANK_LAN };
+int cand_rank(const struct wg_endpoint *ep);
 
 /* ---- Candidate filter ------------------------------------------------------
  * A member's candidates come from the member (its published endpoints and its

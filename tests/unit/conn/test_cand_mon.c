@@ -1,6 +1,8 @@
 /*
  * test_cand_mon: candidate lists (dedup, v4-mapped unmapping, refusals,
- * capacity, LAN classification, local addresses without loopback), the
+ * capacity, LAN classification, local addresses: IPv4 first, global IPv6
+ * only and at most CAND_LOCAL_V6_MAX, never loopback or the party's
+ * interface; path ranks), the
  * filter of member candidates (a table of addresses and verdicts; selection
  * bounded, deduplicated, public first, replaced each time) and the
  * monitor statistics (RTT EWMA and jitter on fixed clocks, loss over the
@@ -9,6 +11,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,13 +82,224 @@ static void test_cand_lan(void **state)
 static void test_cand_local(void **state)
 {
 	struct cand_list l = { .n = 0 };
+	bool v6 = false;
 
 	(void)state;
 	assert_int_equal(cand_local(&l, NULL, 4242), 0);
 	for (size_t i = 0; i < l.n; i++) {
-		assert_int_equal(l.ep[i].sa.sa_family, AF_INET);
 		assert_int_equal(wg_endpoint_port(&l.ep[i]), 4242);
+		if (l.ep[i].sa.sa_family == AF_INET6) {
+			v6 = true;
+			assert_true(cand_v6_global(&l.ep[i].in6.sin6_addr));
+			continue;
+		}
+		assert_int_equal(l.ep[i].sa.sa_family, AF_INET);
+		assert_false(v6); /* IPv4 ones first */
 		assert_int_not_equal(ntohl(l.ep[i].in4.sin_addr.s_addr) >> 24, 127);
+	}
+}
+
+/* A made-up interface list for cand_local_from. */
+struct fake_if {
+	const char *name;
+	const char *addr; /* numeric IPv4 or IPv6 */
+	unsigned flags;
+};
+
+static void fake_ifaddrs(const struct fake_if *f, size_t n, struct ifaddrs *ifa,
+			 struct sockaddr_storage *ss)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&ifa[i], 0, sizeof(ifa[i]));
+		memset(&ss[i], 0, sizeof(ss[i]));
+		ifa[i].ifa_next = i + 1 < n ? &ifa[i + 1] : NULL;
+		ifa[i].ifa_name = (char *)f[i].name;
+		ifa[i].ifa_flags = f[i].flags;
+		ifa[i].ifa_addr = (struct sockaddr *)&ss[i];
+		if (inet_pton(AF_INET, f[i].addr, &((struct sockaddr_in *)&ss[i])->sin_addr) == 1)
+			ss[i].ss_family = AF_INET;
+		else if (inet_pton(AF_INET6, f[i].addr, &((struct sockaddr_in6 *)&ss[i])->sin6_addr) == 1)
+			ss[i].ss_family = AF_INET6;
+		else
+			fail_msg("%s", f[i].addr);
+	}
+}
+
+static void assert_cands(const struct cand_list *l, const char *const *want, size_t n)
+{
+	char s[64];
+
+	for (size_t i = 0; i < l->n && i < n; i++) {
+		wg_endpoint_format(&l->ep[i], s, sizeof(s));
+		if (strcmp(s, want[i]))
+			fail_msg("candidate %zu: %s, want %s", i, s, want[i]);
+	}
+	assert_int_equal(l->n, n);
+}
+
+#define UP (IFF_UP | IFF_RUNNING)
+
+/* IPv6 interleaved with IPv4 as getifaddrs gives them: every IPv4 first,
+ * then global IPv6 only, at most CAND_LOCAL_V6_MAX, in the order given;
+ * never loopback, a down interface or the party's own. */
+static void test_cand_local_order_and_filter(void **state)
+{
+	static const struct fake_if ifs[] = {
+		{ "lo", "127.0.0.1", UP | IFF_LOOPBACK },
+		{ "lo", "::1", UP | IFF_LOOPBACK },
+		{ "eth0", "fe80::1", UP },              /* link-local */
+		{ "eth0", "2001:db8:1::2", UP },
+		{ "eth0", "192.168.1.2", UP },
+		{ "eth0", "fd00::2", UP },              /* ULA */
+		{ "eth0", "fec0::2", UP },              /* site-local */
+		{ "eth0", "::ffff:192.0.2.1", UP },     /* v4-mapped */
+		{ "lr0", "2001:db8:66::1", UP },        /* the party's interface */
+		{ "lr0", "10.66.0.1", UP },
+		{ "down0", "2001:db8:dead::1", 0 },     /* down */
+		{ "down0", "172.16.0.1", 0 },
+		{ "wlan0", "2001:db8:2::3", UP },
+		{ "wlan0", "2001:db8:2::3", UP },       /* twice: once in the list */
+		{ "wlan0", "2001:db8:2::4", UP },
+		{ "wlan0", "10.0.0.7", UP },
+		{ "wlan0", "2001:db8:2::5", UP },
+		{ "wlan0", "2001:db8:2::6", UP },       /* one IPv6 too many */
+	};
+	static const char *const want[] = {
+		"192.168.1.2:4242",       "10.0.0.7:4242",          "[2001:db8:1::2]:4242",
+		"[2001:db8:2::3]:4242",   "[2001:db8:2::4]:4242",   "[2001:db8:2::5]:4242",
+	};
+	enum { N = sizeof(ifs) / sizeof(ifs[0]) };
+	struct ifaddrs ifa[N];
+	struct sockaddr_storage ss[N];
+	struct cand_list l = { .n = 0 };
+
+	(void)state;
+	fake_ifaddrs(ifs, N, ifa, ss);
+	cand_local_from(&l, ifa, "lr0", 4242, NULL);
+	assert_cands(&l, want, sizeof(want) / sizeof(want[0]));
+	/* the STUN mappings already in the list stay first */
+	l.n = 0;
+	assert_int_equal(cand_add_str(&l, "203.0.113.9:40000"), 0);
+	cand_local_from(&l, ifa, "lr0", 4242, NULL);
+	assert_int_equal(l.n, 7);
+	assert_int_equal(wg_endpoint_port(&l.ep[0]), 40000);
+}
+
+/* The address our probes leave from is the first IPv6 one, even past the
+ * cap; a preferred address we do not have, or may not publish, is not. */
+static void test_cand_local_source_first(void **state)
+{
+	static const struct fake_if ifs[] = {
+		{ "eth0", "2001:db8:1::2", UP },  { "eth0", "2001:db8:1::3", UP },
+		{ "eth0", "2001:db8:1::4", UP },  { "eth0", "2001:db8:1::5", UP },
+		{ "eth0", "192.168.1.2", UP },    { "eth0", "2001:db8:1::abcd", UP },
+		{ "eth0", "fd00::9", UP },
+	};
+	static const char *const want[] = {
+		"192.168.1.2:1",        "[2001:db8:1::abcd]:1", "[2001:db8:1::2]:1",
+		"[2001:db8:1::3]:1",    "[2001:db8:1::4]:1",
+	};
+	static const char *const as_listed[] = {
+		"192.168.1.2:1",     "[2001:db8:1::2]:1", "[2001:db8:1::3]:1",
+		"[2001:db8:1::4]:1", "[2001:db8:1::5]:1",
+	};
+	static const char *const others[] = { "2001:db8:9::1", "fd00::9" };
+	enum { N = sizeof(ifs) / sizeof(ifs[0]) };
+	struct ifaddrs ifa[N];
+	struct sockaddr_storage ss[N];
+	struct cand_list l = { .n = 0 };
+	struct in6_addr pref;
+
+	(void)state;
+	fake_ifaddrs(ifs, N, ifa, ss);
+	inet_pton(AF_INET6, "2001:db8:1::abcd", &pref);
+	cand_local_from(&l, ifa, NULL, 1, &pref);
+	assert_cands(&l, want, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < 2; i++) {
+		l.n = 0;
+		inet_pton(AF_INET6, others[i], &pref);
+		cand_local_from(&l, ifa, NULL, 1, &pref);
+		assert_cands(&l, as_listed, sizeof(as_listed) / sizeof(as_listed[0]));
+	}
+}
+
+/* Short of room, the IPv4 candidates get it. */
+static void test_cand_local_full_keeps_ipv4(void **state)
+{
+	static const struct fake_if ifs[] = {
+		{ "eth0", "2001:db8:1::2", UP },
+		{ "eth0", "192.168.1.2", UP },
+		{ "eth1", "2001:db8:3::2", UP },
+		{ "eth1", "192.168.3.2", UP },
+	};
+	enum { N = sizeof(ifs) / sizeof(ifs[0]) };
+	struct ifaddrs ifa[N];
+	struct sockaddr_storage ss[N];
+	struct cand_list l = { .n = 0 };
+	char s[32];
+
+	(void)state;
+	fake_ifaddrs(ifs, N, ifa, ss);
+	for (int i = 0; l.n < CAND_MAX - 3; i++) {
+		snprintf(s, sizeof(s), "198.51.100.1:%d", 1000 + i);
+		assert_int_equal(cand_add_str(&l, s), 0);
+	}
+	cand_local_from(&l, ifa, NULL, 51820, NULL);
+	assert_int_equal(l.n, CAND_MAX);
+	wg_endpoint_format(&l.ep[CAND_MAX - 3], s, sizeof(s));
+	assert_string_equal(s, "192.168.1.2:51820");
+	wg_endpoint_format(&l.ep[CAND_MAX - 2], s, sizeof(s));
+	assert_string_equal(s, "192.168.3.2:51820");
+	wg_endpoint_format(&l.ep[CAND_MAX - 1], s, sizeof(s));
+	assert_string_equal(s, "[2001:db8:1::2]:51820");
+}
+
+static void test_cand_v6_global(void **state)
+{
+	static const struct {
+		const char *a;
+		bool global;
+	} cases[] = {
+		{ "2001:db8::1", true },  { "2a00:1450:4001::1", true }, { "3fff::1", true },
+		{ "::", false },          { "::1", false },              { "fe80::1", false },
+		{ "febf::1", false },     { "fec0::1", false },          { "fc00::1", false },
+		{ "fdff::1", false },     { "ff02::1", false },          { "ff0e::1", false },
+		{ "::ffff:192.0.2.1", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct in6_addr a;
+
+		assert_int_equal(inet_pton(AF_INET6, cases[i].a, &a), 1);
+		if (cand_v6_global(&a) != cases[i].global)
+			fail_msg("%s", cases[i].a);
+	}
+}
+
+/* LAN beats IPv6 beats a NAT's public IPv4 mapping. */
+static void test_cand_rank(void **state)
+{
+	static const struct {
+		const char *s;
+		int rank;
+	} cases[] = {
+		{ "192.168.1.2:1", CAND_RANK_LAN },     { "10.0.0.1:1", CAND_RANK_LAN },
+		{ "169.254.1.1:1", CAND_RANK_LAN },     { "[fe80::1]:1", CAND_RANK_LAN },
+		{ "[fd12::1]:1", CAND_RANK_LAN },       { "[2001:db8::1]:1", CAND_RANK_V6 },
+		{ "[2a00::1]:1", CAND_RANK_V6 },        { "203.0.113.5:1", CAND_RANK_PUBLIC4 },
+		{ "[::ffff:203.0.113.5]:1", CAND_RANK_PUBLIC4 },
+		{ "[::ffff:192.168.1.2]:1", CAND_RANK_LAN },
+	};
+
+	(void)state;
+	assert_true(CAND_RANK_LAN > CAND_RANK_V6 && CAND_RANK_V6 > CAND_RANK_PUBLIC4);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wg_endpoint ep;
+
+		assert_int_equal(wg_endpoint_parse(&ep, cases[i].s), 0);
+		if (cand_rank(&ep) != cases[i].rank)
+			fail_msg("%s: rank %d, want %d", cases[i].s, cand_rank(&ep), cases[i].rank);
 	}
 }
 
@@ -118,6 +333,13 @@ static void test_cand_check_table(void **state)
 		{ "10.1.2.3:51820", CAND_OK },
 		{ "[2001:db8::1]:51820", CAND_OK },
 		{ "[::ffff:203.0.113.5]:51820", CAND_OK },
+		{ "[2a00:1450:4001:82b::200e]:51820", CAND_OK },
+		{ "[fd00:1::5]:51820", CAND_OK }, /* ULA: a member on our site */
+		{ "[2001:db8::1]:0", CAND_PORT_ZERO },
+		{ "[ff0e::1]:51820", CAND_MULTICAST },
+		{ "[ff05::1:3]:547", CAND_MULTICAST },
+		{ "[::ffff:224.0.0.1]:51820", CAND_MULTICAST },
+		{ "[::ffff:10.66.0.2]:51820", CAND_VIRTUAL },
 		{ "203.0.113.5:0", CAND_PORT_ZERO },
 		{ "0.0.0.0:51820", CAND_UNSPECIFIED },
 		{ "0.1.2.3:51820", CAND_UNSPECIFIED },
@@ -333,6 +555,11 @@ int main(void)
 		cmocka_unit_test(test_cand_add),
 		cmocka_unit_test(test_cand_lan),
 		cmocka_unit_test(test_cand_local),
+		cmocka_unit_test(test_cand_local_order_and_filter),
+		cmocka_unit_test(test_cand_local_full_keeps_ipv4),
+		cmocka_unit_test(test_cand_local_source_first),
+		cmocka_unit_test(test_cand_v6_global),
+		cmocka_unit_test(test_cand_rank),
 		cmocka_unit_test(test_cand_check_table),
 		cmocka_unit_test(test_cand_select),
 		cmocka_unit_test(test_cand_filter_init),
