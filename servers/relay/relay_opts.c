@@ -26,7 +26,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: lanrage-relay [options]\n"
-		"  --listen ADDR:PORT      relay frames (default 0.0.0.0:51821)\n"
+		"  --listen ADDR:PORT      relay frames (default 0.0.0.0:51821; [::]:PORT is\n"
+		"                          dual-stack, for a relay reachable over IPv6)\n"
 		"  --stun ADDR[:PORT]      STUN address (default [::]:3478); twice for RFC 5780\n"
 		"  --stun-alt-port PORT    alternate STUN port for RFC 5780 (default PORT+1)\n"
 		"  --no-stun               no STUN server\n"
@@ -97,6 +98,31 @@ static int parse_num(const char *name, const char *s, uint64_t min, uint64_t max
 	}
 	*out = v;
 	return 0;
+}
+
+/* Clients reach us at --public-endpoint: the --listen socket must receive
+ * that family ([::] takes both), or the relay registers an address at which
+ * nothing answers. */
+static bool listen_reaches(const struct relay_opts *o)
+{
+	struct wg_endpoint pub;
+	char l[64];
+	bool v6, ok;
+
+	if (wg_endpoint_parse(&pub, o->public_endpoint))
+		return true; /* the control server judges its form */
+	wg_endpoint_unmap(&pub);
+	v6 = pub.sa.sa_family == AF_INET6;
+	ok = o->listen.sa.sa_family == AF_INET6 ? v6 || IN6_IS_ADDR_UNSPECIFIED(&o->listen.in6.sin6_addr)
+						: !v6;
+	if (!ok) {
+		wg_endpoint_format(&o->listen, l, sizeof(l));
+		fprintf(stderr, "lanrage-relay: --public-endpoint %s is %s but --listen %s receives "
+				"%s only: use --listen [::]:%u (see lanrage-relay --help)\n",
+			o->public_endpoint, v6 ? "IPv6" : "IPv4", l, v6 ? "IPv4" : "IPv6",
+			wg_endpoint_port(&o->listen));
+	}
+	return ok;
 }
 
 static void defaults(struct relay_opts *o)
@@ -316,6 +342,8 @@ int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 		fprintf(stderr, "lanrage-relay: --control needs --public-endpoint\n");
 		return 2;
 	}
+	if (o->public_endpoint && !listen_reaches(o))
+		return 2;
 	if (late.no_stun)
 		o->n_stun = 0;
 	else if (o->n_stun == 0 && parse_addr("::", STUN_DEFAULT_PORT, &o->stun[0]) == 0)
