@@ -160,7 +160,7 @@ void conn_mtu_echo_rx(struct conn *c, const uint8_t *buf, size_t len,
  * nothing: the path MTU falls back to the interface MTU, as before. */
 void conn_mtu_setup(struct conn *c)
 {
-	int probe = IP_PMTUDISC_PROBE, ret;
+	int probe = IP_PMTUDISC_PROBE, probe6 = IPV6_PMTUDISC_PROBE, ret;
 
 	if (!c->cfg.path_mtu)
 		return;
@@ -175,4 +175,7 @@ void conn_mtu_setup(struct conn *c)
 	    (c->echo_fd >= 0 &&
 	     setsockopt(c->echo_fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe)) < 0))
 		log_warn(CONN_TAG, "IP_PMTUDISC_PROBE: %s", strerror(errno));
+	/* the relay socket is dual-stack: IPv6 relays follow the IPv6 option
+	 * (it fails, harmlessly, on the IPv4-only socket of a host without IPv6) */
+	(void)setsockopt(c->relay_fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof(probe6));
 }

@@ -1,7 +1,9 @@
 /*
  * conn_relay: the relay path (docs/RELAY.md) through a loopback shim, so the
  * WireGuard device needs no change (a kernel backend could use it too):
- *   - one relay-side UDP socket (0.0.0.0:any) holds a BIND on every relay we
+ *   - one relay-side UDP socket ([::]:any, dual-stack, so a relay may be
+ *     listed at an IPv4 or an IPv6 address; 0.0.0.0:any on a host without
+ *     IPv6, which then skips IPv6 relays) holds a BIND on every relay we
  *     use: our home relay (lowest PING RTT, published in peer_update) and the
  *     home relay of every member we reach through a relay;
  *   - per member one UDP socket on 127.0.0.1:any, its shim; while relayed it
@@ -73,12 +75,53 @@ static int ep_add(struct conn *c, int fd, struct conn_src *src)
 	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/* The relay socket: dual-stack [::]:any where the host has IPv6. */
+static int relay_socket(void)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	int off = 0, fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno == EAFNOSUPPORT ? udp_socket("0.0.0.0", NULL) : -errno;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
+	    bind(fd, (struct sockaddr *)&sin6, sizeof(sin6))) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* A relay's endpoint as the relay socket sends to it and sees it answer:
+ * v4-mapped on the dual-stack socket. false when the socket cannot reach it
+ * (an IPv6 relay on an IPv4-only host). */
+static bool relay_sock_ep(const struct conn *c, struct wg_endpoint *ep)
+{
+	int family = AF_INET;
+	socklen_t len = sizeof(family);
+	struct sockaddr_in in4;
+
+	if (getsockopt(c->relay_fd, SOL_SOCKET, SO_DOMAIN, &family, &len))
+		return false;
+	if (family == AF_INET || ep->sa.sa_family == AF_INET6)
+		return family == ep->sa.sa_family;
+	in4 = ep->in4;
+	memset(ep, 0, sizeof(*ep));
+	ep->in6.sin6_family = AF_INET6;
+	ep->in6.sin6_port = in4.sin_port;
+	ep->in6.sin6_addr.s6_addr[10] = 0xff;
+	ep->in6.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&ep->in6.sin6_addr.s6_addr[12], &in4.sin_addr, 4);
+	return true;
+}
+
 int conn_relay_open(struct conn *c)
 {
 	int ret;
 
 	c->home = -1;
-	c->relay_fd = udp_socket("0.0.0.0", NULL);
+	c->relay_fd = relay_socket();
 	if (c->relay_fd < 0)
 		return c->relay_fd;
 	c->src_relay.kind = SRC_RELAY;
@@ -130,7 +173,7 @@ struct conn_member *conn_member_by_key(struct conn *c, const uint8_t pub[32])
 
 static void relay_send(struct conn *c, struct conn_relay *r, const uint8_t *buf, size_t len)
 {
-	if (sendto(c->relay_fd, buf, len, MSG_NOSIGNAL, &r->ep.sa, sizeof(r->ep.in4)) < 0)
+	if (sendto(c->relay_fd, buf, len, MSG_NOSIGNAL, &r->ep.sa, wg_endpoint_socklen(&r->ep)) < 0)
 		log_debug(CONN_TAG, "send to relay %s: %s", r->endpoint, strerror(errno));
 }
 
@@ -266,8 +309,8 @@ void conn_relay_refresh(struct conn *c, uint64_t wait_ms)
 		if (!list[i].has_public_key || wg_endpoint_parse(&ep, list[i].endpoint))
 			continue;
 		wg_endpoint_unmap(&ep);
-		if (ep.sa.sa_family != AF_INET)
-			continue; /* the relay socket is IPv4 */
+		if (!relay_sock_ep(c, &ep))
+			continue;
 		if (!r) {
 			if (c->n_relays == CONN_MAX_RELAYS)
 				continue;
