@@ -2,7 +2,8 @@
 #
 #   e2e_require NAME           exits 1 (messages prefixed NAME) unless root and
 #                              lanrage, lanrage-control, lanrage-relay are built
-#   e2e_lab LAB RELAYS <<DESC  natlab with a control server (203.0.113.30) and
+#   e2e_lab LAB RELAYS <<DESC  natlab with a control server (203.0.113.30, or
+#                              CTL_LISTEN, e.g. [::]:8667 for IPv6 too) and
 #                              RELAYS relays r1.. (203.0.113.2N, STUN on .2N
 #                              and .2N+100... see below) plus the nodes in DESC
 #   e2e_daemon NODE            start `lanrage daemon` on NODE, wait for its API
@@ -103,7 +104,7 @@ e2e_lab_down() {
 e2e_ctl_start() {
 	# a restart within a lab keeps the certificate beside the database: same pin
 	[ -n "${CTL_PIN:-}" ] || nl_control_tls "$E2E_DIR" || return 1
-	nl_spawn ctl "$E2E_DIR/ctl.log.$RANDOM" "$BUILD/lanrage-control" --listen 203.0.113.30:8667 \
+	nl_spawn ctl "$E2E_DIR/ctl.log.$RANDOM" "$BUILD/lanrage-control" --listen "${CTL_LISTEN:-203.0.113.30:8667}" \
 		--db "$E2E_DIR/ctl.db" --relay-secret-file "$CTL_SECRET_FILE" >/dev/null
 	CTL_PID=${NL_PIDS[-1]}
 	for _ in $(seq 50); do
@@ -123,8 +124,13 @@ e2e_relay_start() {
 		--control-pin "$CTL_PIN" --relay-secret-file "$CTL_SECRET_FILE" \
 		--public-endpoint "$a:51821" --name "$r" >/dev/null
 	RELAY_PID[$r]=${NL_PIDS[-1]}
+	e2e_relay_registered "$r"
+}
+
+# e2e_relay_registered rN: waits up to 10 s for the relay to log its registration
+e2e_relay_registered() {
 	for _ in $(seq 100); do
-		grep -qi 'registered' "$E2E_DIR/$r.log" 2>/dev/null && return 0
+		grep -qi 'registered' "$E2E_DIR/$1.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1

@@ -20,8 +20,11 @@
 #   heal:  (tests/e2e/heal.sh) a daemon with its clock 2 hours ahead binds
 #          to the relay; the relay of a relayed pair killed and restarted on
 #          its address (ping answered again within 5 s); conntrack -F on the
-#          NATs of a direct pair (within 3 s); the times measured.
-# Usage: run.sh [pairs] [mixed] [mtu] [heal] (default all four). Prints PASS/FAIL per check and
+#          NATs of a direct pair (within 3 s); the times measured;
+#   ipv6:  tests/e2e/ipv6.sh in its own dual-stack lab: a pair behind
+#          symmetric NATs direct over IPv6 through stateful firewalls, and a
+#          relay reachable only over IPv6.
+# Usage: run.sh [pairs] [mixed] [mtu] [heal] [ipv6] (default all five). Prints PASS/FAIL per check and
 # "e2e: N passed, N failed"; exit status 0 only when nothing failed.
 # Cleanup: nl_down on every exit path (EXIT trap) and between the labs.
 # SAMPLES=N join-to-ping samples per kind (default 5); KEEP=1 keeps the logs.
@@ -327,14 +330,15 @@ relay_failover() {
 }
 
 WHAT=("$@")
-[ ${#WHAT[@]} -eq 0 ] && WHAT=(pairs mixed mtu heal)
+[ ${#WHAT[@]} -eq 0 ] && WHAT=(pairs mixed mtu heal ipv6)
 for w in "${WHAT[@]}"; do
 	case $w in
 	pairs) scenario_pairs ;;
 	mixed) scenario_mixed ;;
 	mtu) "$E2E_ROOT/tests/e2e/mtu.sh" || fail "[mtu] tests/e2e/mtu.sh" ;;
 	heal) scenario_heal ;;
-	*) echo "e2e: unknown scenario group '$w' (pairs, mixed, mtu, heal)" >&2; exit 2 ;;
+	ipv6) "$E2E_ROOT/tests/e2e/ipv6.sh" || fail "[ipv6] tests/e2e/ipv6.sh" ;;
+	*) echo "e2e: unknown scenario group '$w' (pairs, mixed, mtu, heal, ipv6)" >&2; exit 2 ;;
 	esac
 done
 echo "e2e: $PASSES passed, $FAILS failed ($((SECONDS - T0)) s)"
