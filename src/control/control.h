@@ -144,6 +144,17 @@ void ctl_client_forget_party(struct ctl_client *c);
  * attempt: 0 connected, -ENOTCONN it failed (ctl_client_transport_error
  * says why), -ETIMEDOUT after the request timeout. */
 int ctl_client_connect_now(struct ctl_client *c);
+/* The network under the connection changed (a new address, another NAT):
+ * the connection may be dead without TCP knowing for minutes, so it is
+ * dropped and made again at once. Requests in flight fail with
+ * -ECONNRESET, as on any lost connection; requests made meanwhile wait for
+ * the new one. Does not block; nothing to do in local mode. */
+void ctl_client_reconnect(struct ctl_client *c);
+/* A path broke (a NAT may have lost its mappings): send the heartbeat now.
+ * A NAT that forgot the connection's mapping drops what the server pushes
+ * (signals, member updates) until we send something; this is that
+ * something. Does not block; nothing to do in local mode. */
+void ctl_client_poke(struct ctl_client *c);
 /* Why a remote client cannot reach its server right now (a TLS refusal, a
  * connection error), "" when it is connected or has not tried yet. */
 void ctl_client_transport_error(struct ctl_client *c, char *out, size_t len);

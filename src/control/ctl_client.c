@@ -152,7 +152,9 @@ static void input_hello(struct ctl_client *c, const json_t *m)
 static void input_event(struct ctl_client *c, const json_t *m)
 {
 	struct ctl_evnode *n = calloc(1, sizeof(*n));
+	const char *name = json_string_value(json_object_get(m, "event"));
 
+	log_debug(CTL_TAG, "event %s", name ? name : "?");
 	if (!n)
 		return;
 	if (ctl_event_from_json(m, &n->ev, &n->payload)) {
@@ -772,6 +774,22 @@ int ctl_client_connect_now(struct ctl_client *c)
 		r = c->tr_fails != fails ? -ENOTCONN : client_wait(c, deadline);
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+void ctl_client_reconnect(struct ctl_client *c)
+{
+	if (!c->tr->redial)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->ready = false; /* what is asked from now on waits for the new one */
+	pthread_mutex_unlock(&c->lock);
+	c->tr->redial(c);
+}
+
+void ctl_client_poke(struct ctl_client *c)
+{
+	if (c->tr->poke)
+		c->tr->poke(c);
 }
 
 void ctl_client_set_transport_error(struct ctl_client *c, const char *why)

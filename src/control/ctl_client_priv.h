@@ -31,6 +31,11 @@ struct ctl_transport {
 	/* Optional: try to connect now rather than after the backoff
 	 * (ctl_client_connect_now). Called without the client's lock. */
 	void (*kick)(struct ctl_client *c);
+	/* Optional: drop the connection and connect again (ctl_client_reconnect).
+	 * Called without the client's lock. */
+	void (*redial)(struct ctl_client *c);
+	/* Optional: send the heartbeat now (ctl_client_poke). */
+	void (*poke)(struct ctl_client *c);
 };
 
 struct ctl_pending {

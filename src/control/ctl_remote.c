@@ -48,6 +48,8 @@ struct ctl_remote {
 	pthread_t thread;
 	atomic_bool stop;
 	atomic_bool kick;              /* a user waits: connect now, not after the backoff */
+	atomic_bool redial;            /* drop the connection (ctl_client_reconnect) */
+	atomic_bool poke;              /* heartbeat now (ctl_client_poke) */
 	char host[256];
 	char path[128];
 	int port;
@@ -503,6 +505,14 @@ static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (r && atomic_exchange(&r->kick, false) && !r->connecting)
 			lws_sul_schedule(r->ctx, 0, &r->sul_connect, remote_connect, 1);
+		if (r && atomic_exchange(&r->poke, false))
+			lws_sul_schedule(r->ctx, 0, &r->sul_beat, remote_beat, 1);
+		if (r && atomic_exchange(&r->redial, false) && r->wsi) {
+			log_debug(CTL_REMOTE_TAG, "the network changed: connecting again");
+			r->backoff_ms = r->c->opts.backoff_min_ms;
+			lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			return 0;
+		}
 		if (!r || !r->wsi)
 			return 0;
 		pthread_mutex_lock(&r->c->lock);
@@ -554,11 +564,29 @@ static void remote_kick(struct ctl_client *c)
 	lws_cancel_service(r->ctx);
 }
 
+static void remote_redial(struct ctl_client *c)
+{
+	struct ctl_remote *r = c->tr_priv;
+
+	atomic_store(&r->redial, true);
+	lws_cancel_service(r->ctx);
+}
+
+static void remote_poke(struct ctl_client *c)
+{
+	struct ctl_remote *r = c->tr_priv;
+
+	atomic_store(&r->poke, true);
+	lws_cancel_service(r->ctx);
+}
+
 static const struct ctl_transport remote_transport = {
 	.send = remote_send,
 	.hello = remote_hello,
 	.close = remote_close,
 	.kick = remote_kick,
+	.redial = remote_redial,
+	.poke = remote_poke,
 };
 
 /* wss://HOST[:PORT][/PATH] (ws:// when insecure); the path defaults to
