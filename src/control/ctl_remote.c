@@ -319,8 +319,9 @@ static void remote_beat(lws_sorted_usec_list_t *sul)
 	pthread_mutex_unlock(&r->c->lock);
 	if (due)
 		remote_internal(r, json_pack("{s:s}", "type", "heartbeat"), NULL);
-	lws_sul_schedule(r->ctx, 0, &r->sul_beat, remote_beat,
-			 (lws_usec_t)r->c->opts.heartbeat_ms * 1000);
+	if (r->c->opts.heartbeat_ms) /* else only ctl_client_poke beats */
+		lws_sul_schedule(r->ctx, 0, &r->sul_beat, remote_beat,
+				 (lws_usec_t)r->c->opts.heartbeat_ms * 1000);
 }
 
 /* Room for len more bytes, up to CTL_MAX_SERVER_MESSAGE (a whole party of

@@ -249,6 +249,47 @@ static void test_restart(void **state)
 	assert_non_null(th_wait(a, CTL_EV_SIGNAL, pid_of(b), WAIT_MS));
 }
 
+/* ctl_client_reconnect (a changed network): the connection is dropped and
+ * made again at once, with the same identity and party, and signals reach
+ * the client on the new one. */
+static void test_reconnect(void **state)
+{
+	struct th_fixture *f = *state;
+	struct th_client *a = client(f, "alice", 0), *b = client(f, "bob", 0);
+	char party_id[CTL_PARTY_ID_LEN + 1], a_id[CTL_ID_LEN + 1];
+	struct th_event *e;
+
+	make_party(a, b, NULL, 8, party_id);
+	memcpy(a_id, pid_of(a), sizeof(a_id));
+	ctl_client_reconnect(a->c);
+	assert_non_null(th_wait(a, CTL_EV_DISCONNECTED, NULL, WAIT_MS));
+	assert_non_null(th_wait(a, CTL_EV_CONNECTED, NULL, WAIT_MS));
+	e = th_wait(a, CTL_EV_RESYNC, NULL, WAIT_MS);
+	assert_non_null(e);
+	assert_string_equal(e->party_id, party_id);
+	assert_string_equal(pid_of(a), a_id);
+	assert_int_equal(th_count(b, CTL_EV_PEER_LEFT), 0);
+	assert_int_equal(ctl_signal(b->c, a_id, "{\"after\":\"reconnect\"}"), 0);
+	assert_non_null(th_wait(a, CTL_EV_SIGNAL, pid_of(b), WAIT_MS));
+}
+
+/* ctl_client_poke sends a heartbeat: a client that sends none of its own
+ * stays in the party while poked, and times out once the pokes stop. */
+static void test_poke(void **state)
+{
+	struct th_fixture *f = *state;
+	struct th_client *a = client(f, "alive", 300), *b = client(f, "poked", 0);
+	char party_id[CTL_PARTY_ID_LEN + 1];
+
+	make_party(a, b, NULL, 8, party_id);
+	for (int i = 0; i < 10; i++) { /* 5 s, past the 2 s peer timeout */
+		ctl_client_poke(b->c);
+		usleep(500 * 1000);
+	}
+	assert_int_equal(th_count(a, CTL_EV_PEER_LEFT), 0);
+	assert_non_null(th_wait(a, CTL_EV_PEER_LEFT, pid_of(b), 15000));
+}
+
 /* A member that timed out while connected is put back by its own client
  * after the next reconnect: auth says "no party", the client joins again. */
 static void test_rejoin_after_timeout(void **state)
@@ -553,6 +594,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_heartbeat_timeout, setup_short_timeout,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poke, setup_short_timeout, teardown),
 		cmocka_unit_test_setup_teardown(test_rejoin_after_timeout, setup_short_timeout,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_server_forgot, setup, teardown),
