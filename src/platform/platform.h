@@ -74,4 +74,21 @@ struct platform_overlap {
 int platform_overlap4(struct in_addr net, unsigned prefix, const char *skip_ifname,
 		      struct platform_overlap *found);
 
+/* Watching the host's network (docs/NET.md "Network changes"): a netlink
+ * socket subscribed to link, address and route events. Unlike the calls
+ * above it keeps its socket; one thread owns it. */
+struct platform_watch;
+int platform_watch_open(struct platform_watch **out);
+void platform_watch_close(struct platform_watch *w);
+/* Readable when events wait; then call platform_watch_read. */
+int platform_watch_fd(const struct platform_watch *w);
+/* Reads every waiting event. 1 when one of them changes what this host can
+ * reach the network with -- a link going up or down or going away, an
+ * address added or removed (IPv6 link-local ones aside), a main-table
+ * route added or removed, or events lost to a full socket -- on an
+ * interface other than ignore_ifindex (the party's own, whose routes we
+ * change ourselves); what then says which (the first one). 0 when none did,
+ * or a negative errno. */
+int platform_watch_read(struct platform_watch *w, int ignore_ifindex, char *what, size_t cap);
+
 #endif
