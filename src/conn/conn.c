@@ -65,25 +65,6 @@ const char *conn_path_name(enum conn_path p)
 	return "?";
 }
 
-/* ---- netcheck over the WireGuard socket --------------------------------- */
-
-/* Requests through send_raw, answers from the receive hook's queue (c->rxq,
- * filled on the device thread); anything else read meanwhile, e.g. an early
- * probe, is lost (probes are retried). */
-static int nc_send(void *ctx, const struct wg_endpoint *dst, const uint8_t *buf, size_t len)
-{
-	struct conn *c = ctx;
-
-	return net_send_raw(c->cfg.net, dst, buf, len);
-}
-
-static ssize_t nc_recv(void *ctx, uint8_t *buf, size_t cap, struct wg_endpoint *src)
-{
-	struct conn *c = ctx;
-
-	return rxq_read(&c->rxq, buf, cap, src);
-}
-
 /* ---- Helpers ------------------------------------------------------------- */
 
 static struct conn_member *member_find(const struct conn *c, const char *peer_id)
@@ -159,34 +140,71 @@ static void set_path(struct conn_member *m, enum conn_path p)
 
 /* ---- Signaling ----------------------------------------------------------- */
 
-/* An endpoint update (conn_publish) is a request on the daemon's control
- * thread, which also carries the relayed members' traffic (the shims). A
- * request made while the control connection is down waits for it up to its
- * timeout (10 s), so none is made then (ctl_client_ready); one in flight
- * when the connection drops fails at once. After a failure the next waits
- * CONN_CTL_HOLDOFF_NS. Anything from the control plane (a signal, a member
- * update) ends the hold-off. */
+/* Requests to the control plane (punch signals, endpoint updates) go out
+ * from conn's own thread: a request waits for the control connection up to
+ * its timeout (10 s), and the control thread also carries the relayed
+ * members' traffic (the shims), which must not stall while the control
+ * server is away or slow. Only the newest signal per member is kept; the
+ * oldest is dropped when the queue is full. Only the newest endpoint update
+ * is kept too; a failed one is tried again every CONN_PUBLISH_RETRY_NS
+ * until a newer one replaces it (at once when the connection was lost
+ * under it: the request waits for the next one). */
 bool conn_ctl_usable(const struct conn *c)
 {
-	return c->cfg.ctl && time_mono_ns() >= c->ctl_holdoff_ns &&
-	       ctl_client_ready(c->cfg.ctl);
+	return c->cfg.ctl && ctl_client_ready(c->cfg.ctl);
 }
 
-static void ctl_failed(struct conn *c)
+/* Sends the pending endpoint update; called and returns with sig_mu held. */
+static void sig_publish(struct conn *c)
 {
-	c->ctl_holdoff_ns = time_mono_ns() + CONN_CTL_HOLDOFF_NS;
+	struct conn_self_status self = c->pub_self;
+	const char *eps[CTL_MAX_ENDPOINTS];
+	struct ctl_peer_update u = { .endpoints = eps, .nat = &self.nat,
+				     .relay = self.home_relay };
+	struct ctl_peer out;
+	int ret;
+
+	c->pub_want = false;
+	pthread_mutex_unlock(&c->sig_mu);
+	for (size_t i = 0; i < self.n_endpoints; i++)
+		eps[i] = self.endpoints[i];
+	u.n_endpoints = self.n_endpoints;
+	ret = ctl_peer_update(c->cfg.ctl, &u, &out);
+	if (!ret)
+		log_debug(CONN_TAG, "endpoints and home relay published");
+	pthread_mutex_lock(&c->sig_mu);
+	if (ret && !c->pub_want) {
+		/* a connection lost under the request: again on the next one */
+		bool reset = ret == -ECONNRESET;
+
+		if (!reset)
+			log_warn(CONN_TAG, "cannot publish endpoints and home relay (%s); "
+				 "retrying", strerror(-ret));
+		c->pub_want = true;
+		c->pub_retry_ns = reset ? 0 : time_mono_ns() + CONN_PUBLISH_RETRY_NS;
+	}
 }
 
-static void ctl_alive(struct conn *c)
+static void sig_wait(struct conn *c)
 {
-	c->ctl_holdoff_ns = 0;
+	struct timespec ts;
+	uint64_t wait;
+
+	if (!c->pub_want) {
+		pthread_cond_wait(&c->sig_cond, &c->sig_mu);
+		return;
+	}
+	wait = c->pub_retry_ns - time_mono_ns();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(wait / 1000000000ULL);
+	ts.tv_nsec += (long)(wait % 1000000000ULL);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_cond_timedwait(&c->sig_cond, &c->sig_mu, &ts);
 }
 
-/* Punch signals go out from conn's own thread: a request waits for the
- * control connection up to its timeout (10 s), and the control thread also
- * carries the relayed members' traffic (the shims), which must not stall
- * while the control server is away. Only the newest signal per member is
- * kept; the oldest is dropped when the queue is full. */
 static void *sig_thread(void *arg)
 {
 	struct conn *c = arg;
@@ -195,8 +213,12 @@ static void *sig_thread(void *arg)
 	while (!c->sig_stop) {
 		struct conn_sig sig;
 
+		if (c->pub_want && time_mono_ns() >= c->pub_retry_ns) {
+			sig_publish(c);
+			continue;
+		}
 		if (!c->n_sigq) {
-			pthread_cond_wait(&c->sig_cond, &c->sig_mu);
+			sig_wait(c);
 			continue;
 		}
 		sig = c->sigq[0];
@@ -204,6 +226,8 @@ static void *sig_thread(void *arg)
 		pthread_mutex_unlock(&c->sig_mu);
 		if (ctl_signal(c->cfg.ctl, sig.to, sig.text))
 			log_warn(CONN_TAG, "member %s: punch signal not sent", sig.to);
+		else
+			log_debug(CONN_TAG, "member %s: punch signal sent", sig.to);
 		free(sig.text);
 		pthread_mutex_lock(&c->sig_mu);
 	}
@@ -290,6 +314,12 @@ static void punch_start(struct conn *c, struct conn_member *m)
 	send_punch(c, m);
 }
 
+void conn_punch_again(struct conn *c, struct conn_member *m)
+{
+	m->repairing = true;
+	punch_start(c, m);
+}
+
 /* ---- Paths --------------------------------------------------------------- */
 
 static void go_direct(struct conn *c, struct conn_member *m, const struct wg_endpoint *src)
@@ -300,10 +330,14 @@ static void go_direct(struct conn *c, struct conn_member *m, const struct wg_end
 	if (m->path == CONN_PATH_DIRECT) {
 		if (wg_endpoint_equal(&m->endpoint, src))
 			return;
-		/* LAN beats IPv6 beats a NAT's IPv4 mapping; else keep what we have */
-		if (cand_rank(&m->endpoint) >= rank)
+		/* LAN beats IPv6 beats a NAT's IPv4 mapping; else keep what we
+		 * have unless there is doubt about it: an echo was lost, or one
+		 * side's network changed (a repair) and the old one may be dead */
+		if (cand_rank(&m->endpoint) >= rank && !m->repairing &&
+		    !m->mon.consecutive_lost)
 			return;
 	}
+	m->repairing = false;
 	if (wg_set(c, m, src))
 		return;
 	m->endpoint = *src;
@@ -411,7 +445,9 @@ static void hook_rx(struct conn *c)
 			break;
 		if (probe_is_frame(buf, (size_t)n))
 			probe_rx(c, buf, (size_t)n, &src);
-		/* STUN answers outside netcheck and anything else: dropped */
+		else if (stun_is_message(buf, (size_t)n))
+			conn_netwatch_stun_rx(c, buf, (size_t)n, &src);
+		/* anything else: dropped */
 	}
 }
 
@@ -497,6 +533,9 @@ static void monitor(struct conn *c, struct conn_member *m, uint64_t now)
 		return;
 	}
 	mon_expire(&m->mon, now - interval + 1);
+	/* the first thing a NAT's new public address shows: lost echoes */
+	if (m->path == CONN_PATH_DIRECT && m->mon.consecutive_lost)
+		conn_netwatch_check_mapping(c);
 	if (m->path == CONN_PATH_RELAY && m->mon.consecutive_lost >= CONN_RELAY_LOSS_REBIND)
 		conn_relay_path_lost(c, m, now);
 	/* a path whose tunnel never answered yet may be waiting for one
@@ -507,6 +546,7 @@ static void monitor(struct conn *c, struct conn_member *m, uint64_t now)
 			 "path; reconnecting", m->peer.peer_id, m->mon.consecutive_lost,
 			 conn_path_name(m->path));
 		mon_reset(&m->mon);
+		conn_netwatch_suspect(c, "a path stopped answering");
 		if (m->path == CONN_PATH_DIRECT)
 			go_relay_or_fail(c, m);
 		if (!m->punching)
@@ -567,7 +607,6 @@ int conn_peer_add(struct conn *c, const struct ctl_peer *peer)
 
 	if (!strcasecmp(peer->peer_id, c->self_id))
 		return 0;
-	ctl_alive(c);
 	if (member_find(c, peer->peer_id))
 		return conn_peer_update(c, peer);
 	m = calloc(1, sizeof(*m));
@@ -631,7 +670,6 @@ int conn_peer_update(struct conn *c, const struct ctl_peer *peer)
 	struct conn_member *m = member_find(c, peer->peer_id);
 	bool relay_changed;
 
-	ctl_alive(c);
 	if (!m)
 		return conn_peer_add(c, peer);
 	if (memcmp(m->peer.public_key, peer->public_key, 32) ||
@@ -697,7 +735,6 @@ void conn_on_signal(struct conn *c, const char *from_peer_id, const char *payloa
 	size_t i;
 	json_t *v;
 
-	ctl_alive(c);
 	if (!m) {
 		/* the signal overtook the member's arrival: keep it for conn_peer_add */
 		pending_store(c, from_peer_id, payload_json);
@@ -727,6 +764,11 @@ void conn_on_signal(struct conn *c, const char *from_peer_id, const char *payloa
 		goto out; /* a repeat: answered already */
 	memcpy(m->remote_session, s, sizeof(s));
 	m->has_remote_session = true;
+	log_debug(CONN_TAG, "member %s: punch signal, %zu candidates", from_peer_id,
+		  m->sig_cands.n);
+	/* a member on a direct path punching again: its network changed */
+	if (m->path == CONN_PATH_DIRECT)
+		m->repairing = true;
 	/* answer each new session of theirs once, with ours */
 	if (!m->punching)
 		punch_start(c, m);
@@ -744,6 +786,7 @@ static uint64_t member_tick(struct conn *c, struct conn_member *m, uint64_t now)
 
 	if (m->punching && now >= m->punch_end_ns) {
 		m->punching = false;
+		m->repairing = false;
 		if (m->path != CONN_PATH_DIRECT)
 			go_relay_or_fail(c, m);
 	}
@@ -782,7 +825,27 @@ static uint64_t member_tick(struct conn *c, struct conn_member *m, uint64_t now)
  * found the direct path too (it punches on its own clock) arrive after ours
  * switched to direct and move WireGuard back to the shim; if both sides do
  * that, both stay on the relay for good. So the direct endpoint is put back
- * wherever WireGuard left it. */
+ * when WireGuard moved to a shim (loopback) or from a LAN address to a
+ * public one. Anywhere else the member itself moved (its NAT gave it a new
+ * mapping, its host a new address): that is followed, as WireGuard did. */
+static void endpoint_moved(struct conn *c, struct conn_member *m, const struct wg_endpoint *ep)
+{
+	char text[CTL_ENDPOINT_LEN];
+	bool loopback = ep->sa.sa_family == AF_INET &&
+			(ntohl(ep->in4.sin_addr.s_addr) >> 24) == 127;
+
+	if (loopback || cand_rank(&m->endpoint) > cand_rank(ep)) {
+		log_debug(CONN_TAG, "member %s: WireGuard left the direct endpoint; "
+			  "putting it back", m->peer.peer_id);
+		(void)wg_set(c, m, &m->endpoint);
+		return;
+	}
+	wg_endpoint_format(ep, text, sizeof(text));
+	log_info(CONN_TAG, "member %s: direct via %s (it moved)", m->peer.peer_id, text);
+	m->endpoint = *ep;
+	conn_mtu_path(c, m, ep, false);
+}
+
 static uint64_t endpoints_check(struct conn *c, uint64_t now)
 {
 	struct net_status st;
@@ -800,12 +863,11 @@ static uint64_t endpoints_check(struct conn *c, uint64_t now)
 		for (size_t j = 0; j < st.n_peers; j++) {
 			if (memcmp(st.peers[j].public_key, m->peer.public_key, 32))
 				continue;
-			if (!st.peers[j].has_endpoint ||
-			    !wg_endpoint_equal(&st.peers[j].endpoint, &m->endpoint)) {
-				log_debug(CONN_TAG, "member %s: WireGuard left the direct endpoint; "
-					  "putting it back", m->peer.peer_id);
+			if (st.peers[j].has_endpoint &&
+			    !wg_endpoint_equal(&st.peers[j].endpoint, &m->endpoint))
+				endpoint_moved(c, m, &st.peers[j].endpoint);
+			else if (!st.peers[j].has_endpoint)
 				(void)wg_set(c, m, &m->endpoint);
-			}
 			break;
 		}
 	}
@@ -822,7 +884,7 @@ uint64_t conn_run(struct conn *c)
 {
 	struct epoll_event ev[16];
 	int n = epoll_wait(c->epfd, ev, 16, 0);
-	uint64_t now, next, t_ep;
+	uint64_t now, next, t_ep, t;
 	struct itimerspec its = { 0 };
 
 	for (int i = 0; i < n; i++) {
@@ -847,20 +909,24 @@ uint64_t conn_run(struct conn *c)
 		case SRC_SHIM:
 			conn_shim_rx(c, s->m);
 			break;
+		case SRC_WATCH:
+			conn_netwatch_rx(c);
+			break;
+		case SRC_NETCHECK:
+			conn_netwatch_event(c);
+			break;
 		}
 	}
 	now = time_mono_ns();
 	next = conn_relay_tick(c, now);
 	t_ep = endpoints_check(c, now);
-	if (c->publish_pending && conn_ctl_usable(c))
-		conn_publish(c);
-	else if (c->publish_pending && c->ctl_holdoff_ns < t_ep)
-		t_ep = c->ctl_holdoff_ns;
+	t = conn_netwatch_tick(c, now);
+	if (t < next)
+		next = t;
 	if (t_ep < next)
 		next = t_ep;
 	for (size_t i = 0; i < c->n_members; i++) {
-		uint64_t t = member_tick(c, c->members[i], now);
-
+		t = member_tick(c, c->members[i], now);
 		if (t < next)
 			next = t;
 	}
@@ -878,58 +944,14 @@ uint64_t conn_run(struct conn *c)
 
 void conn_publish(struct conn *c)
 {
-	const char *eps[CTL_MAX_ENDPOINTS];
-	struct ctl_peer_update u = { .endpoints = eps, .nat = &c->self.nat };
-	struct ctl_peer out;
-
-	if (!c->cfg.ctl)
+	if (!c->sig_started)
 		return;
-	c->publish_pending = true;
-	if (!conn_ctl_usable(c))
-		return;
-	for (size_t i = 0; i < c->self.n_endpoints; i++)
-		eps[i] = c->self.endpoints[i];
-	u.n_endpoints = c->self.n_endpoints;
-	u.relay = c->self.home_relay;
-	if (ctl_peer_update(c->cfg.ctl, &u, &out)) {
-		log_warn(CONN_TAG, "cannot publish endpoints and home relay; retrying later");
-		ctl_failed(c);
-		return;
-	}
-	c->publish_pending = false;
-}
-
-static void self_discover(struct conn *c)
-{
-	struct netcheck_config nc = { .timeout_ms = 3000, .skip_hairpin = true };
-	struct netcheck_io io = {
-		.ctx = c, .fd = rxq_fd(&c->rxq), .local_port = c->wg_port,
-		.send = nc_send, .recv = nc_recv,
-	};
-	struct netcheck_report *rep = calloc(1, sizeof(*rep));
-	struct conn_self_status *s = &c->self;
-
-	snprintf(s->nat.type, sizeof(s->nat.type), "unknown");
-	snprintf(s->nat.mapping, sizeof(s->nat.mapping), "unknown");
-	snprintf(s->nat.filtering, sizeof(s->nat.filtering), "unknown");
-	for (size_t i = 0; i < c->cfg.n_stun_servers && nc.n_servers < NETCHECK_MAX_SERVERS; i++)
-		nc.servers[nc.n_servers++] = c->cfg.stun_servers[i];
-	if (rep && nc.n_servers && netcheck_run(&nc, &io, rep) == 0) {
-		snprintf(s->nat.type, sizeof(s->nat.type), "%s", nat_type_name(rep->type));
-		snprintf(s->nat.mapping, sizeof(s->nat.mapping), "%s",
-			 nat_behavior_name(rep->mapping));
-		snprintf(s->nat.filtering, sizeof(s->nat.filtering), "%s",
-			 nat_behavior_name(rep->filtering));
-		for (size_t i = 0; i < rep->n_public; i++)
-			(void)cand_add(&c->self_cands, &rep->public_eps[i]);
-		log_info(CONN_TAG, "NAT %s, %zu public mapping(s)", s->nat.type, rep->n_public);
-	}
-	free(rep);
-	s->n_public = c->self_cands.n < CTL_MAX_ENDPOINTS ? c->self_cands.n : CTL_MAX_ENDPOINTS;
-	(void)cand_local(&c->self_cands, net_ifname(c->cfg.net), c->wg_port);
-	for (size_t i = 0; i < c->self_cands.n && s->n_endpoints < CTL_MAX_ENDPOINTS; i++)
-		wg_endpoint_format(&c->self_cands.ep[i], s->endpoints[s->n_endpoints++],
-				   CTL_ENDPOINT_LEN);
+	pthread_mutex_lock(&c->sig_mu);
+	c->pub_self = c->self;
+	c->pub_want = true;
+	c->pub_retry_ns = 0;
+	pthread_cond_signal(&c->sig_cond);
+	pthread_mutex_unlock(&c->sig_mu);
 }
 
 int conn_new(const struct conn_config *cfg, struct conn **out)
@@ -947,8 +969,9 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	c->cfg = *cfg;
 	pthread_mutex_init(&c->sig_mu, NULL);
 	pthread_cond_init(&c->sig_cond, NULL);
-	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = -1;
+	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = c->nc_event_fd = -1;
 	c->rxq.fd[0] = c->rxq.fd[1] = -1; /* closed until rxq_open */
+	c->nc_rxq.fd[0] = c->nc_rxq.fd[1] = -1;
 	c->home = -1;
 	snprintf(c->self_id, sizeof(c->self_id), "%s", cfg->self_peer_id);
 	ret = net_listen_port(cfg->net, &c->wg_port);
@@ -993,7 +1016,8 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 		goto fail;
 	echo_open(c);
 	conn_mtu_setup(c);
-	self_discover(c);
+	conn_self_discover(c);
+	conn_netwatch_open(c);
 	conn_relay_refresh(c, 1000);
 	c->self.udp_blocked = !strcmp(c->self.nat.type, "udp-blocked") && c->home < 0;
 	conn_publish(c);
@@ -1010,6 +1034,7 @@ void conn_free(struct conn *c)
 {
 	if (!c)
 		return;
+	conn_netwatch_close(c);
 	conn_peer_remove_all(c);
 	if (c->sig_started) {
 		/* waits for a signal being sent (at most the request timeout) */

@@ -13,6 +13,7 @@
 
 #include "conn/conn.h"
 #include "conn/conn_internal.h"
+#include "nat/netcheck.h"
 #include "nat/relay_proto.h"
 #include "nat/rxq.h"
 
@@ -45,9 +46,11 @@
 #define CONN_FIRST_ANSWER_NS (12ULL * 1000000000ULL)  /* a new path's first answer */
 #define CONN_MAX_PENDING_SIGNALS 16
 #define CONN_SIGQ_LEN 64                             /* punch signals waiting */
-#define CONN_CTL_HOLDOFF_NS (30ULL * 1000000000ULL)  /* after a failed request */
+#define CONN_PUBLISH_RETRY_NS (5ULL * 1000000000ULL) /* after a failed update */
 
-enum conn_src_kind { SRC_HOOK = 1, SRC_RELAY, SRC_ECHO, SRC_TIMER, SRC_SHIM };
+enum conn_src_kind {
+	SRC_HOOK = 1, SRC_RELAY, SRC_ECHO, SRC_TIMER, SRC_SHIM, SRC_WATCH, SRC_NETCHECK,
+};
 
 struct conn_src {
 	enum conn_src_kind kind;
@@ -111,6 +114,9 @@ struct conn_member {
 	struct cand_list cands; /* filtered (cand_select), plus peer-reflexive ones */
 	struct cand_list sig_cands; /* from its last punch signal, unfiltered */
 	char sig_relay[CTL_MAX_NAME + 1];
+	/* a repair (our network or the member's changed): a new direct
+	 * endpoint found by this punching replaces the one in use */
+	bool repairing;
 	/* failure, upgrade */
 	uint32_t backoff_ms;
 	uint64_t retry_ns, upgrade_ns;
@@ -152,9 +158,8 @@ struct conn {
 	bool no_ticket_logged; /* "no relay ticket yet" said once */
 	uint64_t relays_list_next_ns;
 	uint64_t ep_check_ns; /* next check of the direct endpoints in WireGuard */
-	uint64_t ctl_holdoff_ns; /* no control-plane request before (it is away) */
-	bool publish_pending;    /* endpoints/home relay not published yet */
-	/* punch signals, sent by sig_thread (sigq, n_sigq, sig_stop under sig_mu) */
+	/* punch signals and endpoint updates, sent by sig_thread (sigq, n_sigq,
+	 * sig_stop and pub_* under sig_mu) */
 	pthread_t sig_thread_id;
 	bool sig_started;
 	pthread_mutex_t sig_mu;
@@ -162,6 +167,32 @@ struct conn {
 	bool sig_stop;
 	struct conn_sig sigq[CONN_SIGQ_LEN];
 	size_t n_sigq;
+	bool pub_want; /* pub_self waits to be published (at pub_retry_ns) */
+	struct conn_self_status pub_self;
+	uint64_t pub_retry_ns;
+	/* network changes (conn_netwatch.c): the rtnetlink watch, a change
+	 * being settled, the re-measurement on its own thread (nc_thread
+	 * touches only nc_rxq's read end, nc_rep and nc_ret while nc_running),
+	 * the periodic check of our public mapping */
+	struct platform_watch *watch;
+	int own_ifindex;
+	struct conn_src src_watch, src_netcheck;
+	uint64_t change_ns; /* rediscover then (0: no change pending) */
+	char change_what[128];
+	int64_t boot_gap_ns; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC: grows in sleep */
+	uint64_t suspect_ns; /* no suspicion-driven re-measurement before */
+	int nc_event_fd;
+	struct rxq nc_rxq;
+	pthread_t nc_thread;
+	bool nc_running, nc_again, nc_force;
+	struct netcheck_report *nc_rep;
+	int nc_ret;
+	char nc_reason[128];
+	unsigned rediscoveries;
+	struct wg_endpoint stun_ep; /* a STUN server that answered */
+	bool has_stun_ep, map_pending;
+	uint8_t map_txid[12];
+	uint64_t map_check_ns, map_early_ns;
 	struct conn_member **members;
 	size_t n_members;
 	struct {
@@ -183,6 +214,35 @@ uint64_t conn_mtu_run(struct conn *c, struct conn_member *m, uint64_t now);
 /* A probe or an answer read from the echo socket (len: its whole length). */
 void conn_mtu_echo_rx(struct conn *c, const uint8_t *buf, size_t len,
 		      const struct wg_endpoint *src, socklen_t sl);
+
+/* conn_netwatch.c (docs/NET.md "Network changes") */
+/* Set-up and teardown; a failure only means no network watching. */
+void conn_netwatch_open(struct conn *c);
+void conn_netwatch_close(struct conn *c);
+/* Readable watch socket (SRC_WATCH), finished re-measurement (SRC_NETCHECK). */
+void conn_netwatch_rx(struct conn *c);
+void conn_netwatch_event(struct conn *c);
+/* A STUN message read on the WireGuard socket. */
+void conn_netwatch_stun_rx(struct conn *c, const uint8_t *buf, size_t len,
+			   const struct wg_endpoint *src);
+/* Something suggests our addresses moved (a path stopped answering, a
+ * relay lost our binding):
+ * measure again, at most once per 10 s. */
+void conn_netwatch_suspect(struct conn *c, const char *why);
+/* An echo on a direct path was lost: check our public mapping now (one
+ * STUN request, at most once a second). */
+void conn_netwatch_check_mapping(struct conn *c);
+/* Due work; returns the next deadline. */
+uint64_t conn_netwatch_tick(struct conn *c, uint64_t now);
+/* This node's NAT and endpoints from a netcheck report (NULL: it failed)
+ * and the host's addresses. */
+void conn_self_apply(struct conn *c, const struct netcheck_report *rep);
+/* The first measurement, in conn_new before any member is there: on the
+ * control thread, reading the hook's queue itself. */
+void conn_self_discover(struct conn *c);
+
+/* conn.c: punch again with a new session (our endpoints changed). */
+void conn_punch_again(struct conn *c, struct conn_member *m);
 
 /* conn_relay.c */
 int conn_relay_open(struct conn *c);

@@ -460,6 +460,8 @@ static void relay_unbound(struct conn *c, struct conn_relay *r, const struct rel
 				   "mapping changed); binding again", r->id);
 	r->unbound_logged = true;
 	relay_heal(c, r, now);
+	/* if it was our NAT's mapping, the direct paths moved too */
+	conn_netwatch_suspect(c, "a relay lost our binding");
 }
 
 void conn_relay_path_lost(struct conn *c, struct conn_member *m, uint64_t now)

@@ -6,6 +6,7 @@
 #                            +---- nk1 (symmetric) -- k1   clock 2 hours ahead
 #                            +---- nd1 (port-restricted) -- d1
 #                            +---- nd2 (restricted-cone) -- d2
+#                            +---- nm1 (full-cone), no host until d1 moves
 #
 #   - a daemon whose clock is 2 hours ahead (libfaketime, monotonic clock
 #     left alone) binds to the relay with the relay's time (docs/RELAY.md,
@@ -14,7 +15,14 @@
 #     (SIGKILL) and started again on the same address with the same key
 #     during a ping every 100 ms: answered again within HEAL_RELAY_MAX_S (5 s);
 #   - `conntrack -F` on both NAT routers of a direct pair (d1, d2) during a
-#     ping every 100 ms: answered again within HEAL_DIRECT_MAX_S (3 s).
+#     ping every 100 ms: answered again within HEAL_DIRECT_MAX_S (3 s);
+#   - d2's NAT gets a new public address (the old one deleted, its mappings
+#     flushed): answered again within HEAL_READDR_MAX_S (8 s: a lost echo
+#     sets off a check of the public mapping; 3.5 s measured) and d2's
+#     status shows the new address;
+#   - d1 unplugged from nd1 and plugged into nm1 (new address, route and
+#     NAT): answered again within HEAL_MOVE_MAX_S (10 s; 0.6 s measured) and d1's status
+#     shows nm1's address (docs/NET.md "Network changes").
 # Each recovery prints the measured time (kill or flush to the first answer,
 # and the longest gap between answers). Measured on the 2-core machine: the
 # relay restart 0.46-0.70 s (29.8 s before UNBOUND: the 60 s rebind timer); the
@@ -23,6 +31,8 @@
 HEAL_RELAY_MAX_S=${HEAL_RELAY_MAX_S:-5}
 HEAL_WATCH_S=${HEAL_WATCH_S:-12} # how long the pings go on after each fault
 HEAL_DIRECT_MAX_S=${HEAL_DIRECT_MAX_S:-3}
+HEAL_READDR_MAX_S=${HEAL_READDR_MAX_S:-8}
+HEAL_MOVE_MAX_S=${HEAL_MOVE_MAX_S:-10}
 HEAL_FAKETIME_LIB=${HEAL_FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1}
 
 # heal_daemon_skewed NODE OFFSET: like e2e_daemon, its clock OFFSET ahead
@@ -147,6 +157,87 @@ heal_conntrack_flush() {
 	check "[heal/direct] ping both ways after" both_ping d1 "$vd2" d2 "$vd1"
 }
 
+# heal_self_has NODE ADDR: ADDR is among the endpoints NODE's status shows
+heal_self_has() {
+	lr "$1" status --json | jget self.endpoints | grep -q "'$2:"
+}
+
+# heal_fault WHAT FROM VIP MAX_S CMD...: a ping every 100 ms from FROM to
+# VIP, CMD run 2 s in; PASS when answered again within MAX_S of it (the
+# time and the longest gap printed)
+heal_fault() {
+	local what=$1 from=$2 to=$3 max=$4 t0 res first gap
+	shift 4
+	heal_ping_start "$from" "$to" $((HEAL_WATCH_S + max + 2)) "$E2E_DIR/ping.$what"
+	sleep 2
+	t0=$(date +%s.%N)
+	"$@" || fail "[heal/$what] the fault itself ($*)"
+	sleep $((HEAL_WATCH_S + max - 2))
+	kill "$HEAL_PING_PID" 2>/dev/null
+	wait "$HEAL_PING_PID" 2>/dev/null
+	res=$(heal_recovery "$E2E_DIR/ping.$what" "$t0")
+	first=${res% *} gap=${res#* }
+	echo "  $what: first answer ${first} ms after the fault; longest gap ${gap} ms"
+	if heal_within "$what" "$gap" "$max" && [ "$first" != none ]; then
+		pass "[heal/$what] answered again: longest gap ${gap} ms (limit ${max} s)"
+	else
+		fail "[heal/$what] first answer ${first} ms, longest gap ${gap} ms (limit ${max} s)"
+		dump_logs d1 d2
+	fi
+}
+
+# heal_readdr ROUTER NEW: the NAT's public address becomes NEW (a new DHCP
+# lease): the old one deleted (the new one promoted, not deleted with it as
+# a secondary), every mapping forgotten (conntrack -F) and nothing sent to
+# the old address arrives any more (the lab's bridge would still deliver it
+# to the router, whose restricted-cone rules would forward it)
+heal_readdr() {
+	local old
+	old=$(nl_exec "$1" ip -4 -o addr show dev wan0 | awk '{print $4}' | head -1)
+	nl_exec "$1" sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1 &&
+		nl_exec "$1" ip addr add "$2/24" dev wan0 && nl_exec "$1" ip addr del "$old" dev wan0 &&
+		nl_exec "$1" nft -f - <<EOF && nl_exec "$1" conntrack -F >/dev/null 2>&1
+table ip lrold {
+ chain pre { type filter hook prerouting priority -300; policy accept;
+  ip daddr ${old%/*} counter drop
+ }
+}
+EOF
+}
+
+# heal_move HOST ROUTER: HOST's link is unplugged and plugged into ROUTER's
+# LAN (a laptop moving to another network): new address, route and NAT
+heal_move() {
+	local lan
+	lan=$(nl_lan_addr "$2")
+	nl_exec "$1" ip link del eth0 &&
+		ip link add eth0 netns "$(nl_ns "$1")" type veth peer name hmove netns "$(nl_ns "$2")" &&
+		ip -n "$(nl_ns "$2")" link set hmove master lan0 up &&
+		ip -n "$(nl_ns "$1")" link set eth0 up &&
+		ip -n "$(nl_ns "$1")" addr add "${lan%.1}.200/24" brd + dev eth0 &&
+		ip -n "$(nl_ns "$1")" route add default via "$lan"
+}
+
+heal_nat_readdr() {
+	local vd1=$1 vd2=$2 new=203.0.113.250
+	wait_path d1 "$vd2" 30
+	wait_path d2 "$vd1" 30
+	heal_fault readdr d1 "$vd2" "$HEAL_READDR_MAX_S" heal_readdr nd2 "$new"
+	check "[heal/readdr] d2 publishes its NAT's new address" heal_self_has d2 "$new"
+	grep -m1 "network changed" "$E2E_DIR/d2.log" | sed 's/^/    d2: /'
+	check "[heal/readdr] ping both ways after" both_ping d1 "$vd2" d2 "$vd1"
+}
+
+heal_host_move() {
+	local vd1=$1 vd2=$2 wan
+	wan=$(nl_addr nm1)
+	heal_fault move d2 "$vd1" "$HEAL_MOVE_MAX_S" heal_move d1 nm1
+	check "[heal/move] d1 shows its new public endpoint (${wan})" heal_self_has d1 "$wan"
+	grep -m1 "network changed" "$E2E_DIR/d1.log" | sed 's/^/    d1: /'
+	echo "  d2 sees d1 $(peer_field d2 "$vd1" path) via $(peer_field d2 "$vd1" endpoint)"
+	check "[heal/move] ping both ways after" both_ping d1 "$vd2" d2 "$vd1"
+}
+
 scenario_heal() {
 	local H D vh1 vh2 vd1 vd2
 	if [ ! -r "$HEAL_FAKETIME_LIB" ] || ! command -v conntrack >/dev/null; then
@@ -164,6 +255,7 @@ router nd1 port-restricted-cone
 host d1 nd1
 router nd2 restricted-cone
 host d2 nd2
+router nm1 full-cone
 LAB
 	e2e_daemon h1 h2 d1 d2 || fail "[heal] daemons start"
 	heal_daemon_skewed k1 +2h || fail "[heal] the daemon 2 h ahead starts"
@@ -175,7 +267,11 @@ LAB
 	wait_path h2 "$vh1" 30
 	heal_skewed_clock "$vh2"
 	heal_relay_restart "$vh1" "$vh2"
+	# before the flush, which leaves d1's control connection half-dead
+	# (its NAT forgot the mapping) until d1 sends on it
+	heal_nat_readdr "$vd1" "$vd2"
 	heal_conntrack_flush "$vd1" "$vd2"
+	heal_host_move "$vd1" "$vd2"
 	check "[heal] every daemon exits 0 on SIGTERM" e2e_stop_daemons
 	e2e_lab_down
 }
