@@ -136,7 +136,7 @@ static bool on_signal(struct relay *r)
 static int open_relay_socket(struct relay *r, const struct wg_endpoint *addr)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_RELAY };
-	int zero = 0, size = 4 << 20;
+	int zero = 0, size = 4 << 20, probe = IP_PMTUDISC_PROBE, probe6 = IPV6_PMTUDISC_PROBE;
 	char name[64];
 
 	wg_endpoint_format(addr, name, sizeof(name));
@@ -145,6 +145,13 @@ static int open_relay_socket(struct relay *r, const struct wg_endpoint *addr)
 		goto err;
 	if (addr->sa.sa_family == AF_INET6)
 		setsockopt(r->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	/* Frames go out whole with DF set, never fragmented, whatever the
+	 * kernel's PMTU cache says: the clients probe each relayed path's MTU
+	 * (docs/NET.md "Path MTU") and a frame too big must be lost whole,
+	 * as the probe expects, not cut into fragments a NAT may drop. */
+	setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+	if (addr->sa.sa_family == AF_INET6)
+		setsockopt(r->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof(probe6));
 	/* Best effort: bursts between two loop turns queue in the kernel. */
 	setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
