@@ -497,6 +497,8 @@ static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		remote_down(r);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (r->wsi && wsi != r->wsi)
+			return 0; /* not the connection we hold */
 		remote_down(r);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
