@@ -186,25 +186,6 @@ heal_fault() {
 	fi
 }
 
-# heal_readdr ROUTER NEW: the NAT's public address becomes NEW (a new DHCP
-# lease): the old one deleted (the new one promoted, not deleted with it as
-# a secondary), every mapping forgotten (conntrack -F) and nothing sent to
-# the old address arrives any more (the lab's bridge would still deliver it
-# to the router, whose restricted-cone rules would forward it)
-heal_readdr() {
-	local old
-	old=$(nl_exec "$1" ip -4 -o addr show dev wan0 | awk '{print $4}' | head -1)
-	nl_exec "$1" sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1 &&
-		nl_exec "$1" ip addr add "$2/24" dev wan0 && nl_exec "$1" ip addr del "$old" dev wan0 &&
-		nl_exec "$1" nft -f - <<EOF && nl_exec "$1" conntrack -F >/dev/null 2>&1
-table ip lrold {
- chain pre { type filter hook prerouting priority -300; policy accept;
-  ip daddr ${old%/*} counter drop
- }
-}
-EOF
-}
-
 # heal_move HOST ROUTER: HOST's link is unplugged and plugged into ROUTER's
 # LAN (a laptop moving to another network): new address, route and NAT
 heal_move() {
@@ -222,7 +203,7 @@ heal_nat_readdr() {
 	local vd1=$1 vd2=$2 new=203.0.113.250
 	wait_path d1 "$vd2" 30
 	wait_path d2 "$vd1" 30
-	heal_fault readdr d1 "$vd2" "$HEAL_READDR_MAX_S" heal_readdr nd2 "$new"
+	heal_fault readdr d1 "$vd2" "$HEAL_READDR_MAX_S" nat_readdr nd2 "$new"
 	check "[heal/readdr] d2 publishes its NAT's new address" heal_self_has d2 "$new"
 	grep -m1 "network changed" "$E2E_DIR/d2.log" | sed 's/^/    d2: /'
 	check "[heal/readdr] ping both ways after" both_ping d1 "$vd2" d2 "$vd1"

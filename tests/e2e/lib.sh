@@ -15,6 +15,7 @@
 #   ping_ok NODE VIP           system ping over the tunnel (retried a few times)
 #   ping_lossy NODE VIP        the same for links that lose a third of the pings
 #   pairs_ping CHECK NODE...   CHECK (ping_ok, ping_lossy) for every directed pair
+#   nat_readdr ROUTER NEW      the NAT's public address becomes NEW
 #   tcp_ok FROM TO             2 MiB over TCP from FROM to TO's virtual IP,
 #                              sha256 compared on both ends
 #   pass/fail/check            PASS/FAIL lines, counted in FAILS
@@ -237,6 +238,25 @@ ping_ok() { # NODE VIP: up to 10 single pings, any 2 in a row answered
 }
 
 both_ping() { ping_ok "$1" "$2" && ping_ok "$3" "$4"; } # A VIP_B B VIP_A
+
+# nat_readdr ROUTER NEW: the NAT's public address becomes NEW (a new DHCP
+# lease): the old one deleted (the new one promoted, not deleted with it as
+# a secondary), every mapping forgotten (conntrack -F) and nothing sent to
+# the old address arrives any more (the lab's bridge would still deliver it
+# to the router, whose restricted-cone rules would forward it)
+nat_readdr() {
+	local old
+	old=$(nl_exec "$1" ip -4 -o addr show dev wan0 | awk '{print $4}' | head -1)
+	nl_exec "$1" sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1 &&
+		nl_exec "$1" ip addr add "$2/24" dev wan0 && nl_exec "$1" ip addr del "$old" dev wan0 &&
+		nl_exec "$1" nft -f - <<EOF && nl_exec "$1" conntrack -F >/dev/null 2>&1
+table ip lrold {
+ chain pre { type filter hook prerouting priority -300; policy accept;
+  ip daddr ${old%/*} counter drop
+ }
+}
+EOF
+}
 
 # ping_lossy NODE VIP: 20 pings 0.2 s apart, at least 5 answered. For links
 # that lose a third of the round trips, where ping_ok fails 1 time in 40

@@ -13,8 +13,8 @@
 #              restarted on the same address with the same key
 #   flush    - `conntrack -F` on every NAT router (all mappings lost)
 #   control  - lanrage-control killed (SIGKILL) and restarted (same database)
-#   readdr   - a symmetric router's public address changes (the old one is
-#              deleted, a new one added, its conntrack flushed)
+#   readdr   - a symmetric router's public address changes (nat_readdr:
+#              the old one deleted and unreachable, its conntrack flushed)
 #   loss     - 30 s of 30 % loss each way on every player's uplink
 # For each fault it prints the pings lost in the FAULT_EVERY seconds after it
 # (all ring pairs together) and the longest gap any one pair saw.
@@ -109,9 +109,7 @@ readdr() { # the symmetric router nse moves to a new public address
 	local old new=203.0.113.$NEXT_PUBLIC
 	NEXT_PUBLIC=$((NEXT_PUBLIC + 1))
 	old=$(nl_exec nse ip -4 -o addr show dev wan0 | awk '{print $4}' | head -1)
-	nl_exec nse ip addr add "$new/24" dev wan0
-	nl_exec nse ip addr del "$old" dev wan0
-	nl_exec nse conntrack -F >/dev/null 2>&1
+	nat_readdr nse "$new" || fail "[soak] nse's new address"
 	note "nse: ${old%/*} -> $new"
 }
 
