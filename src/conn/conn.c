@@ -188,13 +188,15 @@ static void sig_publish(struct conn *c)
 static void sig_wait(struct conn *c)
 {
 	struct timespec ts;
-	uint64_t wait;
+	uint64_t now = time_mono_ns(), wait;
 
 	if (!c->pub_want) {
 		pthread_cond_wait(&c->sig_cond, &c->sig_mu);
 		return;
 	}
-	wait = c->pub_retry_ns - time_mono_ns();
+	if (now >= c->pub_retry_ns)
+		return;
+	wait = c->pub_retry_ns - now;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += (time_t)(wait / 1000000000ULL);
 	ts.tv_nsec += (long)(wait % 1000000000ULL);
@@ -956,6 +958,7 @@ void conn_publish(struct conn *c)
 
 int conn_new(const struct conn_config *cfg, struct conn **out)
 {
+	pthread_condattr_t ca;
 	struct conn *c;
 	int ret = -EINVAL;
 
@@ -968,7 +971,11 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 		return -ENOMEM;
 	c->cfg = *cfg;
 	pthread_mutex_init(&c->sig_mu, NULL);
-	pthread_cond_init(&c->sig_cond, NULL);
+	/* sig_wait's deadlines are on the monotonic clock */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->sig_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = c->nc_event_fd = -1;
 	c->rxq.fd[0] = c->rxq.fd[1] = -1; /* closed until rxq_open */
 	c->nc_rxq.fd[0] = c->nc_rxq.fd[1] = -1;
