@@ -150,6 +150,13 @@ int ctl_client_connect_now(struct ctl_client *c);
  * -ECONNRESET, as on any lost connection; requests made meanwhile wait for
  * the new one. Does not block; nothing to do in local mode. */
 void ctl_client_reconnect(struct ctl_client *c);
+/* This host's addresses or NAT changed: the connection is dropped and made
+ * again at once when its local address is gone (requests in flight fail
+ * with -ECONNRESET); otherwise the heartbeat goes now, which a server that
+ * no longer knows the connection (a new NAT mapping) answers with a reset.
+ * Without a connection, the next attempt is made now, not after the
+ * backoff. Does not block; nothing to do in local mode. */
+void ctl_client_network_changed(struct ctl_client *c);
 /* A path broke (a NAT may have lost its mappings): send the heartbeat now.
  * A NAT that forgot the connection's mapping drops what the server pushes
  * (signals, member updates) until we send something; this is that

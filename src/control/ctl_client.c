@@ -786,6 +786,12 @@ void ctl_client_reconnect(struct ctl_client *c)
 	c->tr->redial(c);
 }
 
+void ctl_client_network_changed(struct ctl_client *c)
+{
+	if (c->tr->moved)
+		c->tr->moved(c);
+}
+
 void ctl_client_poke(struct ctl_client *c)
 {
 	if (c->tr->poke)

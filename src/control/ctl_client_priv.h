@@ -34,6 +34,8 @@ struct ctl_transport {
 	/* Optional: drop the connection and connect again (ctl_client_reconnect).
 	 * Called without the client's lock. */
 	void (*redial)(struct ctl_client *c);
+	/* Optional: ctl_client_network_changed. */
+	void (*moved)(struct ctl_client *c);
 	/* Optional: send the heartbeat now (ctl_client_poke). */
 	void (*poke)(struct ctl_client *c);
 };

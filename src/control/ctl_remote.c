@@ -23,6 +23,7 @@
  * service thread, and nothing touches a wsi outside it.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <libwebsockets.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
@@ -49,6 +50,7 @@ struct ctl_remote {
 	atomic_bool stop;
 	atomic_bool kick;              /* a user waits: connect now, not after the backoff */
 	atomic_bool redial;            /* drop the connection (ctl_client_reconnect) */
+	atomic_bool moved;             /* the host's network changed (ctl_client_network_changed) */
 	atomic_bool poke;              /* heartbeat now (ctl_client_poke) */
 	char host[256];
 	char path[128];
@@ -458,6 +460,61 @@ static void remote_diagnose(struct ctl_remote *r, const char *lws_why, char *out
 			 r->tls ? " over TLS" : "");
 }
 
+/* Service thread. The network changed: true when the connection must go
+ * (its local address is no longer one of the host's); otherwise the
+ * heartbeat goes now, so a connection whose NAT mapping changed meets the
+ * server's reset at once. Without a connection, the next attempt is now. */
+static bool remote_stranded(struct ctl_remote *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ifaddrs *ifa = NULL;
+	bool found = false;
+	int fd;
+
+	if (!r->wsi) {
+		r->backoff_ms = r->c->opts.backoff_min_ms;
+		if (!r->connecting)
+			lws_sul_schedule(r->ctx, 0, &r->sul_connect, remote_connect, 1);
+		return false;
+	}
+	fd = lws_get_socket_fd(r->wsi);
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) || getifaddrs(&ifa))
+		return false;
+	for (struct ifaddrs *i = ifa; i && !found; i = i->ifa_next) {
+		const struct sockaddr *a = i->ifa_addr;
+
+		if (!a || a->sa_family != ss.ss_family)
+			continue;
+		if (a->sa_family == AF_INET)
+			found = !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+					&((struct sockaddr_in *)&ss)->sin_addr, sizeof(struct in_addr));
+		else if (a->sa_family == AF_INET6)
+			found = !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+					&((struct sockaddr_in6 *)&ss)->sin6_addr,
+					sizeof(struct in6_addr));
+	}
+	freeifaddrs(ifa);
+	if (!found)
+		return true;
+	lws_sul_schedule(r->ctx, 0, &r->sul_beat, remote_beat, 1);
+	return false;
+}
+
+/* Service thread: closes the connection; remote_down reconnects at the
+ * shortest backoff. */
+static void remote_drop(struct ctl_remote *r)
+{
+	r->backoff_ms = r->c->opts.backoff_min_ms;
+	if (!r->wsi) {
+		if (!r->connecting)
+			lws_sul_schedule(r->ctx, 0, &r->sul_connect, remote_connect, 1);
+		return;
+	}
+	log_debug(CTL_REMOTE_TAG, "the network changed: connecting again");
+	lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			   void *in, size_t len)
 {
@@ -510,10 +567,9 @@ static int remote_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 			lws_sul_schedule(r->ctx, 0, &r->sul_connect, remote_connect, 1);
 		if (r && atomic_exchange(&r->poke, false))
 			lws_sul_schedule(r->ctx, 0, &r->sul_beat, remote_beat, 1);
-		if (r && atomic_exchange(&r->redial, false) && r->wsi) {
-			log_debug(CTL_REMOTE_TAG, "the network changed: connecting again");
-			r->backoff_ms = r->c->opts.backoff_min_ms;
-			lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		if (r && (atomic_exchange(&r->redial, false) ||
+			  (atomic_exchange(&r->moved, false) && remote_stranded(r)))) {
+			remote_drop(r);
 			return 0;
 		}
 		if (!r || !r->wsi)
@@ -567,6 +623,14 @@ static void remote_kick(struct ctl_client *c)
 	lws_cancel_service(r->ctx);
 }
 
+static void remote_moved(struct ctl_client *c)
+{
+	struct ctl_remote *r = c->tr_priv;
+
+	atomic_store(&r->moved, true);
+	lws_cancel_service(r->ctx);
+}
+
 static void remote_redial(struct ctl_client *c)
 {
 	struct ctl_remote *r = c->tr_priv;
@@ -589,6 +653,7 @@ static const struct ctl_transport remote_transport = {
 	.close = remote_close,
 	.kick = remote_kick,
 	.redial = remote_redial,
+	.moved = remote_moved,
 	.poke = remote_poke,
 };
 
