@@ -4,10 +4,11 @@
  * move this host's public mapping or local addresses".
  *
  * Links report many NEWLINK events that change nothing we care about (a
- * statistics or a master change), so each link's up/running flags are
- * remembered and only a change of those counts. The table is bounded: a
- * link beyond it counts on every event, which is safe (a spurious change
- * costs one netcheck).
+ * statistics, wireless or master change), so each link's up/running flags
+ * are remembered (seeded from a dump at open) and only a change of those
+ * counts; a link never seen before counts when it is up. The table is
+ * bounded: a link beyond it counts on every event, which is safe (a
+ * spurious change costs one netcheck).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +43,46 @@ struct watch_ctx {
 	int changed;
 };
 
+static int seed_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct platform_watch *w = data;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type == RTM_NEWLINK && w->n_links < WATCH_LINKS &&
+	    mnl_nlmsg_get_payload_len(nlh) >= sizeof(*ifi)) {
+		w->link[w->n_links].index = ifi->ifi_index;
+		w->link[w->n_links++].flags = ifi->ifi_flags & (IFF_UP | IFF_RUNNING);
+	}
+	return MNL_CB_OK;
+}
+
+/* The links as they are now (a dump on a socket of its own), so the first
+ * event of a link that was already there is judged against its state. */
+static void watch_seed(struct platform_watch *w)
+{
+	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct nlmsghdr *nlh;
+	unsigned portid;
+	ssize_t n;
+	int ret = MNL_CB_OK;
+
+	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(s);
+	nlh = mnl_nlmsg_put_header(w->buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = 1;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	while (ret > MNL_CB_STOP && (n = mnl_socket_recvfrom(s, w->buf, sizeof(w->buf))) > 0)
+		ret = mnl_cb_run(w->buf, (size_t)n, 1, portid, seed_cb, w);
+out:
+	if (s)
+		mnl_socket_close(s);
+}
+
 int platform_watch_open(struct platform_watch **out)
 {
 	struct platform_watch *w = calloc(1, sizeof(*w));
@@ -63,6 +104,7 @@ int platform_watch_open(struct platform_watch **out)
 		platform_watch_close(w);
 		return ret;
 	}
+	watch_seed(w); /* after the bind: no change falls between the two */
 	*out = w;
 	return 0;
 }
@@ -106,8 +148,10 @@ static void watch_link(struct watch_ctx *x, const struct nlmsghdr *nlh)
 	for (i = 0; i < w->n_links && w->link[i].index != ifi->ifi_index; i++)
 		;
 	if (nlh->nlmsg_type == RTM_DELLINK) {
-		if (i < w->n_links)
+		if (i < w->n_links) {
 			w->link[i] = w->link[--w->n_links];
+			w->link[w->n_links].index = 0;
+		}
 		watch_note(x, ifi->ifi_index, "link removed: ");
 		return;
 	}
@@ -216,7 +260,7 @@ int platform_watch_read(struct platform_watch *w, int ignore_ifindex, char *what
 		n = mnl_socket_recvfrom(w->sock, w->buf, sizeof(w->buf));
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (n < 0 && errno == ENOBUFS) {
+		if (n < 0 && (errno == ENOBUFS || errno == ENOSPC)) {
 			/* events were lost: assume the worst */
 			if (!x.changed++)
 				snprintf(what, cap, "netlink events lost");
