@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -207,6 +208,30 @@ static void sig_wait(struct conn *c)
 	(void)pthread_cond_timedwait(&c->sig_cond, &c->sig_mu, &ts);
 }
 
+/* Fetches the relay list asked for; called and returns with sig_mu held.
+ * The control thread takes it when sig_event_fd says so. */
+static void sig_relays_list(struct conn *c)
+{
+	struct ctl_relay *list = NULL;
+	size_t n = 0;
+	uint64_t one = 1;
+	int ret;
+
+	c->list_want = false;
+	pthread_mutex_unlock(&c->sig_mu);
+	ret = ctl_relays_list(c->cfg.ctl, &list, &n);
+	pthread_mutex_lock(&c->sig_mu);
+	if (ret) {
+		log_debug(CONN_TAG, "relay list not fetched: %s", strerror(-ret));
+		return;
+	}
+	free(c->list);
+	c->list = list; /* NULL for an empty list */
+	c->n_list = n;
+	c->list_ready = true;
+	(void)!write(c->sig_event_fd, &one, sizeof(one));
+}
+
 static void *sig_thread(void *arg)
 {
 	struct conn *c = arg;
@@ -217,6 +242,10 @@ static void *sig_thread(void *arg)
 
 		if (c->pub_want && time_mono_ns() >= c->pub_retry_ns) {
 			sig_publish(c);
+			continue;
+		}
+		if (!c->n_sigq && c->list_want) {
+			sig_relays_list(c);
 			continue;
 		}
 		if (!c->n_sigq) {
@@ -235,6 +264,36 @@ static void *sig_thread(void *arg)
 	}
 	pthread_mutex_unlock(&c->sig_mu);
 	return NULL;
+}
+
+void conn_ctl_relays_list(struct conn *c)
+{
+	if (!c->sig_started)
+		return;
+	pthread_mutex_lock(&c->sig_mu);
+	c->list_want = true;
+	pthread_cond_signal(&c->sig_cond);
+	pthread_mutex_unlock(&c->sig_mu);
+}
+
+/* The control thread's side: the list the signal thread fetched. */
+static void sig_listed(struct conn *c)
+{
+	struct ctl_relay *list;
+	size_t n;
+	uint64_t exp;
+	bool ready;
+
+	(void)!read(c->sig_event_fd, &exp, sizeof(exp));
+	pthread_mutex_lock(&c->sig_mu);
+	ready = c->list_ready;
+	list = c->list;
+	n = c->n_list;
+	c->list = NULL;
+	c->list_ready = false;
+	pthread_mutex_unlock(&c->sig_mu);
+	if (ready)
+		conn_relay_listed(c, list, n);
 }
 
 static void sig_queue(struct conn *c, const char *to, char *text)
@@ -333,15 +392,16 @@ static void go_direct(struct conn *c, struct conn_member *m, const struct wg_end
 		if (wg_endpoint_equal(&m->endpoint, src))
 			return;
 		/* LAN beats IPv6 beats a NAT's IPv4 mapping; else keep what we
-		 * have unless there is doubt about it: an echo was lost, or one
-		 * side's network changed (a repair) and the old one may be dead */
+		 * have unless there is doubt about it: one side's network changed
+		 * (a repair) and the old one may be dead, or echoes are being lost
+		 * in a row (one alone is plain loss) */
 		if (cand_rank(&m->endpoint) >= rank && !m->repairing &&
-		    !m->mon.consecutive_lost)
+		    m->mon.consecutive_lost < 2)
 			return;
 	}
-	m->repairing = false;
 	if (wg_set(c, m, src))
 		return;
+	m->repairing = false;
 	m->endpoint = *src;
 	set_path(m, CONN_PATH_DIRECT);
 	m->backoff_ms = 0;
@@ -395,6 +455,17 @@ static void go_relay_or_fail(struct conn *c, struct conn_member *m)
 		log_warn(CONN_TAG, "member %s: no direct path and no relay; retrying in %u ms",
 			 m->peer.peer_id, m->backoff_ms);
 	set_path(m, CONN_PATH_FAILED);
+}
+
+void conn_relays_listed(struct conn *c)
+{
+	for (size_t i = 0; i < c->n_members; i++) {
+		struct conn_member *m = c->members[i];
+		const char *id = m->peer.relay[0] ? m->peer.relay : m->sig_relay;
+
+		if (m->path == CONN_PATH_FAILED && !m->punching && conn_relay_find(c, id))
+			go_relay_or_fail(c, m);
+	}
 }
 
 /* ---- Probes -------------------------------------------------------------- */
@@ -917,6 +988,9 @@ uint64_t conn_run(struct conn *c)
 		case SRC_NETCHECK:
 			conn_netwatch_event(c);
 			break;
+		case SRC_LISTED:
+			sig_listed(c);
+			break;
 		}
 	}
 	now = time_mono_ns();
@@ -976,7 +1050,7 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->sig_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = c->nc_event_fd = -1;
+	c->epfd = c->timerfd = c->relay_fd = c->echo_fd = c->nc_event_fd = c->sig_event_fd = -1;
 	c->rxq.fd[0] = c->rxq.fd[1] = -1; /* closed until rxq_open */
 	c->nc_rxq.fd[0] = c->nc_rxq.fd[1] = -1;
 	c->home = -1;
@@ -990,9 +1064,11 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	c->src_hook.kind = SRC_HOOK;
 	c->src_timer.kind = SRC_TIMER;
 	c->src_echo.kind = SRC_ECHO;
+	c->src_listed.kind = SRC_LISTED;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (c->epfd < 0 || c->timerfd < 0) {
+	c->sig_event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->epfd < 0 || c->timerfd < 0 || c->sig_event_fd < 0) {
 		ret = -errno;
 		goto fail;
 	}
@@ -1002,9 +1078,11 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	{
 		struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &c->src_hook };
 		struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &c->src_timer };
+		struct epoll_event e3 = { .events = EPOLLIN, .data.ptr = &c->src_listed };
 
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, rxq_fd(&c->rxq), &e1) ||
-		    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->timerfd, &e2)) {
+		    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->timerfd, &e2) ||
+		    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sig_event_fd, &e3)) {
 			ret = -errno;
 			goto fail;
 		}
@@ -1025,7 +1103,7 @@ int conn_new(const struct conn_config *cfg, struct conn **out)
 	conn_mtu_setup(c);
 	conn_self_discover(c);
 	conn_netwatch_open(c);
-	conn_relay_refresh(c, 1000);
+	conn_relay_start(c, 1000);
 	c->self.udp_blocked = !strcmp(c->self.nat.type, "udp-blocked") && c->home < 0;
 	conn_publish(c);
 	*out = c;
@@ -1053,6 +1131,9 @@ void conn_free(struct conn *c)
 	}
 	for (size_t i = 0; i < c->n_sigq; i++)
 		free(c->sigq[i].text);
+	free(c->list);
+	if (c->sig_event_fd >= 0)
+		close(c->sig_event_fd);
 	pthread_mutex_destroy(&c->sig_mu);
 	pthread_cond_destroy(&c->sig_cond);
 	if (rxq_fd(&c->rxq) >= 0)

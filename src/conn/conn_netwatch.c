@@ -51,19 +51,31 @@
 #define CONN_RESUME_GAP_NS (3ULL * 1000000000ULL)
 #define CONN_FIRST_NETCHECK_MS 3000
 #define CONN_NETCHECK_TIMEOUT_MS 2000
+#define CONN_NETCHECK_RETRIES 3 /* after an incomplete one, 2, 4 and 6 s later */
+#define CONN_NETCHECK_RETRY_NS (2ULL * 1000000000ULL)
 
 /* ---- This node's endpoints ------------------------------------------------ */
 
-void conn_self_apply(struct conn *c, const struct netcheck_report *rep)
+/* Servers that answered in a report (0 when there is none). */
+static size_t report_answered(const struct netcheck_report *rep)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; rep && i < rep->n_servers; i++)
+		n += rep->servers[i].answered;
+	return n;
+}
+
+/* This node's endpoints: the public ones from rep (or, with rep NULL, the
+ * ones we had: a measurement that failed says nothing about them), then
+ * the host's addresses as they are now. */
+static void self_apply(struct conn *c, const struct netcheck_report *rep)
 {
 	struct conn_self_status *s = &c->self;
+	struct cand_list pub = { .n = 0 };
 
-	c->self_cands.n = 0;
-	s->n_endpoints = 0;
-	snprintf(s->nat.type, sizeof(s->nat.type), "unknown");
-	snprintf(s->nat.mapping, sizeof(s->nat.mapping), "unknown");
-	snprintf(s->nat.filtering, sizeof(s->nat.filtering), "unknown");
-	c->has_stun_ep = false;
+	for (size_t i = 0; !rep && i < s->n_public; i++)
+		(void)cand_add(&pub, &c->self_cands.ep[i]);
 	if (rep) {
 		snprintf(s->nat.type, sizeof(s->nat.type), "%s", nat_type_name(rep->type));
 		snprintf(s->nat.mapping, sizeof(s->nat.mapping), "%s",
@@ -71,14 +83,18 @@ void conn_self_apply(struct conn *c, const struct netcheck_report *rep)
 		snprintf(s->nat.filtering, sizeof(s->nat.filtering), "%s",
 			 nat_behavior_name(rep->filtering));
 		for (size_t i = 0; i < rep->n_public; i++)
-			(void)cand_add(&c->self_cands, &rep->public_eps[i]);
+			(void)cand_add(&pub, &rep->public_eps[i]);
+		c->has_stun_ep = false;
 		for (size_t i = 0; i < rep->n_servers && !c->has_stun_ep; i++) {
 			if (rep->servers[i].answered) {
 				c->stun_ep = rep->servers[i].addr;
 				c->has_stun_ep = true;
 			}
 		}
+		c->nc_answered = report_answered(rep);
 	}
+	c->self_cands = pub;
+	s->n_endpoints = 0;
 	s->n_public = c->self_cands.n < CTL_MAX_ENDPOINTS ? c->self_cands.n : CTL_MAX_ENDPOINTS;
 	(void)cand_local(&c->self_cands, net_ifname(c->cfg.net), c->wg_port);
 	for (size_t i = 0; i < c->self_cands.n && s->n_endpoints < CTL_MAX_ENDPOINTS; i++)
@@ -144,8 +160,12 @@ void conn_self_discover(struct conn *c)
 {
 	struct netcheck_report *rep = calloc(1, sizeof(*rep));
 	bool ok = rep && nc_measure(c, &c->rxq, CONN_FIRST_NETCHECK_MS, rep) == 0;
+	struct conn_self_status *s = &c->self;
 
-	conn_self_apply(c, ok ? rep : NULL);
+	snprintf(s->nat.type, sizeof(s->nat.type), "unknown");
+	snprintf(s->nat.mapping, sizeof(s->nat.mapping), "unknown");
+	snprintf(s->nat.filtering, sizeof(s->nat.filtering), "unknown");
+	self_apply(c, ok ? rep : NULL);
 	if (ok)
 		log_info(CONN_TAG, "NAT %s, %zu public mapping(s)", c->self.nat.type, rep->n_public);
 	free(rep);
@@ -206,7 +226,8 @@ static void nc_done(struct conn *c)
 {
 	struct conn_self_status before = c->self;
 	uint64_t exp;
-	bool force = c->nc_force;
+	bool force = c->nc_force, incomplete;
+	size_t answered;
 
 	(void)!read(c->nc_event_fd, &exp, sizeof(exp));
 	if (!c->nc_running)
@@ -214,7 +235,23 @@ static void nc_done(struct conn *c)
 	pthread_join(c->nc_thread, NULL);
 	c->nc_running = false;
 	rxq_close(&c->nc_rxq);
-	conn_self_apply(c, c->nc_ret ? NULL : c->nc_rep);
+	/* Fewer servers answered than last time (DNS not up yet on a new
+	 * network, a lost answer, UDP blocked): the public endpoints we have
+	 * stay, the host's addresses are taken as they are, and we measure
+	 * again a few times. A symmetric NAT's list shortened by one lost
+	 * answer is no change; after the retries a report any server answered
+	 * is taken (a server may be gone for good). */
+	answered = c->nc_ret ? 0 : report_answered(c->nc_rep);
+	incomplete = !answered ||
+		     (answered < c->nc_answered && c->nc_retries < CONN_NETCHECK_RETRIES);
+	self_apply(c, incomplete ? NULL : c->nc_rep);
+	if (incomplete && c->nc_retries < CONN_NETCHECK_RETRIES) {
+		c->nc_retries++;
+		c->nc_retry_ns = time_mono_ns() + c->nc_retries * CONN_NETCHECK_RETRY_NS;
+	} else if (!incomplete) {
+		c->nc_retries = 0;
+		c->nc_retry_ns = 0;
+	}
 	if (self_same(&before, &c->self) && !force) {
 		log_info(CONN_TAG, "network measured again (%s): nothing changed", c->nc_reason);
 	} else {
@@ -227,9 +264,9 @@ static void nc_done(struct conn *c)
 		log_info(CONN_TAG, "network changed (%s): NAT %s, endpoints %s; repairing paths",
 			 c->nc_reason, c->self.nat.type, list[0] ? list : "none");
 		c->nc_force = false;
-		/* the control connection left from an address that may be gone */
+		/* the control connection may have left from an address that is gone */
 		if (c->cfg.ctl)
-			ctl_client_reconnect(c->cfg.ctl);
+			ctl_client_network_changed(c->cfg.ctl);
 		repair(c);
 	}
 	if (c->nc_again)
@@ -366,9 +403,18 @@ uint64_t conn_netwatch_tick(struct conn *c, uint64_t now)
 		c->change_ns = 0;
 		rediscover(c, c->change_what, false);
 	}
+	if (c->nc_retry_ns && now >= c->nc_retry_ns) {
+		c->nc_retry_ns = 0;
+		rediscover(c, "the last measurement was incomplete", false);
+	}
 	if (c->change_ns)
 		next = c->change_ns;
-	if (c->has_stun_ep && !c->nc_running && now >= c->map_check_ns) {
+	if (c->nc_retry_ns && c->nc_retry_ns < next)
+		next = c->nc_retry_ns;
+	/* no check while one cannot be sent: its time would stay past */
+	if (!c->has_stun_ep || c->nc_running)
+		return next;
+	if (now >= c->map_check_ns) {
 		c->map_check_ns = now + CONN_MAP_CHECK_NS;
 		map_check_send(c);
 	}

@@ -35,6 +35,7 @@
 #define CONN_RELAY_PING_TIMEOUT_NS (1500ULL * 1000000ULL)
 #define CONN_RELAY_DEAD_MISSES 3
 #define CONN_RELAY_LIST_NS (60ULL * 1000000000ULL)   /* relays_list refreshed */
+#define CONN_RELAY_LIST_MIN_NS (1ULL * 1000000000ULL) /* at most one list asked for */
 /* A path is dead after CONN_LOST_ECHOES echoes lost in a row, sent every
  * monitor interval / CONN_FAST_ECHO_DIV once one was lost: on a link that
  * loses 10 % each way an echo round trip crosses two uplinks twice and is
@@ -50,6 +51,7 @@
 
 enum conn_src_kind {
 	SRC_HOOK = 1, SRC_RELAY, SRC_ECHO, SRC_TIMER, SRC_SHIM, SRC_WATCH, SRC_NETCHECK,
+	SRC_LISTED,
 };
 
 struct conn_src {
@@ -156,7 +158,7 @@ struct conn {
 	size_t n_relays;
 	int home; /* index in relays, -1 when none */
 	bool no_ticket_logged; /* "no relay ticket yet" said once */
-	uint64_t relays_list_next_ns;
+	uint64_t relays_list_next_ns, relays_list_asked_ns;
 	uint64_t ep_check_ns; /* next check of the direct endpoints in WireGuard */
 	/* punch signals and endpoint updates, sent by sig_thread (sigq, n_sigq,
 	 * sig_stop and pub_* under sig_mu) */
@@ -170,6 +172,13 @@ struct conn {
 	bool pub_want; /* pub_self waits to be published (at pub_retry_ns) */
 	struct conn_self_status pub_self;
 	uint64_t pub_retry_ns;
+	/* the relay list: asked for (list_want), fetched by sig_thread, handed
+	 * over (list, n_list) with a wake-up on sig_event_fd (SRC_LISTED) */
+	bool list_want, list_ready;
+	struct ctl_relay *list;
+	size_t n_list;
+	int sig_event_fd;
+	struct conn_src src_listed;
 	/* network changes (conn_netwatch.c): the rtnetlink watch, a change
 	 * being settled, the re-measurement on its own thread (nc_thread
 	 * touches only nc_rxq's read end, nc_rep and nc_ret while nc_running),
@@ -189,6 +198,9 @@ struct conn {
 	int nc_ret;
 	char nc_reason[128];
 	unsigned rediscoveries;
+	size_t nc_answered; /* servers that answered the last complete one */
+	unsigned nc_retries; /* after incomplete ones, in a row */
+	uint64_t nc_retry_ns; /* measure again then (0: no retry due) */
 	struct wg_endpoint stun_ep; /* a STUN server that answered */
 	bool has_stun_ep, map_pending;
 	uint8_t map_txid[12];
@@ -234,22 +246,30 @@ void conn_netwatch_suspect(struct conn *c, const char *why);
 void conn_netwatch_check_mapping(struct conn *c);
 /* Due work; returns the next deadline. */
 uint64_t conn_netwatch_tick(struct conn *c, uint64_t now);
-/* This node's NAT and endpoints from a netcheck report (NULL: it failed)
- * and the host's addresses. */
-void conn_self_apply(struct conn *c, const struct netcheck_report *rep);
-/* The first measurement, in conn_new before any member is there: on the
- * control thread, reading the hook's queue itself. */
+/* This node's NAT and endpoints from the first measurement, in conn_new
+ * before any member is there: on the control thread, reading the hook's
+ * queue itself. */
 void conn_self_discover(struct conn *c);
 
 /* conn.c: punch again with a new session (our endpoints changed). */
 void conn_punch_again(struct conn *c, struct conn_member *m);
 
+/* conn.c: fetch the relay list on the signal thread; conn_relay_listed
+ * gets it on the control thread. */
+void conn_ctl_relays_list(struct conn *c);
+/* conn.c: a new list arrived: members left without a relay (FAILED) whose
+ * relay is known now take it at once. */
+void conn_relays_listed(struct conn *c);
+
 /* conn_relay.c */
 int conn_relay_open(struct conn *c);
 void conn_relay_close(struct conn *c);
-/* relays_list, PING each, wait up to wait_ms for PONGs, pick the home relay
- * and bind there. */
-void conn_relay_refresh(struct conn *c, uint64_t wait_ms);
+/* At the start, before any member: relays_list (on the calling thread),
+ * PING each, wait up to wait_ms for PONGs, pick the home relay and bind
+ * there. Later lists are fetched on the signal thread. */
+void conn_relay_start(struct conn *c, uint64_t wait_ms);
+/* A relay list fetched on the signal thread (taken over: freed here). */
+void conn_relay_listed(struct conn *c, struct ctl_relay *list, size_t n);
 struct conn_relay *conn_relay_find(struct conn *c, const char *id);
 /* The relay a member is reached through (its published home relay), made
  * used (bound) when it was not; NULL when none is known. */

@@ -234,16 +234,26 @@ static void relay_ping(struct conn *c, struct conn_relay *r, uint64_t now)
 	relay_send(c, r, buf, sizeof(buf));
 }
 
+/* Later lists come from the signal thread (conn_ctl_relays_list), never
+ * from the thread that carries relayed traffic; at most one a second. */
+static void relay_list_request(struct conn *c)
+{
+	uint64_t now = time_mono_ns();
+
+	if (now < c->relays_list_asked_ns + CONN_RELAY_LIST_MIN_NS)
+		return;
+	c->relays_list_asked_ns = now;
+	c->relays_list_next_ns = now + CONN_RELAY_LIST_NS;
+	conn_ctl_relays_list(c);
+}
+
 struct conn_relay *conn_relay_for(struct conn *c, struct conn_member *m)
 {
 	const char *id = m->peer.relay[0] ? m->peer.relay : m->sig_relay;
 	struct conn_relay *r = conn_relay_find(c, id);
 
-	if (!r && id[0]) {
-		/* a relay registered after our last list */
-		conn_relay_refresh(c, 0);
-		r = conn_relay_find(c, id);
-	}
+	if (!r && id[0])
+		relay_list_request(c); /* a relay registered after our last list */
 	if (r)
 		relay_use(c, r);
 	return r;
@@ -288,18 +298,12 @@ static void relay_wait_pongs(struct conn *c, uint64_t wait_ms)
 	}
 }
 
-void conn_relay_refresh(struct conn *c, uint64_t wait_ms)
+/* The control plane's relay list replaces ours (relays not in it stay
+ * known, unlisted); ping: measure each listed relay at once. */
+static void relay_list_apply(struct conn *c, const struct ctl_relay *list, size_t n, bool ping)
 {
-	struct ctl_relay *list = NULL;
-	size_t n = 0;
 	uint64_t now = time_mono_ns();
-	int best = -1;
 
-	c->relays_list_next_ns = now + CONN_RELAY_LIST_NS;
-	/* Not while the control connection is down: the request would wait for
-	 * it on the thread that carries relayed traffic. The old list stays. */
-	if (!conn_ctl_usable(c) || ctl_relays_list(c->cfg.ctl, &list, &n))
-		return;
 	for (size_t i = 0; i < c->n_relays; i++)
 		c->relays[i].listed = false;
 	for (size_t i = 0; i < n; i++) {
@@ -323,12 +327,22 @@ void conn_relay_refresh(struct conn *c, uint64_t wait_ms)
 		r->ep = ep;
 		memcpy(r->pub, list[i].public_key, 32);
 		r->listed = true;
-		if (wait_ms && !r->ping_pending)
+		if (ping && !r->ping_pending)
 			relay_ping(c, r, now);
 	}
-	free(list);
-	if (!wait_ms)
+}
+
+void conn_relay_start(struct conn *c, uint64_t wait_ms)
+{
+	struct ctl_relay *list = NULL;
+	size_t n = 0;
+	int best = -1;
+
+	c->relays_list_next_ns = time_mono_ns() + CONN_RELAY_LIST_NS;
+	if (!conn_ctl_usable(c) || ctl_relays_list(c->cfg.ctl, &list, &n))
 		return;
+	relay_list_apply(c, list, n, true);
+	free(list);
 	relay_wait_pongs(c, wait_ms);
 	for (size_t i = 0; i < c->n_relays; i++) {
 		if (c->relays[i].listed && relay_better(&c->relays[i], best >= 0 ? &c->relays[best] : NULL))
@@ -336,6 +350,13 @@ void conn_relay_refresh(struct conn *c, uint64_t wait_ms)
 	}
 	if (best >= 0 && c->home < 0)
 		relay_set_home(c, best);
+}
+
+void conn_relay_listed(struct conn *c, struct ctl_relay *list, size_t n)
+{
+	relay_list_apply(c, list, n, false);
+	free(list);
+	conn_relays_listed(c);
 }
 
 static struct conn_relay *relay_by_addr(struct conn *c, const struct wg_endpoint *src)
@@ -640,7 +661,7 @@ uint64_t conn_relay_tick(struct conn *c, uint64_t now)
 	uint64_t next = UINT64_MAX;
 
 	if (now >= c->relays_list_next_ns)
-		conn_relay_refresh(c, 0);
+		relay_list_request(c);
 	next = c->relays_list_next_ns;
 	for (size_t i = 0; i < c->n_relays; i++) {
 		struct conn_relay *r = &c->relays[i];
