@@ -16,6 +16,7 @@
 #   ping_lossy NODE VIP        the same for links that lose a third of the pings
 #   pairs_ping CHECK NODE...   CHECK (ping_ok, ping_lossy) for every directed pair
 #   nat_readdr ROUTER NEW      the NAT's public address becomes NEW
+#   uplink_loss NODE ROUTER PCT TABLE  random loss each way on NODE's uplink
 #   tcp_ok FROM TO             2 MiB over TCP from FROM to TO's virtual IP,
 #                              sha256 compared on both ends
 #   pass/fail/check            PASS/FAIL lines, counted in FAILS
@@ -256,6 +257,35 @@ table ip lrold {
  }
 }
 EOF
+}
+
+# uplink_loss NODE ROUTER PCT TABLE: PCT % of the packets dropped each way
+# on NODE's uplink (nftables `numgen random`: this kernel has no netem), in
+# ROUTER's forward hook, or with ROUTER "" in the public NODE's own input
+# and output hooks; the rules live in table inet TABLE, with counters
+uplink_loss() {
+	local node=$1 r=$2 pct=$3 t=$4
+	if [ -n "$r" ]; then
+		nl_exec "$r" nft -f - <<EOF
+table inet $t {
+ chain lossfwd { type filter hook forward priority -10; policy accept;
+  iifname "wan0" numgen random mod 100 < $pct counter drop
+  oifname "wan0" numgen random mod 100 < $pct counter drop
+ }
+}
+EOF
+	else
+		nl_exec "$node" nft -f - <<EOF
+table inet $t {
+ chain lossin { type filter hook input priority -10; policy accept;
+  iifname "eth0" numgen random mod 100 < $pct counter drop
+ }
+ chain lossout { type filter hook output priority -10; policy accept;
+  oifname "eth0" numgen random mod 100 < $pct counter drop
+ }
+}
+EOF
+	fi
 }
 
 # ping_lossy NODE VIP: 20 pings 0.2 s apart, at least 5 answered. For links

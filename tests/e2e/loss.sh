@@ -27,30 +27,7 @@ PLAYERS=(lp1 lp2 lp3 lp4)
 declare -A ROUTER=([lp2]=nlp2 [lp3]=nlp3 [lp4]=nlp4)
 
 # loss_on NODE: drop LOSS_PCT % each way on NODE's uplink
-loss_on() {
-	local node=$1 r=${ROUTER[$1]:-}
-	if [ -n "$r" ]; then
-		nl_exec "$r" nft -f - <<EOF
-table inet lrloss {
- chain lossfwd { type filter hook forward priority -10; policy accept;
-  iifname "wan0" numgen random mod 100 < $LOSS_PCT counter drop
-  oifname "wan0" numgen random mod 100 < $LOSS_PCT counter drop
- }
-}
-EOF
-	else
-		nl_exec "$node" nft -f - <<EOF
-table inet lrloss {
- chain lossin { type filter hook input priority -10; policy accept;
-  iifname "eth0" numgen random mod 100 < $LOSS_PCT counter drop
- }
- chain lossout { type filter hook output priority -10; policy accept;
-  oifname "eth0" numgen random mod 100 < $LOSS_PCT counter drop
- }
-}
-EOF
-	fi
-}
+loss_on() { uplink_loss "$1" "${ROUTER[$1]:-}" "$LOSS_PCT" lrloss; }
 
 # dropped NODE: packets the node's loss rules dropped so far
 dropped() {

@@ -85,22 +85,12 @@ for i in "${!PLAYERS[@]}"; do
 done
 
 loss_burst() { # 30 s of 30 % loss on every uplink
-	local n ns
+	local n
 	for n in "${PLAYERS[@]}"; do
-		ns=${ROUTER[$n]:-$n}
-		nl_exec "$ns" nft -f - <<'EOF'
-table inet lrburst {
- chain lossfwd { type filter hook forward priority -10; policy accept;
-  numgen random mod 100 < 30 drop }
- chain lossin { type filter hook input priority -10; policy accept;
-  iifname != "lo" numgen random mod 100 < 30 drop }
- chain lossout { type filter hook output priority -10; policy accept;
-  oifname != "lo" numgen random mod 100 < 30 drop }
-}
-EOF
+		uplink_loss "$n" "${ROUTER[$n]:-}" 30 lrburst || fail "[soak] loss rules on $n"
 	done
 	sleep 30
-	for n in "${PLAYERS[@]}"; do nl_exec "${ROUTER[$n]:-$n}" nft delete table inet lrburst 2>/dev/null; done
+	for n in "${PLAYERS[@]}"; do nl_exec "${ROUTER[$n]:-$n}" nft delete table inet lrburst; done
 }
 
 NEXT_PUBLIC=200
