@@ -461,9 +461,10 @@ static void remote_diagnose(struct ctl_remote *r, const char *lws_why, char *out
 }
 
 /* Service thread. The network changed: true when the connection must go
- * (its local address is no longer one of the host's); otherwise the
- * heartbeat goes now, so a connection whose NAT mapping changed meets the
- * server's reset at once. Without a connection, the next attempt is now. */
+ * (its local address is no longer one of the host's) or there is none
+ * (remote_drop then makes the next attempt now); otherwise the heartbeat
+ * goes now, so a connection whose NAT mapping changed meets the server's
+ * reset at once. */
 static bool remote_stranded(struct ctl_remote *r)
 {
 	struct sockaddr_storage ss;
@@ -472,12 +473,8 @@ static bool remote_stranded(struct ctl_remote *r)
 	bool found = false;
 	int fd;
 
-	if (!r->wsi) {
-		r->backoff_ms = r->c->opts.backoff_min_ms;
-		if (!r->connecting)
-			lws_sul_schedule(r->ctx, 0, &r->sul_connect, remote_connect, 1);
-		return false;
-	}
+	if (!r->wsi)
+		return true;
 	fd = lws_get_socket_fd(r->wsi);
 	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) || getifaddrs(&ifa))
 		return false;
@@ -502,7 +499,7 @@ static bool remote_stranded(struct ctl_remote *r)
 }
 
 /* Service thread: closes the connection; remote_down reconnects at the
- * shortest backoff. */
+ * shortest backoff. Without one, the next attempt is now. */
 static void remote_drop(struct ctl_remote *r)
 {
 	r->backoff_ms = r->c->opts.backoff_min_ms;
@@ -613,38 +610,41 @@ static void remote_close(struct ctl_client *c)
 	free(r);
 }
 
-/* User thread: the service thread reschedules the connection at once
- * (EVENT_WAIT_CANCELLED) unless an attempt is already under way. */
+/* User thread: raises one of r's flags and wakes the service thread,
+ * which acts on it in EVENT_WAIT_CANCELLED. */
+static void remote_raise(struct ctl_remote *r, atomic_bool *flag)
+{
+	atomic_store(flag, true);
+	lws_cancel_service(r->ctx);
+}
+
+/* The connection is rescheduled at once unless an attempt is under way. */
 static void remote_kick(struct ctl_client *c)
 {
 	struct ctl_remote *r = c->tr_priv;
 
-	atomic_store(&r->kick, true);
-	lws_cancel_service(r->ctx);
+	remote_raise(r, &r->kick);
 }
 
 static void remote_moved(struct ctl_client *c)
 {
 	struct ctl_remote *r = c->tr_priv;
 
-	atomic_store(&r->moved, true);
-	lws_cancel_service(r->ctx);
+	remote_raise(r, &r->moved);
 }
 
 static void remote_redial(struct ctl_client *c)
 {
 	struct ctl_remote *r = c->tr_priv;
 
-	atomic_store(&r->redial, true);
-	lws_cancel_service(r->ctx);
+	remote_raise(r, &r->redial);
 }
 
 static void remote_poke(struct ctl_client *c)
 {
 	struct ctl_remote *r = c->tr_priv;
 
-	atomic_store(&r->poke, true);
-	lws_cancel_service(r->ctx);
+	remote_raise(r, &r->poke);
 }
 
 static const struct ctl_transport remote_transport = {
