@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <jansson.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,6 @@
 #include "conn/conn_priv.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
-#include "nat/netcheck.h"
 #include "nat/rxq.h"
 #include "nat/stun.h"
 #include "util/time.h"

@@ -202,7 +202,6 @@ static void nc_start(struct conn *c)
 	}
 	c->nc_running = true;
 	c->nc_again = false;
-	c->rediscoveries++;
 }
 
 /* ---- Repair ---------------------------------------------------------------- */

@@ -197,7 +197,6 @@ struct conn {
 	struct netcheck_report *nc_rep;
 	int nc_ret;
 	char nc_reason[128];
-	unsigned rediscoveries;
 	size_t nc_answered; /* servers that answered the last complete one */
 	unsigned nc_retries; /* after incomplete ones, in a row */
 	uint64_t nc_retry_ns; /* measure again then (0: no retry due) */
