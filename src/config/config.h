@@ -13,8 +13,9 @@
  * value found in the file is reported and its default used, the row left as
  * it was); a database with a newer schema than this build knows is refused.
  *
- * Threading: a struct config belongs to one thread (the daemon's control
- * loop); other threads ask that thread. Settings hold no secrets.
+ * Threading: none inside; its owner serialises every call (the
+ * PartyManager holds its config_lock), and a string config_get returned
+ * lives until the next config_set. Settings hold no secrets.
  */
 #ifndef LR_CONFIG_H
 #define LR_CONFIG_H

@@ -196,8 +196,8 @@ int party_relay_stun(const struct ctl_relay *relay, char *out, size_t len)
 }
 
 /* No STUN server set: the control plane's relays run one each on the
- * standard port of their host. Lock held, conn not running (it borrows the
- * strings). */
+ * standard port of their host. op_lock held, conn not running (it borrows
+ * the strings); the list is asked for without p->lock. */
 static void party_stun_from_relays(struct party *p)
 {
 	struct ctl_relay *relays = NULL;
@@ -206,12 +206,14 @@ static void party_stun_from_relays(struct party *p)
 
 	if (!p->stun_from_relays || ctl_relays_list(p->ctl, &relays, &n))
 		return;
+	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < p->n_stun; i++)
 		free(p->stun[i]);
 	p->n_stun = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!party_relay_stun(&relays[i], host, sizeof(host)) && party_split_stun(p, host))
 			break;
+	pthread_mutex_unlock(&p->lock);
 	free(relays);
 	log_kv(LOG_DEBUG, PARTY_TAG, "STUN servers from the relays", LOG_UINT("count", p->n_stun));
 }
@@ -327,106 +329,147 @@ static int party_save_party_id(struct party *p, const char *party_id)
 
 /* ---- Bringing a party up and down ---------------------------------------- */
 
-static void party_teardown(struct party *p)
+/* op_lock held, p->lock not. Back to idle: what the party held is taken
+ * under the lock, then freed without it, since conn_free waits for conn's
+ * threads (a signal being sent: up to a request's timeout) and net_free for
+ * the interface to go. No one brings a party up meanwhile (op_lock). */
+static void party_down(struct party *p)
 {
+	struct conn *conn;
+	struct net *net;
+
+	pthread_mutex_lock(&p->lock);
 	party_disco_stop(p);
-	if (p->conn) {
-		conn_free(p->conn);
-		p->conn = NULL;
-	}
-	if (p->net) {
-		net_free(p->net);
-		p->net = NULL;
-	}
+	conn = p->conn;
+	net = p->net;
+	p->conn = NULL;
+	p->net = NULL;
 	party_members_clear(p);
 	p->state = PARTY_IDLE;
 	p->party_id[0] = p->party_name[0] = p->host_id[0] = p->self_ip[0] = '\0';
 	party_wake(p);
+	pthread_mutex_unlock(&p->lock);
+	conn_free(conn);
+	net_free(net);
 }
 
-/* Lock held. Interface with our virtual IP, conn, members. On failure
- * everything local is undone (the caller tells the control plane). */
-static int party_start(struct party *p, const struct ctl_party *cp)
+/* Lock held. The interface's configuration for cp; -EBADMSG when the
+ * control plane gave us no virtual IP. */
+static int party_net_config(struct party *p, const struct ctl_party *cp, struct net_config *nc,
+			    char *why, size_t why_len)
 {
-	struct net_config nc;
-	struct conn_config cc = p->conn_cfg;
 	const char *ip = NULL;
-	char why[512] = "";
-	int r;
 
 	for (size_t i = 0; i < cp->n_peers; i++)
 		if (!strcmp(cp->peers[i].peer_id, p->self_id))
 			ip = cp->peers[i].virtual_ip;
-	net_config_init(&nc);
-	if (!ip || inet_pton(AF_INET, ip, &nc.addr) != 1) {
+	net_config_init(nc);
+	if (!ip || inet_pton(AF_INET, ip, &nc->addr) != 1) {
 		party_seterr("the control plane gave no virtual IP for us in party %s",
 			     cp->party_id);
-		log_error(PARTY_TAG, "%s", party_err);
 		return -EBADMSG;
 	}
-	p->state = PARTY_JOINING;
 	snprintf(p->party_id, sizeof(p->party_id), "%s", cp->party_id);
 	snprintf(p->party_name, sizeof(p->party_name), "%s", cp->name);
 	snprintf(p->host_id, sizeof(p->host_id), "%s", cp->host_peer_id);
 	snprintf(p->self_ip, sizeof(p->self_ip), "%s", ip);
-	nc.ifname = p->ifname;
-	nc.prefix = p->prefix;
-	nc.mtu = p->mtu;
-	nc.listen_port = p->listen_port;
-	nc.keys = p->keys;
-	config_get_bool(p->config, "allow_subnet_overlap", &nc.allow_subnet_overlap);
-	nc.err = why;
-	nc.err_len = sizeof(why);
-	r = net_up(&p->net, &nc);
+	nc->ifname = p->ifname;
+	nc->prefix = p->prefix;
+	nc->mtu = p->mtu;
+	nc->listen_port = p->listen_port;
+	nc->keys = p->keys;
+	pthread_mutex_lock(&p->config_lock);
+	config_get_bool(p->config, "allow_subnet_overlap", &nc->allow_subnet_overlap);
+	pthread_mutex_unlock(&p->config_lock);
+	nc->err = why;
+	nc->err_len = why_len;
+	return 0;
+}
+
+static void party_net_error(struct party *p, int r, const char *why)
+{
+	if (*why)
+		party_seterr("%s", why);
+	else if (r == -EPERM || r == -EACCES)
+		party_seterr("cannot create interface %s: need root or CAP_NET_ADMIN", p->ifname);
+	else
+		party_seterr("cannot create interface %s: %s", p->ifname, strerror(-r));
+}
+
+/* op_lock held, p->lock not. Interface with our virtual IP, conn, members.
+ * What waits (the interface, the relays' STUN servers, conn's first
+ * netcheck: seconds) runs without p->lock, so status, settings and the
+ * control thread go on; status says joining. party_run holds back the
+ * control plane's events until the party is up (or down again), so no
+ * member who joins meanwhile is missed. On failure everything local is
+ * undone (the caller tells the control plane). */
+static int party_start(struct party *p, const struct ctl_party *cp)
+{
+	struct net_config nc;
+	struct conn_config cc = p->conn_cfg;
+	struct net *net = NULL;
+	struct conn *conn = NULL;
+	struct in_addr addr;
+	char why[512] = "";
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	p->state = PARTY_JOINING;
+	r = party_net_config(p, cp, &nc, why, sizeof(why));
+	pthread_mutex_unlock(&p->lock);
+	if (r)
+		goto err;
+	addr = nc.addr;
+	r = net_up(&net, &nc);
 	if (r) {
-		if (*why)
-			party_seterr("%s", why);
-		else if (r == -EPERM || r == -EACCES)
-			party_seterr("cannot create interface %s: need root or CAP_NET_ADMIN",
-				     p->ifname);
-		else
-			party_seterr("cannot create interface %s: %s", p->ifname, strerror(-r));
+		party_net_error(p, r, why);
 		goto err;
 	}
 	party_stun_from_relays(p);
-	cc.net = p->net;
+	cc.net = net;
 	cc.ctl = p->ctl;
 	cc.keys = p->keys;
 	cc.self_peer_id = p->self_id;
 	cc.stun_servers = (const char *const *)p->stun;
 	cc.n_stun_servers = p->n_stun;
-	r = conn_new(&cc, &p->conn);
+	r = conn_new(&cc, &conn);
 	if (r) {
 		party_seterr("cannot start connections: %s", strerror(-r));
 		goto err;
 	}
+	pthread_mutex_lock(&p->lock);
+	p->net = net;
+	p->conn = conn;
+	net = NULL;
+	conn = NULL;
 	r = party_members_set(p, cp);
 	if (r) {
+		pthread_mutex_unlock(&p->lock);
 		party_seterr("cannot add the party's members: %s", strerror(-r));
 		goto err;
 	}
 	p->state = PARTY_ACTIVE;
-	party_disco_start(p, nc.addr);
+	party_disco_start(p, addr);
 	party_wake(p);
 	log_kv(LOG_INFO, PARTY_TAG, "in party", LOG_STR("party_id", p->party_id),
 	       LOG_STR("virtual_ip", p->self_ip), LOG_UINT("members", p->n_members));
+	pthread_mutex_unlock(&p->lock);
 	return 0;
 err:
 	log_error(PARTY_TAG, "%s", party_err);
-	party_teardown(p);
+	conn_free(conn);
+	net_free(net);
+	party_down(p);
 	return r;
 }
 
-/* Lock held. The control plane has us in party_id, which this daemon does
- * not hold (a crash, a restart elsewhere, a leave it never heard): leave
- * it, so the others stop seeing a ghost and create/join work. */
+/* op_lock held, p->lock not. The control plane has us in party_id, which
+ * this daemon does not hold (a crash, a restart elsewhere, a leave it never
+ * heard): leave it, so the others stop seeing a ghost and create/join work. */
 static int party_leave_stray(struct party *p, const char *party_id)
 {
-	int r;
+	int r = ctl_party_leave(p->ctl);
 
-	if (p->state != PARTY_IDLE)
-		return 0;
-	r = ctl_party_leave(p->ctl);
 	if (r && r != -EPERM && r != -ENOENT)
 		return party_ctl_error(p, "cannot leave a party the control plane still had us in",
 				       r);
@@ -435,11 +478,11 @@ static int party_leave_stray(struct party *p, const char *party_id)
 	return 0;
 }
 
-/* Lock held. The stored party (after a crash): resume it when the control
- * plane still has us, else join it again (the party keeps our address).
- * A transport failure keeps it stored for the next sync (-ENOTCONN); a
- * refusal (gone, full) or a local failure forgets it and says how to
- * rejoin. */
+/* op_lock held, p->lock not. The stored party (after a crash): resume it
+ * when the control plane still has us, else join it again (the party keeps
+ * our address). A transport failure keeps it stored for the next sync
+ * (-ENOTCONN); a refusal (gone, full) or a local failure forgets it and
+ * says how to rejoin. */
 static int party_resume(struct party *p, const char *party_id, bool member)
 {
 	struct ctl_party cp = { 0 };
@@ -483,10 +526,12 @@ static void party_stored_party(struct party *p, char out[CTL_PARTY_ID_LEN + 1])
  * view of our membership and ours (the stored party) into one: the stored
  * party is resumed, any other party the control plane has us in is left.
  * Once per start; until it succeeds, the next create, join or leave (or
- * the control plane connecting) tries again. */
+ * the control plane connecting) tries again. The state changes only under
+ * op_lock, so it is read here without p->lock. */
 static int party_sync_locked(struct party *p)
 {
 	char stored[CTL_PARTY_ID_LEN + 1], server[CTL_PARTY_ID_LEN + 1];
+	bool idle = p->state == PARTY_IDLE;
 	int r;
 
 	if (p->synced)
@@ -498,22 +543,24 @@ static int party_sync_locked(struct party *p)
 	if (p->stop) /* stopping: no more waits on the control plane */
 		return -ECANCELED;
 	ctl_client_party_id(p->ctl, server);
-	pthread_mutex_lock(&p->lock);
-	if (p->state == PARTY_IDLE && server[0] && strcmp(server, stored))
+	if (idle && server[0] && strcmp(server, stored))
 		r = party_leave_stray(p, server);
-	if (!r && p->state == PARTY_IDLE && stored[0])
+	if (!r && idle && stored[0])
 		r = party_resume(p, stored, !strcmp(server, stored));
 	if (!r) {
+		pthread_mutex_lock(&p->lock);
 		p->synced = true;
 		p->stray[0] = p->resuming[0] = p->sync_err[0] = '\0';
 		p->sync_retry_ns = 0;
+		pthread_mutex_unlock(&p->lock);
 	}
-	pthread_mutex_unlock(&p->lock);
 	return r;
 }
 
 /* Control-thread work that waits on the control plane, run by party_run
- * without p->lock: the sync, and leaving a stray party a resync found. */
+ * without p->lock: the sync, and leaving a stray party a resync found.
+ * While a create, join or leave runs (it holds op_lock for seconds, and
+ * syncs itself), the work waits for the next turn instead of the thread. */
 static void party_control_tasks(struct party *p)
 {
 	char stray[CTL_PARTY_ID_LEN + 1];
@@ -521,13 +568,14 @@ static void party_control_tasks(struct party *p)
 
 	pthread_mutex_lock(&p->lock);
 	sync = p->need_sync;
-	p->need_sync = false;
 	memcpy(stray, p->stray, sizeof(stray));
+	pthread_mutex_unlock(&p->lock);
+	if ((!sync && !stray[0]) || p->stop || pthread_mutex_trylock(&p->op_lock))
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->need_sync = false;
 	p->stray[0] = '\0';
 	pthread_mutex_unlock(&p->lock);
-	if ((!sync && !stray[0]) || p->stop)
-		return;
-	pthread_mutex_lock(&p->op_lock);
 	if (sync && party_sync_locked(p)) {
 		/* Kept for status; tried again on a timer (and when the control
 		 * plane connects, and on create, join and leave). */
@@ -536,11 +584,8 @@ static void party_control_tasks(struct party *p)
 		p->sync_retry_ns = time_mono_ns() + PARTY_SYNC_RETRY_MS * 1000000ULL;
 		pthread_mutex_unlock(&p->lock);
 	}
-	if (stray[0] && p->synced) {
-		pthread_mutex_lock(&p->lock);
+	if (stray[0] && p->synced && p->state == PARTY_IDLE)
 		party_leave_stray(p, stray);
-		pthread_mutex_unlock(&p->lock);
-	}
 	pthread_mutex_unlock(&p->op_lock);
 }
 
@@ -583,6 +628,7 @@ int party_new(const struct party_config *cfg, struct party **out)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->op_lock, NULL);
+	pthread_mutex_init(&p->config_lock, NULL);
 	p->wake[0] = p->wake[1] = -1;
 	p->claim.fd[0] = p->claim.fd[1] = -1;
 	if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK)) {
@@ -626,35 +672,41 @@ err:
 	return r;
 }
 
-/* Lock held. tell: the control plane is connected (else asking it would
- * hold the lock until a reconnect; the sync or the resync after the
- * reconnect leaves the party there instead). */
-static int party_leave_locked(struct party *p, bool tell)
+/* op_lock held, p->lock not. tell: the control plane is connected (else
+ * asking it would wait out a request's timeout; the sync or the resync
+ * after the reconnect leaves the party there instead). */
+static int party_leave_op(struct party *p, bool tell)
 {
+	char party_id[CTL_PARTY_ID_LEN + 1];
 	int r;
 
+	pthread_mutex_lock(&p->lock);
 	if (p->state == PARTY_IDLE && p->resuming[0]) {
 		/* The stored party was not resumed yet (the control plane is
 		 * away): forgetting it is the leave. */
 		log_kv(LOG_INFO, PARTY_TAG, "left the party before resuming it",
 		       LOG_STR("party_id", p->resuming));
 		p->resuming[0] = '\0';
+		pthread_mutex_unlock(&p->lock);
 		party_save_party_id(p, "");
 		return 0;
 	}
 	if (p->state == PARTY_IDLE) {
+		pthread_mutex_unlock(&p->lock);
 		party_seterr("not in a party");
 		return -ENOENT;
 	}
 	p->state = PARTY_LEAVING;
+	memcpy(party_id, p->party_id, sizeof(party_id));
+	pthread_mutex_unlock(&p->lock);
 	r = tell ? ctl_party_leave(p->ctl) : -ENOTCONN;
 	if (!tell)
 		ctl_client_forget_party(p->ctl); /* a reconnect must not rejoin it */
 	if (r)
 		party_ctl_error(p, "leaving: the control plane was not told (it will be when it "
 				   "answers)", r);
-	log_kv(LOG_INFO, PARTY_TAG, "left the party", LOG_STR("party_id", p->party_id));
-	party_teardown(p);
+	log_kv(LOG_INFO, PARTY_TAG, "left the party", LOG_STR("party_id", party_id));
+	party_down(p);
 	party_save_party_id(p, "");
 	return 0;
 }
@@ -663,10 +715,9 @@ void party_free(struct party *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
+	/* party_run and the API have stopped: nothing else takes the locks */
 	if (p->state != PARTY_IDLE)
-		party_leave_locked(p, ctl_client_ready(p->ctl));
-	pthread_mutex_unlock(&p->lock);
+		party_leave_op(p, ctl_client_ready(p->ctl));
 	if (p->ctl)
 		ctl_client_close(p->ctl);
 	if (p->local)
@@ -686,16 +737,15 @@ void party_free(struct party *p)
 	if (p->wake[1] >= 0)
 		close(p->wake[1]);
 	net_claim_release(&p->claim);
+	pthread_mutex_destroy(&p->config_lock);
 	pthread_mutex_destroy(&p->op_lock);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
-static int party_status_locked(struct party *p, struct party_status *out);
-
-/* Lock held. Creates or joins; when the control plane still has us in a
- * party this daemon does not hold (already_member while we are idle), that
- * party is left and the request tried once more. */
+/* op_lock held, p->lock not. Creates or joins; when the control plane
+ * still has us in a party this daemon does not hold (already_member while
+ * we are idle), that party is left and the request tried once more. */
 static int party_ask(struct party *p, const char *name, const char *party_id,
 		     struct ctl_party *cp)
 {
@@ -715,7 +765,8 @@ static int party_ask(struct party *p, const char *name, const char *party_id,
 }
 
 /* create and join: sync (register, resume) if needed, ask the control
- * plane, come up. */
+ * plane, come up. Status says joining from the question on; p->lock is
+ * never held while waiting (see party_start). */
 static int party_enter(struct party *p, const char *name, const char *party_id,
 		       struct party_status *out)
 {
@@ -728,20 +779,24 @@ static int party_enter(struct party *p, const char *name, const char *party_id,
 		return party_ctl_error(p, "cannot reach the control plane", r);
 	pthread_mutex_lock(&p->op_lock);
 	r = party_sync_locked(p);
-	if (r) {
-		pthread_mutex_unlock(&p->op_lock);
-		return r;
-	}
+	if (r)
+		goto out;
 	pthread_mutex_lock(&p->lock);
 	if (p->state != PARTY_IDLE) {
 		party_seterr("already in party %s (leave it first: lanrage party leave)",
 			     p->party_id);
 		r = -EALREADY;
-		goto out;
+	} else {
+		p->state = PARTY_JOINING;
 	}
-	r = party_ask(p, name, party_id, &cp);
+	pthread_mutex_unlock(&p->lock);
 	if (r)
 		goto out;
+	r = party_ask(p, name, party_id, &cp);
+	if (r) {
+		party_down(p);
+		goto out;
+	}
 	r = party_start(p, &cp);
 	if (r) {
 		ctl_party_leave(p->ctl);
@@ -749,9 +804,8 @@ static int party_enter(struct party *p, const char *name, const char *party_id,
 	}
 	party_save_party_id(p, cp.party_id);
 	if (out)
-		r = party_status_locked(p, out);
+		r = party_status(p, out);
 out:
-	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(&p->op_lock);
 	ctl_party_clear(&cp);
 	return r;
@@ -786,9 +840,7 @@ int party_leave(struct party *p)
 	if (reachable)
 		party_sync_locked(p); /* a stray membership is left even when we are idle */
 	party_err[0] = '\0';
-	pthread_mutex_lock(&p->lock);
-	r = party_leave_locked(p, reachable);
-	pthread_mutex_unlock(&p->lock);
+	r = party_leave_op(p, reachable);
 	pthread_mutex_unlock(&p->op_lock);
 	return r;
 }
@@ -914,9 +966,9 @@ int party_settings_list(struct party *p, int (*fn)(const struct config_info *inf
 {
 	int r;
 
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->config_lock);
 	r = config_list(p->config, fn, arg);
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->config_lock);
 	return r;
 }
 
@@ -925,11 +977,11 @@ int party_setting_get(struct party *p, const char *key, struct config_info *info
 {
 	int r;
 
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->config_lock);
 	r = config_describe(p->config, key, info_out);
 	if (!r)
 		snprintf(value, len, "%s", info_out->value ? info_out->value : "");
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->config_lock);
 	return r;
 }
 
@@ -940,11 +992,16 @@ int party_setting_set(struct party *p, const char *key, const char *value, char 
 	bool live = config_describe(NULL, key, &info) == 0 && info.live; /* config_defs says */
 	int r;
 
-	pthread_mutex_lock(&p->lock);
+	/* the write (SQLite) holds only config_lock: conn_run and status
+	 * never wait for a disk */
+	pthread_mutex_lock(&p->config_lock);
 	r = config_set(p->config, key, value, err, errlen);
-	if (!r && live)
+	pthread_mutex_unlock(&p->config_lock);
+	if (!r && live) {
+		pthread_mutex_lock(&p->lock);
 		party_disco_reload(p);
-	pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->lock);
+	}
 	if (!r)
 		log_kv(LOG_INFO, PARTY_TAG,
 		       live ? "setting changed (applied now)"
@@ -977,7 +1034,11 @@ int party_run(struct party *p)
 			}
 		}
 		fds[n++] = (struct pollfd){ .fd = p->wake[0], .events = POLLIN };
-		fds[n++] = (struct pollfd){ .fd = ctl_client_event_fd(p->ctl), .events = POLLIN };
+		/* While a party comes up, its events wait in the client's queue
+		 * (party_start); it wakes us when done. */
+		if (p->state != PARTY_JOINING)
+			fds[n++] = (struct pollfd){ .fd = ctl_client_event_fd(p->ctl),
+						    .events = POLLIN };
 		if (p->conn)
 			fds[n++] = (struct pollfd){ .fd = conn_fd(p->conn), .events = POLLIN };
 		if (p->conn) {
@@ -1000,7 +1061,8 @@ int party_run(struct party *p)
 		while (read(p->wake[0], buf, sizeof(buf)) > 0) {
 		}
 		pthread_mutex_lock(&p->lock);
-		ctl_client_dispatch(p->ctl);
+		if (p->state != PARTY_JOINING)
+			ctl_client_dispatch(p->ctl);
 		pthread_mutex_unlock(&p->lock);
 	}
 	return 0;

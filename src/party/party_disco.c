@@ -23,10 +23,12 @@ static int party_disco_policy(struct party *p, struct disco_policy *out)
 	bool on = true;
 	int r;
 
+	pthread_mutex_lock(&p->config_lock);
 	config_get_bool(p->config, "lan_discovery", &on);
 	r = disco_policy_parse(out, on, config_get(p->config, "lan_discovery_ports"),
 			       config_get(p->config, "lan_discovery_mode"),
 			       config_get(p->config, "lan_discovery_allow_system"), err, sizeof(err));
+	pthread_mutex_unlock(&p->config_lock);
 	if (r)
 		log_error(PARTY_TAG, "%s", err);
 	return r;
@@ -130,7 +132,9 @@ int party_disco_status(struct party *p, struct disco_status *out)
 		bool on = true;
 
 		memset(out, 0, sizeof(*out));
+		pthread_mutex_lock(&p->config_lock);
 		config_get_bool(p->config, "lan_discovery", &on);
+		pthread_mutex_unlock(&p->config_lock);
 		out->enabled = on;
 		snprintf(out->error, sizeof(out->error), "%s",
 			 p->state != PARTY_ACTIVE ? "not in a party" : p->disco_error);

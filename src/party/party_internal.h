@@ -5,12 +5,16 @@
  * party_ping.c: in-tunnel ICMP echo).
  *
  * Locking: p->lock protects every field but wake[] and stop, which the run
- * loop and signal handlers use without it. The lock is never held while
- * waiting for ICMP answers (party_ping) or for the control plane to
- * connect (registration), only while talking to a connected control plane,
- * net and conn, which answer within their own timeouts. p->op_lock, taken
- * before p->lock, serializes what changes our membership on the control
- * plane: the sync at start, create, join and leave.
+ * loop and signal handlers use without it. It is held only for moments:
+ * never while waiting on the control plane, on ICMP answers (party_ping),
+ * for an interface to come up or go, or for conn's first netcheck, so
+ * status, settings and the control thread (conn_run) never wait behind a
+ * create, join or leave. p->op_lock, taken before p->lock, serializes what
+ * changes our membership: the sync at start, create, join and leave. The
+ * state and what comes with it (net, conn, the party's IDs) change only
+ * with both held, so an op_lock holder reads them without p->lock.
+ * p->config_lock, taken last, guards the settings (config_get's strings
+ * live until the next config_set): a setting's SQLite write holds only it.
  */
 #ifndef LR_PARTY_INTERNAL_H
 #define LR_PARTY_INTERNAL_H
@@ -32,6 +36,7 @@
 struct party {
 	pthread_mutex_t lock;
 	pthread_mutex_t op_lock;
+	pthread_mutex_t config_lock;
 	/* Configuration, fixed after party_new. */
 	char *state_dir, *control_url, *ifname, *name;
 	char *control_pin; /* "" verifies the control server against the CA store */
