@@ -4,7 +4,13 @@
  * A request's headers are copied at LWS_CALLBACK_HTTP; a POST's body is
  * gathered (at most API_MAX_BODY bytes kept, the rest counted and refused
  * with 413) until LWS_CALLBACK_HTTP_BODY_COMPLETION; then api_request_check
- * and api_handle run and the answer is written in chunks.
+ * and api_handle run and the answer is written in chunks. A request that
+ * waits (create, join and leave on the control plane, a netcheck, a ping's
+ * answers: seconds; a setting's disk write) is handled on a job thread of
+ * its own, so the server
+ * goes on answering the others (status while a join runs); the job hands
+ * its answer back through lws_cancel_service, the one lws call that is
+ * safe from another thread.
  *
  * Invariants: the server only ever listens on a loopback address; the token
  * lives in struct api and the token file only, is wiped on stop and never
@@ -25,12 +31,36 @@
 #include "util/hostport.h"
 
 #define API_TAG "api"
-enum { API_CHUNK = 4096, API_HDR_MAX = 512 };
+enum {
+	API_CHUNK = 4096,
+	API_HDR_MAX = 512,
+	API_MAX_JOBS = 16,      /* waiting requests at once; more get 503 */
+	API_JOB_TIMEOUT_S = 120, /* the longest wait: a 20-round ping, a join */
+};
+
+struct api_conn;
+
+/* One waiting request. Linked and unlinked on the lws thread only; done,
+ * status and out are written by the job's thread under jobs_mu. */
+struct api_job {
+	struct api *a;
+	struct lws *wsi;
+	struct api_conn *conn; /* NULL once the connection closed: no one waits */
+	struct api_request req;
+	pthread_t thread;
+	bool done;
+	int status;
+	char *out;
+	struct api_job *next;
+};
 
 struct api {
 	struct lws_context *ctx;
 	pthread_t thread;
 	bool thread_started;
+	pthread_mutex_t jobs_mu;
+	struct api_job *jobs;
+	unsigned n_jobs;
 	volatile int stop;
 	char *state_dir;
 	char token[API_TOKEN_LEN + 1]; /* secret */
@@ -51,10 +81,13 @@ struct api_conn {
 	size_t out_len, out_off;
 	int status;
 	bool headers_sent, down_after;
+	struct api_job *job;   /* the request being handled on a job thread */
 };
 
 static void api_conn_reset(struct api_conn *c)
 {
+	if (c->job)
+		c->job->conn = NULL;
 	free(c->body);
 	free(c->out);
 	crypto_wipe(c->authz, sizeof(c->authz));
@@ -90,6 +123,125 @@ static int api_begin(struct lws *wsi, struct api_conn *c, const char *uri)
 	return 0;
 }
 
+static void api_error_body(struct api_conn *c, int status, const char *error,
+			   const char *message)
+{
+	json_t *j = json_pack("{s:s, s:s}", "error", error, "message", message);
+
+	c->status = status;
+	c->out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+}
+
+/* ---- Requests that wait, on job threads ------------------------------------ */
+
+static bool api_route_waits(enum api_route r)
+{
+	return r == API_PARTY_CREATE || r == API_PARTY_JOIN || r == API_PARTY_LEAVE ||
+	       r == API_NETCHECK || r == API_PING || r == API_SETTINGS_SET ||
+	       r == API_SETTINGS_RESET || r == API_SETTINGS_RESET_ALL; /* SQLite writes */
+}
+
+static void *api_job_run(void *arg)
+{
+	struct api_job *job = arg;
+	char *out = NULL;
+	int status = api_handle(job->a->party, &job->req, &out);
+
+	pthread_mutex_lock(&job->a->jobs_mu);
+	job->status = status;
+	job->out = out;
+	job->done = true;
+	pthread_mutex_unlock(&job->a->jobs_mu);
+	lws_cancel_service(job->a->ctx);
+	return NULL;
+}
+
+/* lws thread. 0 with the answer left to the job, -1 when none could start
+ * (c->out then holds the error, or nothing when out of memory). */
+static int api_job_start(struct lws *wsi, struct api *a, struct api_conn *c,
+			 const struct api_request *req)
+{
+	struct api_job *job;
+	int r;
+
+	if (a->n_jobs >= API_MAX_JOBS) {
+		api_error_body(c, 503, "busy", "too many requests waiting; try again in a moment");
+		return -1;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return -1;
+	*job = (struct api_job){ .a = a, .wsi = wsi, .conn = c, .req = *req };
+	r = pthread_create(&job->thread, NULL, api_job_run, job);
+	if (r) {
+		log_error(API_TAG, "cannot start a request thread: %s", strerror(r));
+		free(job);
+		api_error_body(c, 503, "busy", "cannot start the request; try again");
+		return -1;
+	}
+	job->next = a->jobs;
+	a->jobs = job;
+	a->n_jobs++;
+	c->job = job;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, API_JOB_TIMEOUT_S);
+	return 0;
+}
+
+/* lws thread: hands every finished job's answer to its connection. */
+static void api_jobs_collect(struct api *a)
+{
+	struct api_job **pp = &a->jobs;
+
+	while (*pp) {
+		struct api_job *job = *pp;
+		struct api_conn *c = job->conn;
+		bool done;
+
+		pthread_mutex_lock(&a->jobs_mu);
+		done = job->done;
+		pthread_mutex_unlock(&a->jobs_mu);
+		if (!done) {
+			pp = &job->next;
+			continue;
+		}
+		*pp = job->next;
+		a->n_jobs--;
+		pthread_join(job->thread, NULL);
+		if (c) {
+			c->job = NULL;
+			c->status = job->status;
+			c->out = job->out;
+			job->out = NULL;
+			lws_set_timeout(job->wsi, NO_PENDING_TIMEOUT, 0);
+			if (c->out) {
+				c->out_len = strlen(c->out);
+				lws_callback_on_writable(job->wsi);
+			} else {
+				lws_set_timeout(job->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			}
+		}
+		free(job->out);
+		free(job);
+	}
+}
+
+/* After the lws thread stopped: waits for the jobs still running. */
+static void api_jobs_join(struct api *a)
+{
+	while (a->jobs) {
+		struct api_job *job = a->jobs;
+
+		a->jobs = job->next;
+		pthread_join(job->thread, NULL);
+		free(job->out);
+		free(job);
+	}
+	a->n_jobs = 0;
+}
+
+/* ---- Answering ------------------------------------------------------------- */
+
 static int api_respond(struct lws *wsi, struct api *a, struct api_conn *c)
 {
 	struct api_http h = {
@@ -102,14 +254,15 @@ static int api_respond(struct lws *wsi, struct api *a, struct api_conn *c)
 	struct api_error err;
 
 	if (api_request_check(&h, a->token, a->port, &req, &err)) {
-		json_t *j = json_pack("{s:s, s:s}", "error", err.error, "message", err.message);
-
-		c->status = err.status;
-		c->out = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		json_decref(j);
+		api_error_body(c, err.status, err.error, err.message);
 		if (err.status == 403 || err.status == 401)
 			log_kv(LOG_WARN, API_TAG, "request refused", LOG_INT("status", err.status),
 			       LOG_STR("path", c->path));
+	} else if (api_route_waits(req.route)) {
+		log_kv(LOG_DEBUG, API_TAG, "request (on a job thread)", LOG_STR("method", c->method),
+		       LOG_STR("path", c->path));
+		if (!api_job_start(wsi, a, c, &req))
+			return 0;
 	} else {
 		c->status = api_handle(a->party, &req, &c->out);
 		c->down_after = req.route == API_DOWN;
@@ -206,6 +359,9 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (c)
 			api_conn_reset(c);
 		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* a job finished, or api_stop */
+		api_jobs_collect(a);
+		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
@@ -253,6 +409,7 @@ int api_start(const struct api_config *cfg, struct api **out)
 	*out = NULL;
 	if (!a)
 		return -ENOMEM;
+	pthread_mutex_init(&a->jobs_mu, NULL);
 	a->party = cfg->party;
 	a->on_down = cfg->on_down;
 	a->arg = cfg->arg;
@@ -317,6 +474,7 @@ void api_stop(struct api *a)
 		lws_cancel_service(a->ctx);
 		pthread_join(a->thread, NULL);
 	}
+	api_jobs_join(a);
 	if (a->ctx)
 		lws_context_destroy(a->ctx);
 	if (a->state_dir && a->token[0]) {
@@ -325,5 +483,6 @@ void api_stop(struct api *a)
 	}
 	crypto_wipe(a->token, sizeof(a->token));
 	free(a->state_dir);
+	pthread_mutex_destroy(&a->jobs_mu);
 	free(a);
 }

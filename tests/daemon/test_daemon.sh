@@ -31,6 +31,8 @@ router ra full-cone
 host a ra
 router rb port-restricted-cone
 host b rb
+router rc full-cone
+host c rc
 LAB
 
 SECRET=daemon-test-secret
@@ -190,6 +192,40 @@ check "resumed with the same virtual IP" test "$(lr b status --json | jget self.
 check "resumed party carries traffic" lr b ping "$VIP_A" --count 8
 check "down b" lr b down
 check "down: daemon exits 0" stopped_ok b
+# ---- a create that waits does not hold up the API ----
+# c's router drops STUN, so the create waits out c's first netcheck (3 s);
+# meanwhile status must answer, and say joining: the create runs on an API
+# job thread, and waits without the party lock.
+check "daemon c starts" daemon c
+connected() { for _ in $(seq 100); do [ "$(lr c status --json | jget control.connected)" = True ] && return 0; sleep 0.1; done; return 1; }
+check "c: control plane connected" connected
+nl_exec rc nft -f - <<'EOF'
+table inet stunstall {
+	chain stall { type filter hook forward priority 0; policy accept;
+		udp dport 3478 drop
+	}
+}
+EOF
+lr c party create "slow one" --json >"$TMP/c.create" 2>&1 &
+CREATE=$!
+SAW=no
+for _ in $(seq 60); do
+	kill -0 "$CREATE" 2>/dev/null || break
+	if [ "$(timeout 2 ip netns exec "$(nl_ns c)" "$LANRAGE" status --json --state-dir "$TMP/c" |
+		jget state 2>/dev/null)" = joining ] && kill -0 "$CREATE" 2>/dev/null; then
+		SAW=yes
+		break
+	fi
+	sleep 0.1
+done
+wait "$CREATE"
+CREATE_RC=$?
+check "status answers (joining) while a create waits on its netcheck" test "$SAW" = yes
+check "the create that waited succeeds" test "$CREATE_RC" = 0
+check "and c is in the party" test "$(lr c status --json | jget state)" = active
+nl_exec rc nft delete table inet stunstall
+check "down c" lr c down
+check "down: daemon c exits 0" stopped_ok c
 check "down a" lr a down
 check "down: daemon a exits 0" stopped_ok a
 check "down: interface removed" no_iface a
