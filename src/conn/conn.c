@@ -364,6 +364,7 @@ static void punch_start(struct conn *c, struct conn_member *m)
 	m->punching = true;
 	m->punch_next_ns = now;
 	m->punch_end_ns = now + c->cfg.punch_timeout_ms * MS;
+	cand_choice_reset(&m->choice);
 	member_cands_update(c, m);
 	/* a UDP-blocked node stays FAILED while it tries again: "connecting"
 	 * every few seconds would hide the one thing the user must know */
@@ -381,48 +382,90 @@ void conn_punch_again(struct conn *c, struct conn_member *m)
 
 /* ---- Paths --------------------------------------------------------------- */
 
-static void go_direct(struct conn *c, struct conn_member *m, const struct wg_endpoint *src)
+/* "IPv6; probes IPv4 0.3 ms, IPv6 40.4 ms": the family of the path in use
+ * and the smallest probe round trip seen per family in the last attempt. */
+static void path_text(const struct conn_member *m, char *out, size_t n)
 {
-	char ep[CTL_ENDPOINT_LEN];
-	int rank = cand_rank(src);
+	uint32_t v4 = 0, v6 = 0;
+	int len;
 
-	if (m->path == CONN_PATH_DIRECT) {
-		if (wg_endpoint_equal(&m->endpoint, src))
-			return;
-		/* LAN beats IPv6 beats a NAT's IPv4 mapping; else keep what we
-		 * have unless there is doubt about it: one side's network changed
-		 * (a repair) and the old one may be dead, or echoes are being lost
-		 * in a row (one alone is plain loss) */
-		if (cand_rank(&m->endpoint) >= rank && !m->repairing &&
-		    m->mon.consecutive_lost < 2)
-			return;
+	for (size_t i = 0; i < m->choice.n_paths; i++) {
+		const struct cand_path *p = &m->choice.path[i];
+		uint32_t *best = p->ep.sa.sa_family == AF_INET6 ? &v6 : &v4;
+
+		if (p->rtt_us && (!*best || p->rtt_us < *best))
+			*best = p->rtt_us;
 	}
-	if (wg_set(c, m, src))
+	len = snprintf(out, n, "%s", m->endpoint.sa.sa_family == AF_INET6 ? "IPv6" : "IPv4");
+	if ((v4 || v6) && len > 0 && (size_t)len < n)
+		len += snprintf(out + len, n - (size_t)len, "; probes");
+	if (v4 && len > 0 && (size_t)len < n)
+		len += snprintf(out + len, n - (size_t)len, " IPv4 %.1f ms%s", v4 / 1000.0,
+				v6 ? "," : "");
+	if (v6 && len > 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, " IPv6 %.1f ms", v6 / 1000.0);
+}
+
+/* Punching goes on for a few rounds while an answer could still change the
+ * path (cand_choice_open); the path in use needs no more probes. */
+static void punch_settle(struct conn *c, struct conn_member *m)
+{
+	uint64_t grace;
+
+	if (!m->punching)
+		return;
+	if (!cand_choice_open(&m->choice, &m->cands, &m->endpoint)) {
+		m->punching = false;
+		return;
+	}
+	/* a few more rounds from the first direct answer, never more */
+	grace = time_mono_ns() + 3ULL * c->cfg.punch_interval_ms * MS;
+	if (grace < m->punch_end_ns)
+		m->punch_end_ns = grace;
+}
+
+/* Makes to the member's direct path, and says why in the log. */
+static void path_set(struct conn *c, struct conn_member *m, const struct wg_endpoint *to)
+{
+	char ep[CTL_ENDPOINT_LEN], why[64];
+
+	if (wg_set(c, m, to))
 		return;
 	m->repairing = false;
-	m->endpoint = *src;
+	m->endpoint = *to;
 	set_path(m, CONN_PATH_DIRECT);
 	m->backoff_ms = 0;
-	conn_mtu_path(c, m, src, false);
-	wg_endpoint_format(src, ep, sizeof(ep));
-	log_info(CONN_TAG, "member %s: direct via %s", m->peer.peer_id, ep);
+	conn_mtu_path(c, m, to, false);
+	wg_endpoint_format(to, ep, sizeof(ep));
+	path_text(m, why, sizeof(why));
+	log_info(CONN_TAG, "member %s: direct via %s (%s)", m->peer.peer_id, ep, why);
 	/* relayed packets still in flight may move WireGuard back to the shim */
 	c->ep_check_ns = time_mono_ns() + 300 * MS;
-	if (m->punching) {
-		bool better = false;
+	punch_settle(c, m);
+}
 
-		for (size_t i = 0; i < m->cands.n; i++)
-			better |= cand_rank(&m->cands.ep[i]) > rank;
-		if (!better) {
-			m->punching = false;
-		} else {
-			/* give a better candidate a few more rounds to answer */
-			uint64_t grace = time_mono_ns() + 3ULL * c->cfg.punch_interval_ms * MS;
+/* src answered (cand_choice_answer has it): the first answer makes the
+ * member DIRECT at once; later ones move it to the best path that answered
+ * (cand_choice_best: LAN, then IPv6 unless IPv4 is clearly faster). */
+static void go_direct(struct conn *c, struct conn_member *m, const struct wg_endpoint *src)
+{
+	struct wg_endpoint to = *src;
 
-			if (grace < m->punch_end_ns)
-				m->punch_end_ns = grace;
+	if (m->path == CONN_PATH_DIRECT) {
+		/* doubt about the path in use: one side's network changed (a
+		 * repair) and it may be dead, or echoes are being lost in a row
+		 * (one alone is plain loss); then the answer takes over */
+		bool doubt = m->repairing || m->mon.consecutive_lost >= 2;
+
+		if (!doubt)
+			to = cand_choice_best(&m->choice, &m->endpoint, !m->punching);
+		if (wg_endpoint_equal(&m->endpoint, &to)) {
+			if (!doubt)
+				punch_settle(c, m);
+			return;
 		}
 	}
+	path_set(c, m, &to);
 }
 
 static void go_relay_or_fail(struct conn *c, struct conn_member *m)
@@ -495,10 +538,14 @@ static void probe_rx(struct conn *c, const uint8_t *buf, size_t len, const struc
 			if (m->punching)
 				(void)cand_add(&m->cands, src); /* peer-reflexive */
 			if (m->has_remote_session &&
-			    !memcmp(f.session, m->remote_session, PROBE_SESSION_LEN))
+			    !memcmp(f.session, m->remote_session, PROBE_SESSION_LEN)) {
+				cand_choice_answer(&m->choice, src, false, 0, time_mono_ns());
 				go_direct(c, m, src);
+			}
 		} else if (m->has_local_session &&
 			   !memcmp(f.session, m->local_session, PROBE_SESSION_LEN)) {
+			/* our round seq came back: its round trip */
+			cand_choice_answer(&m->choice, src, true, f.seq, time_mono_ns());
 			go_direct(c, m, src);
 		}
 		return;
@@ -858,12 +905,21 @@ static uint64_t member_tick(struct conn *c, struct conn_member *m, uint64_t now)
 	if (m->punching && now >= m->punch_end_ns) {
 		m->punching = false;
 		m->repairing = false;
-		if (m->path != CONN_PATH_DIRECT)
+		if (m->path != CONN_PATH_DIRECT) {
 			go_relay_or_fail(c, m);
+		} else {
+			/* what answered is all there is: a round trip still
+			 * missing leaves IPv6 against IPv4 to the rank */
+			struct wg_endpoint to = cand_choice_best(&m->choice, &m->endpoint, true);
+
+			if (!wg_endpoint_equal(&m->endpoint, &to))
+				path_set(c, m, &to);
+		}
 	}
 	if (m->punching && now >= m->punch_next_ns) {
 		for (size_t i = 0; i < m->cands.n; i++)
 			probe_send(c, m, PROBE_PROBE, m->local_session, m->probe_seq, &m->cands.ep[i]);
+		cand_choice_sent(&m->choice, m->probe_seq, now);
 		m->probe_seq++;
 		m->punch_next_ns = now + c->cfg.punch_interval_ms * MS;
 	}
@@ -896,16 +952,27 @@ static uint64_t member_tick(struct conn *c, struct conn_member *m, uint64_t now)
  * found the direct path too (it punches on its own clock) arrive after ours
  * switched to direct and move WireGuard back to the shim; if both sides do
  * that, both stay on the relay for good. So the direct endpoint is put back
- * when WireGuard moved to a shim (loopback) or from a LAN address to a
- * public one. Anywhere else the member itself moved (its NAT gave it a new
- * mapping, its host a new address): that is followed, as WireGuard did. */
+ * when WireGuard moved to a shim (loopback) or to a path ours would replace
+ * (cand_prefer, with the moved-to path as the one in use: from a LAN
+ * address to a public one, from IPv4 to an IPv6 path as fast, from IPv6 to
+ * an IPv4 path clearly slower). The member's own choice between IPv6 and
+ * IPv4 is followed when ours did not clearly differ: the two ends measure
+ * the same round trips, so the margins' band lets them agree instead of
+ * each putting its own back. Anywhere else the member itself moved (its
+ * NAT gave it a new mapping, its host a new address): that is followed, as
+ * WireGuard did. */
 static void endpoint_moved(struct conn *c, struct conn_member *m, const struct wg_endpoint *ep)
 {
 	char text[CTL_ENDPOINT_LEN];
 	bool loopback = ep->sa.sa_family == AF_INET &&
 			(ntohl(ep->in4.sin_addr.s_addr) >> 24) == 127;
+	struct cand_path ours = cand_choice_path(&m->choice, &m->endpoint);
+	struct cand_path moved = cand_choice_path(&m->choice, ep);
+	/* while an attempt (not a repair) still measures, the member may be
+	 * trying a path it will not keep: ours holds until both are known */
+	bool measuring = m->punching && !m->repairing && (!ours.rtt_us || !moved.rtt_us);
 
-	if (loopback || cand_rank(&m->endpoint) > cand_rank(ep)) {
+	if (loopback || measuring || cand_prefer(&ours, &moved)) {
 		log_debug(CONN_TAG, "member %s: WireGuard left the direct endpoint; "
 			  "putting it back", m->peer.peer_id);
 		(void)wg_set(c, m, &m->endpoint);
@@ -1157,7 +1224,7 @@ void conn_self_status(const struct conn *c, struct conn_self_status *out)
 
 static void member_detail(const struct conn *c, const struct conn_member *m, char *d, size_t n)
 {
-	char ep[CTL_ENDPOINT_LEN];
+	char ep[CTL_ENDPOINT_LEN], why[64];
 	uint64_t now = time_mono_ns();
 
 	switch (m->path) {
@@ -1166,7 +1233,11 @@ static void member_detail(const struct conn *c, const struct conn_member *m, cha
 		break;
 	case CONN_PATH_DIRECT:
 		wg_endpoint_format(&m->endpoint, ep, sizeof(ep));
-		snprintf(d, n, "direct via %s%s", ep, m->punching ? " (probing)" : "");
+		path_text(m, why, sizeof(why));
+		/* a long IPv6 endpoint may cut the figures short: that is fine */
+		if (snprintf(d, n, "direct via %s (%s)%s", ep, why,
+			     m->punching ? " (probing)" : "") >= (int)n)
+			d[n - 1] = 0;
 		break;
 	case CONN_PATH_RELAY:
 		snprintf(d, n, "relay %s (%s)", m->relay_used,

@@ -7,7 +7,9 @@
  *      UDP socket to every candidate from both sides at once, retried every
  *      punch_interval_ms for punch_timeout_ms; the first candidate a probe
  *      comes back from (the source address seen, so NAT rewrites are
- *      followed) becomes the direct endpoint;
+ *      followed) becomes the direct endpoint, and a better one answering
+ *      within the attempt replaces it (a LAN address, then IPv6 unless
+ *      IPv4's probes come back clearly faster; docs/PROBES.md);
  *   3. otherwise the relay path (docs/RELAY.md) through the member's home
  *      relay; this node's home relay is the one with the lowest PING RTT;
  *   4. monitoring (in-tunnel RTT, jitter, loss every monitor_interval_ms),

@@ -2,9 +2,10 @@
  * conn_cand: candidate endpoints for hole punching: a small deduplicated list,
  * this host's own addresses (its LAN ones, so two players behind one NAT
  * find each other on their LAN, and its global IPv6 ones, which a stateful
- * firewall opens to a punch as a NAT does), how good a candidate's path is
- * (cand_rank: LAN, then IPv6, then a public IPv4 mapping, when several
- * answer), and the filter a member's candidates pass before we probe them.
+ * firewall opens to a punch as a NAT does), which path wins when several
+ * answer (cand_rank: LAN, then IPv6, then a public IPv4 mapping;
+ * cand_prefer: IPv4 over IPv6 when its round trip is clearly shorter), and
+ * the filter a member's candidates pass before we probe them.
  *
  * Why filter: a member chooses what it publishes, and we send a probe to each
  * candidate every punch interval from the WireGuard port. Unfiltered, a
@@ -178,6 +179,152 @@ int cand_rank(const struct wg_endpoint *ep)
 			       ? CAND_RANK_LAN
 			       : CAND_RANK_V6;
 	return cand_is_lan(&e) ? CAND_RANK_LAN : CAND_RANK_PUBLIC4;
+}
+
+/* IPv6 comes first by rank, but its path is not always the better one: a
+ * tunnel broker or a poor peering can add tens of milliseconds, which a
+ * game feels. So when both round trips are known, IPv4 wins if it is
+ * clearly faster: by CAND_V4_GAIN_US (less is not felt in play and is
+ * within a busy host's scheduling noise on one probe) and by a
+ * 1/CAND_V4_GAIN_DIV share (10 ms is nothing on a 200 ms intercontinental
+ * path). Going back to IPv6 takes half those margins, so a measure that
+ * wobbles around one threshold does not move the path each time. */
+bool cand_prefer(const struct cand_path *a, const struct cand_path *cur)
+{
+	int ra = cand_rank(&a->ep), rc = cand_rank(&cur->ep);
+	const struct cand_path *v6, *v4;
+	int64_t lead, gain, back;
+
+	if (ra == rc || ra == CAND_RANK_LAN || rc == CAND_RANK_LAN || !a->rtt_us || !cur->rtt_us)
+		return ra > rc;
+	v6 = ra == CAND_RANK_V6 ? a : cur;
+	v4 = ra == CAND_RANK_V6 ? cur : a;
+	lead = (int64_t)v6->rtt_us - v4->rtt_us; /* how much faster IPv4 is */
+	if (v4 == a) {
+		gain = v6->rtt_us / CAND_V4_GAIN_DIV;
+		return lead > (gain > CAND_V4_GAIN_US ? gain : CAND_V4_GAIN_US);
+	}
+	back = v6->rtt_us / CAND_V6_BACK_DIV;
+	return lead < (back > CAND_V6_BACK_US ? back : CAND_V6_BACK_US);
+}
+
+void cand_choice_reset(struct cand_choice *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+}
+
+void cand_choice_sent(struct cand_choice *ch, uint32_t seq, uint64_t now_ns)
+{
+	ch->round[seq % CAND_ROUNDS].seq = seq;
+	ch->round[seq % CAND_ROUNDS].sent_ns = now_ns;
+	ch->round[seq % CAND_ROUNDS].used = true;
+}
+
+static struct cand_path *choice_find(const struct cand_choice *ch, const struct wg_endpoint *ep)
+{
+	for (size_t i = 0; i < ch->n_paths; i++)
+		if (wg_endpoint_equal(&ch->path[i].ep, ep))
+			return (struct cand_path *)&ch->path[i];
+	return NULL;
+}
+
+void cand_choice_answer(struct cand_choice *ch, const struct wg_endpoint *ep, bool ack,
+			uint32_t seq, uint64_t now_ns)
+{
+	const struct cand_round *r = &ch->round[seq % CAND_ROUNDS];
+	struct wg_endpoint e = *ep;
+	struct cand_path *p;
+	uint64_t rtt;
+
+	wg_endpoint_unmap(&e);
+	p = choice_find(ch, &e);
+	if (!p) {
+		if (ch->n_paths == CAND_MAX)
+			return; /* the paths already there are plenty to choose from */
+		p = &ch->path[ch->n_paths++];
+		p->ep = e;
+		p->rtt_us = 0;
+	}
+	if (!ack || !r->used || r->seq != seq || now_ns < r->sent_ns)
+		return;
+	rtt = (now_ns - r->sent_ns) / 1000;
+	if (rtt == 0)
+		rtt = 1; /* under a microsecond: still measured */
+	if (rtt > UINT32_MAX)
+		rtt = UINT32_MAX;
+	if (!p->rtt_us || rtt < p->rtt_us)
+		p->rtt_us = (uint32_t)rtt;
+}
+
+struct cand_path cand_choice_path(const struct cand_choice *ch, const struct wg_endpoint *ep)
+{
+	struct cand_path out = { .ep = *ep };
+	const struct cand_path *p;
+
+	wg_endpoint_unmap(&out.ep);
+	p = choice_find(ch, &out.ep);
+	out.rtt_us = p ? p->rtt_us : 0;
+	return out;
+}
+
+/* IPv6 against public IPv4 with a round trip missing on either side. */
+static bool choice_unmeasured(const struct cand_path *a, const struct cand_path *b)
+{
+	int ra = cand_rank(&a->ep), rb = cand_rank(&b->ep);
+
+	return ra != rb && ra != CAND_RANK_LAN && rb != CAND_RANK_LAN && (!a->rtt_us || !b->rtt_us);
+}
+
+/* a replaces cur. An IPv4 path in use that did not win on round trips
+ * (it answered first) is no incumbent: IPv6 takes it over unless IPv4
+ * would have replaced IPv6, so the first decision does not depend on which
+ * answer came first. */
+static bool choice_replaces(const struct cand_choice *ch, const struct cand_path *a,
+			    const struct cand_path *cur)
+{
+	if (!ch->v4_won && cand_rank(&cur->ep) == CAND_RANK_PUBLIC4 &&
+	    cand_rank(&a->ep) == CAND_RANK_V6 && a->rtt_us && cur->rtt_us)
+		return !cand_prefer(cur, a);
+	return cand_prefer(a, cur);
+}
+
+struct wg_endpoint cand_choice_best(struct cand_choice *ch, const struct wg_endpoint *cur,
+				    bool settled)
+{
+	struct cand_path best = cand_choice_path(ch, cur);
+	bool v6_measured = false;
+
+	for (size_t i = 0; i < ch->n_paths; i++) {
+		const struct cand_path *p = &ch->path[i];
+
+		v6_measured |= cand_rank(&p->ep) == CAND_RANK_V6 && p->rtt_us;
+		if (!settled && choice_unmeasured(p, &best))
+			continue;
+		if (choice_replaces(ch, p, &best))
+			best = *p;
+	}
+	ch->v4_won = cand_rank(&best.ep) == CAND_RANK_PUBLIC4 && best.rtt_us && v6_measured;
+	return best.ep;
+}
+
+bool cand_choice_open(const struct cand_choice *ch, const struct cand_list *cands,
+		      const struct wg_endpoint *cur)
+{
+	struct cand_path now = cand_choice_path(ch, cur);
+	int rank = cand_rank(cur), other;
+	bool other_cands = false, other_measured = false;
+
+	for (size_t i = 0; i < cands->n; i++)
+		if (cand_rank(&cands->ep[i]) > rank && !choice_find(ch, &cands->ep[i]))
+			return true;
+	if (rank == CAND_RANK_LAN)
+		return false;
+	other = rank == CAND_RANK_V6 ? CAND_RANK_PUBLIC4 : CAND_RANK_V6;
+	for (size_t i = 0; i < cands->n; i++)
+		other_cands |= cand_rank(&cands->ep[i]) == other;
+	for (size_t i = 0; i < ch->n_paths; i++)
+		other_measured |= cand_rank(&ch->path[i].ep) == other && ch->path[i].rtt_us;
+	return other_cands && (!now.rtt_us || !other_measured);
 }
 
 /* ---- Filter -------------------------------------------------------------- */

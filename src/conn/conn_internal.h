@@ -213,9 +213,85 @@ int cand_local(struct cand_list *l, const char *skip_ifname, uint16_t port);
 struct ifaddrs;
 void cand_local_from(struct cand_list *l, const struct ifaddrs *ifa, const char *skip_ifname,
 		     uint16_t port, const struct in6_addr *preferred);
-/* How good a direct path to ep is; a path switches only to a better one. */
+/* How good a direct path to ep is by its address alone (cand_prefer
+ * weighs the round trips of IPv6 and public IPv4 paths on top). */
 enum { CAND_RANK_PUBLIC4, CAND_RANK_V6, CAND_RANK_LAN };
 int cand_rank(const struct wg_endpoint *ep);
+
+/* A direct path that answered probes in a punching attempt: where, and the
+ * smallest probe round trip measured on it (0: none yet; an answer that was
+ * the member's own probe carries no round trip). */
+struct cand_path {
+	struct wg_endpoint ep;
+	uint32_t rtt_us;
+};
+
+/* Between an IPv6 path and a public IPv4 one, IPv4 replaces IPv6 only when
+ * its round trip is shorter by more than the larger of CAND_V4_GAIN_US and
+ * 1/CAND_V4_GAIN_DIV of IPv6's; IPv6 takes over again once IPv4's lead is
+ * under the larger of CAND_V6_BACK_US and 1/CAND_V6_BACK_DIV of it. The
+ * band between the two keeps the path in use (no flapping on noise) and
+ * lets two ends whose measures differ a little agree (endpoint_moved). */
+enum {
+	CAND_V4_GAIN_US = 10000,
+	CAND_V4_GAIN_DIV = 4,
+	CAND_V6_BACK_US = 5000,
+	CAND_V6_BACK_DIV = 8,
+};
+
+/* True when path a should replace cur, the path in use: a better rank
+ * (LAN first), except that between IPv6 and public IPv4 with both round
+ * trips measured IPv4 wins by the margins above (RFC 8305's spirit: IPv6
+ * unless IPv4 is clearly better). Same rank: false (keep what works). */
+bool cand_prefer(const struct cand_path *a, const struct cand_path *cur);
+
+/* What one punching attempt learnt for the choice: when each recent probe
+ * round went out (an ACK carries its round's seq) and every path that
+ * answered, with its smallest round trip (the least queueing). */
+enum { CAND_ROUNDS = 32 }; /* rounds remembered: 6.4 s at 200 ms */
+
+struct cand_round {
+	uint32_t seq;
+	uint64_t sent_ns;
+	bool used;
+};
+
+struct cand_choice {
+	struct cand_round round[CAND_ROUNDS];
+	struct cand_path path[CAND_MAX];
+	size_t n_paths;
+	/* the last choice was public IPv4 over a measured IPv6 path: only
+	 * then does IPv4 hold the margin of the path in use against IPv6 (an
+	 * IPv4 path in use because it answered first does not) */
+	bool v4_won;
+};
+
+/* A new attempt: nothing known. */
+void cand_choice_reset(struct cand_choice *ch);
+/* Probe round seq went out at now_ns. */
+void cand_choice_sent(struct cand_choice *ch, uint32_t seq, uint64_t now_ns);
+/* ep answered at now_ns: with our ACK of round seq (ack) or with the
+ * member's own probe (no round trip). An ACK for a round not remembered
+ * counts as an answer without a round trip. */
+void cand_choice_answer(struct cand_choice *ch, const struct wg_endpoint *ep, bool ack,
+			uint32_t seq, uint64_t now_ns);
+/* ep as a path: its round trip when it answered (else 0). */
+struct cand_path cand_choice_path(const struct cand_choice *ch, const struct wg_endpoint *ep);
+/* The path to use among cur (in use) and those that answered: each
+ * replaces the best so far when cand_prefer says so, except that an IPv4
+ * path holds the margins against IPv6 only once it won on round trips
+ * (v4_won, updated here). Until settled (the attempt is over), IPv6 and
+ * public IPv4 are compared only once both round trips are known: the
+ * member's probe often arrives before our ACK, and the rank alone would
+ * move the path there and back within one attempt. */
+struct wg_endpoint cand_choice_best(struct cand_choice *ch, const struct wg_endpoint *cur,
+				    bool settled);
+/* True while punching should go on for the choice: a candidate ranked
+ * above cur has not answered, or between IPv6 and public IPv4 a round trip
+ * is missing (cur's, or every answered path's of the other family while
+ * that family has candidates). */
+bool cand_choice_open(const struct cand_choice *ch, const struct cand_list *cands,
+		      const struct wg_endpoint *cur);
 
 /* ---- Candidate filter ------------------------------------------------------
  * A member's candidates come from the member (its published endpoints and its

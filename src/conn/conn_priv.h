@@ -115,6 +115,7 @@ struct conn_member {
 	uint64_t punch_end_ns, punch_next_ns;
 	struct cand_list cands; /* filtered (cand_select), plus peer-reflexive ones */
 	struct cand_list sig_cands; /* from its last punch signal, unfiltered */
+	struct cand_choice choice; /* rounds sent, paths that answered (conn_cand.c) */
 	char sig_relay[CTL_MAX_NAME + 1];
 	/* a repair (our network or the member's changed): a new direct
 	 * endpoint found by this punching replaces the one in use */
