@@ -24,8 +24,8 @@
 # grown by more than 25 %, fail the run (a leak).
 #
 # Usage: SOAK_SECONDS=600 tests/soak/soak.sh  (BUILD picks the binaries).
-# Runs so far (docs/BENCHMARKS.md): 300 s with FAULT_EVERY=55 and parts of
-# 30 min with FAULT_EVERY=120, 2026-12-04; the hour is still to do.
+# Runs so far (docs/BENCHMARKS.md): 300 s with FAULT_EVERY=55, 660 s with
+# FAULT_EVERY=110 and the hour with the default, 2026-12-04.
 # Cleanup: nl_down on every exit path (the EXIT trap of e2e_lab).
 set -uo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/../e2e/lib.sh"
