@@ -19,6 +19,15 @@
 #   uplink_loss NODE ROUTER PCT TABLE  random loss each way on NODE's uplink
 #   tcp_ok FROM TO             2 MiB over TCP from FROM to TO's virtual IP,
 #                              sha256 compared on both ends
+#   iperf_rate FROM TO         Mbit/s of iperf3 TCP (IPERF_S seconds, 4) from
+#                              FROM to TO's virtual IP
+#   ge_pct A B PCT             true when A is at least PCT % of B
+#   frag_drop ROUTER [ip|ip6]  every IPv4 (ip, default) or IPv6 fragment that
+#                              arrives at ROUTER dropped and counted, before
+#                              conntrack reassembles it; frag_off removes the
+#                              rule, frag_count prints its counter
+#   frag_send NODE ADDR        one 3000-byte UDP datagram to ADDR (v4 or v6),
+#                              left by NODE as fragments
 #   pass/fail/check            PASS/FAIL lines, counted in FAILS
 #
 # Every lab is torn down by nl_down: on EXIT (trap set by e2e_lab) and by
@@ -347,6 +356,64 @@ s.sendall(open(sys.argv[3], "rb").read()); s.close()' "$tvip" "$port" "$E2E_DIR/
 	got=$(cat "$E2E_DIR/tcp.$from.$to.sum")
 	rm -f "$E2E_DIR/tcp.$from.$to"
 	[ "$got" = "$sent" ] || { note "tcp $from -> $to: sent $sent got '$got'"; return 1; }
+}
+
+# iperf_rate FROM TO -> Mbit/s of TCP from FROM to TO's virtual IP ("0" when
+# nothing came through in time)
+iperf_rate() {
+	local from=$1 to=$2 tvip port=$((5201 + RANDOM % 1000)) out secs=${IPERF_S:-4}
+	tvip=$(vip "$to")
+	nl_exec "$to" timeout $((secs + 20)) iperf3 -s -1 -B "$tvip" -p "$port" >/dev/null 2>&1 &
+	local spid=$!
+	sleep 0.5
+	out=$(nl_exec "$from" timeout $((secs + 15)) iperf3 -c "$tvip" -p "$port" -t "$secs" \
+		--connect-timeout 5000 -J 2>/dev/null)
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	python3 -c 'import json,sys
+try:
+    print("%.1f" % (json.loads(sys.argv[1])["end"]["sum_received"]["bits_per_second"] / 1e6))
+except Exception:
+    print("0")' "$out"
+}
+
+# ge_pct A B PCT: A is at least PCT percent of B
+ge_pct() { python3 -c 'import sys; a, b, p = map(float, sys.argv[1:]); sys.exit(0 if a >= b * p / 100 else 1)' "$@"; }
+
+# frag_drop ROUTER [ip|ip6]: every fragment of that family arriving at ROUTER
+# dropped, in a prerouting chain of priority -450 (table FAMILY mtufrag):
+# before conntrack's defragmentation (-400), where a forward rule would only
+# ever see whole datagrams. An IPv6 router never fragments, so there the
+# fragments can only come from the hosts behind it or from the far side.
+frag_drop() {
+	local match='ip frag-off & 0x3fff != 0'
+	[ "${2:-ip}" = ip6 ] && match='exthdr frag exists'
+	nl_exec "$1" nft -f - <<EOF
+table ${2:-ip} mtufrag {
+ chain pre { type filter hook prerouting priority -450; policy accept;
+  $match counter drop
+ }
+}
+EOF
+}
+frag_off() { nl_exec "$1" nft delete table "${2:-ip}" mtufrag 2>/dev/null; }
+frag_count() { # ROUTER [ip|ip6] -> packets the drop rule counted
+	nl_exec "$1" nft list chain "${2:-ip}" mtufrag pre 2>/dev/null |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1
+}
+
+# frag_send NODE ADDR: 3000 bytes of UDP to ADDR port 9 (discard), which
+# NODE's kernel fragments (IP_MTU_DISCOVER / IPV6_MTU_DISCOVER = DONT)
+frag_send() {
+	nl_exec "$1" python3 -c 'import socket, sys
+a = sys.argv[1]
+if ":" in a:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, 23, 0)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, 10, 0)
+s.sendto(b"x" * 3000, (a, 9))' "$2"
 }
 
 # ms since the epoch (for durations)

@@ -31,23 +31,6 @@ set -uo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 e2e_require mtu
 command -v iperf3 >/dev/null || { echo "mtu: iperf3 missing" >&2; exit 1; }
-IPERF_S=${IPERF_S:-4}
-
-# frag_drop ROUTER: drop every fragment arriving at ROUTER, before defrag
-frag_drop() {
-	nl_exec "$1" nft -f - <<-'EOF'
-	table ip mtufrag {
-		chain pre { type filter hook prerouting priority -450; policy accept;
-			ip frag-off & 0x3fff != 0 counter drop
-		}
-	}
-	EOF
-}
-frag_off() { nl_exec "$1" nft delete table ip mtufrag 2>/dev/null; }
-frag_count() { # ROUTER -> packets the drop rule counted
-	nl_exec "$1" nft list chain ip mtufrag pre 2>/dev/null |
-		sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1
-}
 
 # small_uplink ROUTER MTU: both ends of ROUTER's uplink veth, and MSS clamping
 small_uplink() {
@@ -66,25 +49,6 @@ small_uplink() {
 		EOF
 }
 
-# iperf_rate FROM TO -> Mbit/s of TCP from FROM to TO's virtual IP ("0" when
-# nothing came through in time)
-iperf_rate() {
-	local from=$1 to=$2 tvip port=$((5201 + RANDOM % 1000)) out
-	tvip=$(vip "$to")
-	nl_exec "$to" timeout $((IPERF_S + 20)) iperf3 -s -1 -B "$tvip" -p "$port" >/dev/null 2>&1 &
-	local spid=$!
-	sleep 0.5
-	out=$(nl_exec "$from" timeout $((IPERF_S + 15)) iperf3 -c "$tvip" -p "$port" -t "$IPERF_S" \
-		--connect-timeout 5000 -J 2>/dev/null)
-	kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	python3 -c 'import json,sys
-try:
-    print("%.1f" % (json.loads(sys.argv[1])["end"]["sum_received"]["bits_per_second"] / 1e6))
-except Exception:
-    print("0")' "$out"
-}
-
 # wait_mtu NODE VIP WANT SECONDS: the member's mtu reaches WANT
 wait_mtu() {
 	local end=$((SECONDS + $4))
@@ -94,9 +58,6 @@ wait_mtu() {
 	done
 	return 1
 }
-
-# at least FRACTION (percent) of BASE
-ge_pct() { python3 -c 'import sys; a, b, p = map(float, sys.argv[1:]); sys.exit(0 if a >= b * p / 100 else 1)' "$@"; }
 
 e2e_lab mtu 1 <<'LAB' || { fail "[mtu] lab setup"; exit 1; }
 router nra symmetric
@@ -153,9 +114,7 @@ lr ra status | sed 's/^/    /'
 # ---- the drop rule works ----------------------------------------------------------
 frag_drop nra
 c0=$(frag_count nra)
-nl_exec ra python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT: fragments
-s.sendto(b"x" * 3000, ("203.0.113.22", 9))'
+frag_send ra 203.0.113.22
 sleep 0.3
 c1=$(frag_count nra)
 check "[mtu] nra's rule drops an oversize datagram's fragments (counter $c0 -> $c1)" test "$c1" -gt "$c0"
