@@ -22,7 +22,8 @@
 #          its address (ping answered again within 5 s); conntrack -F on the
 #          NATs of a direct pair (within 3 s); the times measured;
 #   ipv6:  tests/e2e/ipv6.sh in its own dual-stack lab: a pair behind
-#          symmetric NATs direct over IPv6 through stateful firewalls, and a
+#          symmetric NATs direct over IPv6 through stateful firewalls (iperf3
+#          TCP at full rate when the routers drop every IPv6 fragment), and a
 #          relay reachable only over IPv6.
 # Usage: run.sh [pairs] [mixed] [mtu] [heal] [ipv6] (default all five). Prints PASS/FAIL per check and
 # "e2e: N passed, N failed"; exit status 0 only when nothing failed.
