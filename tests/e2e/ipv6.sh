@@ -15,6 +15,8 @@
 #    +-- nb2 (symmetric, v6) -- b2    out only to the relay: cannot go direct
 #    +-- nc1 (full-cone, v6) -- c1    both families can go direct
 #    +-- nc2 (full-cone, v6) -- c2
+#    +-- nd1 (full-cone, v6) -- d1    as c1/c2, but nd1 delays the IPv6 its
+#    +-- nd2 (full-cone, v6) -- d2    LAN sends by 40 ms (tests/tools/delaytun.py)
 #
 #   a: a1/a2 go direct over IPv6 (status: path direct, a v6 endpoint, MTU
 #      1420 = 1500 - 48 - 32), ping and a 2 MiB TCP transfer with checksum;
@@ -31,6 +33,9 @@
 #   b: b1/b2 relay through r6, whose endpoint the daemons got from the
 #      control plane as [2001:db8::N]:51821, ping both ways and move 2 MiB
 #      over TCP; their MTU is the IPv6 relayed one (1376, 1392 over IPv4).
+#   d: d1/d2 go direct over IPv4: their IPv6 path answers the probes 40 ms
+#      later, past the margin (max(10 ms, 25 %)), while c1/c2's, as fast as
+#      IPv4, stays IPv6; the choice holds (no path change after it).
 #   Also: lanrage-relay refuses an IPv6 --public-endpoint with an IPv4-only
 #   --listen (it would register an address where nothing answers).
 # Prints the time from join to the direct IPv6 path and the iperf3 rates.
@@ -104,6 +109,10 @@ router nc1 full-cone v6
 host c1 nc1
 router nc2 full-cone v6
 host c2 nc2
+router nd1 full-cone v6
+host d1 nd1
+router nd2 full-cone v6
+host d2 nd2
 LAB
 check "[ipv6] r6 has no IPv4 address" bash -c '! ip -n "$1" -4 -o addr show | grep -v " lo " | grep -q inet' _ "$(nl_ns r6)"
 check "[ipv6] lanrage-relay refuses an IPv6 --public-endpoint it cannot receive" bash -c \
@@ -207,6 +216,86 @@ check "[ipv6] c1/c2: the IPv4 probes were answered as well (nc1's conntrack)" ba
 	'ip netns exec "$1" conntrack -L -p udp 2>/dev/null | grep "=$2 " | grep -v UNREPLIED |
 		grep -q "sport=51820 dport=51820"' _ "$(nl_ns nc1)" "$(nl_addr nc2)"
 check "[ipv6] c1/c2: ping both ways" both_ping c1 "$vc2" c2 "$vc1"
+
+# ---- d: IPv4 when the IPv6 path is clearly slower ------------------------------------
+# The lab's kernel has no netem: nd1 routes the IPv6 its LAN sends into a TUN
+# device whose reader writes each packet back DELAY6_MS later
+# (tests/tools/delaytun.py), and what comes out is routed on by the main
+# table. Only what d1 sends over IPv6 waits, which adds DELAY6_MS to both
+# ends' IPv6 round trips (d1's probes, d1's answers to d2's); IPv4 is as
+# fast as c1/c2's. 40 ms is past the margin (max(10 ms, 25 %)) with room
+# for a loaded machine's noise, like a tunnel broker's detour.
+DELAY6_MS=40
+delay6_start() { # ROUTER MS
+	local r=$1
+	nl_spawn "$r" "$E2E_DIR/$r-delaytun.log" python3 "$E2E_ROOT/tests/tools/delaytun.py" \
+		dly0 "$2" >/dev/null
+	for _ in $(seq 50); do nl_exec "$r" ip link show dly0 >/dev/null 2>&1 && break; sleep 0.1; done
+	nl_exec "$r" ip link set dly0 up &&
+		nl_exec "$r" ip -6 route add default dev dly0 table 66 &&
+		nl_exec "$r" ip -6 rule add iif lan0 to 2001:db8::/32 lookup 66 pref 100
+}
+ping_min() { # NODE -4|-6 ADDR -> the smallest of 3 round trips, ms
+	nl_exec "$1" ping "$2" -c 3 -i 0.2 -q "$3" 2>/dev/null | sed -n 's|^rtt [^=]*= \([0-9.]*\)/.*|\1|p'
+}
+# wait_chosen4 NODE VIP SECONDS: direct over IPv4, the choice made (not probing)
+wait_chosen4() {
+	local end=$((SECONDS + $3)) d
+	while [ $SECONDS -lt $end ]; do
+		d=$(peer_field "$1" "$2" detail 2>/dev/null)
+		[[ $d == "direct via "[0-9]* && $d != *probing* ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+probe_ms() { # FAMILY DETAIL -> that family's probe round trip in DETAIL
+	sed -n "s/.* $1 \([0-9.]*\) ms.*/\1/p" <<<"$2"
+}
+switches() { grep -c ": direct via" "$E2E_DIR/$1.log"; } # path changes NODE logged
+delay6_start nd1 "$DELAY6_MS" || fail "[ipv6] nd1: the IPv6 delay element"
+p6=$(ping_min d1 -6 "$(nl_addr6 nd2)") p4=$(ping_min d1 -4 "$(nl_addr nd2)")
+check "[ipv6] the delay element: d1 -> nd2 IPv6 ${p6:-?} ms, IPv4 ${p4:-?} ms" python3 -c \
+	'import sys; a, b, d = map(float, sys.argv[1:]); sys.exit(0 if a >= d * 0.9 and b < 10 else 1)' \
+	"${p6:-0}" "${p4:-99}" "$DELAY6_MS"
+for n in d1 d2; do
+	mkdir -p "$E2E_DIR/$n"
+	lr "$n" settings set stun_servers "203.0.113.10,[$R6]" >/dev/null || fail "[ipv6] $n: stun_servers"
+done
+e2e_daemon d1 d2 || fail "[ipv6] d1/d2: daemons start"
+for n in d1 d2; do wait_control "$n" 20 || fail "[ipv6] $n: control plane"; done
+id=$(party_create d1) || fail "[ipv6] d1/d2: party"
+vd1=$(vip d1)
+t0=$(now_ms)
+party_join d2 "$id" || fail "[ipv6] d1/d2: join"
+vd2=$(vip d2)
+if wait_chosen4 d1 "$vd2" 30 && wait_chosen4 d2 "$vd1" 10; then
+	t1=$(now_ms)
+	pass "[ipv6] d1/d2 (IPv6 +${DELAY6_MS} ms): direct over IPv4 on both sides"
+	echo "  d1/d2: direct over IPv4 on both sides, chosen $((t1 - t0)) ms after d2 began to join"
+else
+	fail "[ipv6] d1/d2: $(peer_field d1 "$vd2" detail) / $(peer_field d2 "$vd1" detail)," \
+		"want direct over IPv4"
+	dump_logs d1 d2
+fi
+for n in d1 d2; do
+	[ $n = d1 ] && v=$vd2 || v=$vd1
+	d=$(peer_field $n "$v" detail)
+	note "$n: $d"
+	r4=$(probe_ms IPv4 "$d") r6=$(probe_ms IPv6 "$d")
+	check "[ipv6] $n measured IPv6 ${r6:-?} ms against IPv4 ${r4:-?} ms" python3 -c \
+		'import sys; a, b, d = map(float, sys.argv[1:]); sys.exit(0 if a - b >= d * 0.75 else 1)' \
+		"${r6:-0}" "${r4:-99}" "$DELAY6_MS"
+done
+note "c1: $(peer_field c1 "$vc2" detail)"
+# the choice holds: no path change on either side (WireGuard's roams are
+# not fought over) while traffic flows both ways
+s0="$(switches d1)/$(switches d2)"
+check "[ipv6] d1/d2: ping both ways" both_ping d1 "$vd2" d2 "$vd1"
+sleep 2
+s1="$(switches d1)/$(switches d2)"
+check "[ipv6] d1/d2: no path change after the choice (d1/d2 logged $s0, then $s1)" test "$s0" = "$s1"
+check "[ipv6] d1/d2: still over IPv4" bash -c '[[ $1 == [0-9]* && $2 == [0-9]* ]]' _ \
+	"$(peer_field d1 "$vd2" endpoint)" "$(peer_field d2 "$vd1" endpoint)"
 
 # ---- b: relay reachable only over IPv6 -----------------------------------------------
 id=$(party_create b1) && party_join b2 "$id" || fail "[ipv6] b1/b2: party"
