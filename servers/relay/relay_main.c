@@ -59,6 +59,26 @@ struct relay {
 	int ep, fd, sfd;
 };
 
+/* A frame too big for our link (EMSGSIZE: the socket sends with DF). It
+ * can only have come in as fragments, from a client with path_mtu false:
+ * one that probes its paths sends with DF, so nothing bigger than the link
+ * reaches us whole. It leaves as fragments too, as its sender allowed; DF
+ * is back on for the next frame. */
+static int send_fragmented(struct relay *r, struct msghdr *m)
+{
+	int dont = IP_PMTUDISC_DONT, probe = IP_PMTUDISC_PROBE;
+	int dont6 = IPV6_PMTUDISC_DONT, probe6 = IPV6_PMTUDISC_PROBE;
+	ssize_t k;
+
+	/* the IPv6 option fails on an IPv4 socket: nothing to undo then */
+	setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER, &dont, sizeof(dont));
+	setsockopt(r->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &dont6, sizeof(dont6));
+	k = sendmsg(r->fd, m, MSG_DONTWAIT);
+	setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+	setsockopt(r->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof(probe6));
+	return k < 0 ? -1 : 0;
+}
+
 /* Sends out[0..n), skipping a datagram the kernel refuses. */
 static void send_batch(struct relay *r, unsigned n)
 {
@@ -69,6 +89,11 @@ static void send_batch(struct relay *r, unsigned n)
 		k = sendmmsg(r->fd, r->io->out + done, n - done, MSG_DONTWAIT);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && errno == EMSGSIZE &&
+		    !send_fragmented(r, &r->io->out[done].msg_hdr)) {
+			done++;
+			continue;
+		}
 		if (k <= 0) {
 			r->core.stats.send_errors++;
 			done++;
@@ -145,10 +170,11 @@ static int open_relay_socket(struct relay *r, const struct wg_endpoint *addr)
 		goto err;
 	if (addr->sa.sa_family == AF_INET6)
 		setsockopt(r->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	/* Frames go out whole with DF set, never fragmented, whatever the
-	 * kernel's PMTU cache says: the clients probe each relayed path's MTU
-	 * (docs/NET.md "Path MTU") and a frame too big must be lost whole,
-	 * as the probe expects, not cut into fragments a NAT may drop. */
+	/* Frames go out whole with DF set, whatever the kernel's PMTU cache
+	 * says: the clients probe each relayed path's MTU (docs/NET.md "Path
+	 * MTU") and a frame too big must be lost whole, as the probe expects,
+	 * not cut into fragments a NAT may drop. Only a frame that came in
+	 * as fragments leaves as fragments (send_fragmented). */
 	setsockopt(r->fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
 	if (addr->sa.sa_family == AF_INET6)
 		setsockopt(r->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof(probe6));

@@ -134,6 +134,8 @@ echo "  relayed, path MTU 1392:      $r_free Mbit/s without the drop, $r_drop Mb
 echo "  relayed, path_mtu false (1420): $o_free Mbit/s without the drop, $o_drop Mbit/s with it ($((co1 - co0)) fragments dropped)"
 check "[mtu] path MTU: TCP runs behind fragment-dropping routers" ge_pct "$r_drop" "$r_free" 40
 check "[mtu] path MTU: no fragment reached the routers" test "$cr1" -eq "$cr0"
+check "[mtu] old MTU: TCP runs where fragments pass (the relay sends on what came fragmented)" \
+	ge_pct "$o_free" "$r_free" 20
 check "[mtu] old MTU: fragments reached the routers and were dropped" test "$co1" -gt "$co0"
 check "[mtu] old MTU: TCP stalls or crawls behind them (under 10 % of the new rate)" \
 	bash -c '! python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) / 10 else 1)" "$1" "$2"' _ "$o_drop" "$r_drop"
