@@ -84,6 +84,19 @@ udp6_only_to() {
 }
 
 # wait_direct6 NODE VIP SECONDS: direct over an IPv6 endpoint
+# players_up NODE...: each with this lab's STUN servers (IPv4, and r6's
+# over IPv6; R6 set), its daemon started and connected to the control plane
+players_up() {
+	local n
+	for n in "$@"; do
+		mkdir -p "$E2E_DIR/$n"
+		lr "$n" settings set stun_servers "203.0.113.10,[$R6]" >/dev/null ||
+			fail "[ipv6] $n: stun_servers"
+	done
+	e2e_daemon "$@" || fail "[ipv6] $*: daemons start"
+	for n in "$@"; do wait_control "$n" 20 || fail "[ipv6] $n: control plane"; done
+}
+
 wait_direct6() {
 	local end=$((SECONDS + $3))
 	while [ $SECONDS -lt $end ]; do
@@ -124,17 +137,12 @@ R6=$(nl_addr6 r6)
 # IPv4 STUN beside r6's, so each daemon publishes its IPv4 mapping too
 nl_spawn stun "$E2E_DIR/stun.log" "$BUILD/lanrage-relay" --listen 203.0.113.10:51821 \
 	--stun 203.0.113.10 --stun 203.0.113.11 --no-tickets >/dev/null
-for n in a1 a2 b1 b2 c1 c2; do
-	mkdir -p "$E2E_DIR/$n"
-	lr "$n" settings set stun_servers "203.0.113.10,[$R6]" >/dev/null || fail "[ipv6] $n: stun_servers"
-done
 udp6_only_to nb1 "$R6" && udp6_only_to nb2 "$R6" || fail "[ipv6] nb1/nb2 firewall rules"
 
 # ---- the firewalls drop what nobody asked for ------------------------------------
 check "[ipv6] na1 drops unsolicited inbound IPv6" stranger_dropped a1
 
-e2e_daemon a1 a2 b1 b2 c1 c2 || fail "[ipv6] daemons start"
-for n in a1 a2 b1 b2 c1 c2; do wait_control "$n" 20 || fail "[ipv6] $n: control plane"; done
+players_up a1 a2 b1 b2 c1 c2
 pa0=$(( $(nl_fw6_dropped na1) + $(nl_fw6_dropped na2) ))
 
 # ---- a: direct over IPv6 -----------------------------------------------------------
@@ -257,12 +265,7 @@ p6=$(ping_min d1 -6 "$(nl_addr6 nd2)") p4=$(ping_min d1 -4 "$(nl_addr nd2)")
 check "[ipv6] the delay element: d1 -> nd2 IPv6 ${p6:-?} ms, IPv4 ${p4:-?} ms" python3 -c \
 	'import sys; a, b, d = map(float, sys.argv[1:]); sys.exit(0 if a >= d * 0.9 and b < 10 else 1)' \
 	"${p6:-0}" "${p4:-99}" "$DELAY6_MS"
-for n in d1 d2; do
-	mkdir -p "$E2E_DIR/$n"
-	lr "$n" settings set stun_servers "203.0.113.10,[$R6]" >/dev/null || fail "[ipv6] $n: stun_servers"
-done
-e2e_daemon d1 d2 || fail "[ipv6] d1/d2: daemons start"
-for n in d1 d2; do wait_control "$n" 20 || fail "[ipv6] $n: control plane"; done
+players_up d1 d2
 id=$(party_create d1) || fail "[ipv6] d1/d2: party"
 vd1=$(vip d1)
 t0=$(now_ms)
