@@ -25,8 +25,10 @@
 #include "control/ctl_ids.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "metrics/metrics_http.h"
 #include "relay_core.h"
 #include "relay_ctl.h"
+#include "relay_metrics.h"
 #include "relay_opts.h"
 #include "relay_stun.h"
 #include "util/mem.h"
@@ -56,6 +58,8 @@ struct relay {
 	struct relay_stun stun;
 	struct relay_io *io;
 	struct relay_ctl *ctl;
+	struct metrics_http *metrics; /* NULL without --metrics-listen */
+	uint64_t metrics_ns;          /* when the text was last published */
 	int ep, fd, sfd;
 };
 
@@ -209,6 +213,32 @@ static int open_signals(struct relay *r)
 	return 0;
 }
 
+/* Hands the metrics text to the HTTP thread, at most once a second: the
+ * counters are this thread's, so it renders them itself. */
+static void publish_metrics(struct relay *r, uint64_t now_ns)
+{
+	if (!r->metrics || (r->metrics_ns && now_ns - r->metrics_ns < TICK_MS * TIME_NS_PER_MS))
+		return;
+	r->metrics_ns = now_ns;
+	metrics_http_publish(r->metrics, relay_metrics_render(&r->core, &r->stun));
+}
+
+static int start_metrics(struct relay *r, const char *listen)
+{
+	int ret;
+
+	if (!listen)
+		return 0;
+	ret = metrics_http_start(listen, &r->metrics);
+	if (ret) {
+		relay_opts_listen_failed("for metrics", listen, -ret, "--metrics-listen ADDR:PORT");
+		return -1;
+	}
+	publish_metrics(r, time_mono_ns());
+	log_info("relay", "metrics on http://%s/metrics", listen);
+	return 0;
+}
+
 static int setup(struct relay *r, const struct relay_opts *o, const uint8_t priv[32])
 {
 	struct relay_config cfg = { .lifetime_s = o->lifetime_s, .rate_pps = o->rate_pps,
@@ -234,7 +264,7 @@ static int setup(struct relay *r, const struct relay_opts *o, const uint8_t priv
 	if (o->n_stun && relay_stun_open(&r->stun, o->stun, o->n_stun, o->stun_alt_port, r->ep,
 					 TAG_STUN))
 		return -1;
-	return 0;
+	return start_metrics(r, o->metrics_listen);
 }
 
 /* A ticket key the control thread learned (a new one replaces ours). */
@@ -291,6 +321,7 @@ static int run(struct relay *r)
 				relay_stun_serve(&r->stun, tag >> 1 & 1, tag & 1, &r->core);
 		}
 		relay_core_expire(&r->core, time_mono_ns());
+		publish_metrics(r, time_mono_ns());
 		if (r->ctl && relay_ctl_refused(r->ctl))
 			return 1;
 		if (r->ctl)
@@ -360,6 +391,7 @@ int main(int argc, char **argv)
 	log_info("relay", "STUN: %lu requests, %lu answers, %lu send errors", r.stun.requests,
 		 r.stun.answers, r.stun.errors);
 out:
+	metrics_http_stop(r.metrics); /* first: its thread reads nothing of ours, but frees */
 	relay_opts_free(&o);
 	crypto_wipe(priv, sizeof(priv));
 	relay_stun_close(&r.stun);

@@ -15,6 +15,7 @@
 #include "control/ctl_ids.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "metrics/metrics_http.h"
 #include "nat/relay_proto.h"
 #include "nat/stun.h"
 #include "relay_opts.h"
@@ -52,6 +53,9 @@ static void usage(FILE *f)
 		"                          (labs only: the relay is then anyone's forwarder)\n"
 		"  --public-endpoint IP:PORT  the address clients reach the relay at\n"
 		"  --name NAME             the relay's name (default lanrage-relay)\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                          (TCP; [::]:PORT for IPv6; off by default; see\n"
+		"                          docs/METRICS.md)\n"
 		"  --log-level LEVEL       error, warn, info (default), debug\n"
 		"  --log-format FORMAT     text (default) or json\n"
 		"  -h, --help              this text\n"
@@ -229,6 +233,11 @@ static int parse_one(int c, struct relay_opts *o, struct opts_late *late)
 	case 'N':
 		o->name = optarg;
 		return 0;
+	case 'Q':
+		if (metrics_http_check(optarg))
+			return -EINVAL;
+		o->metrics_listen = optarg;
+		return 0;
 	case 'v':
 		if (log_level_parse(optarg, &level))
 			return -EINVAL;
@@ -298,6 +307,7 @@ int relay_opts_parse(int argc, char **argv, struct relay_opts *o)
 		{ "no-tickets", no_argument, NULL, 'X' },
 		{ "public-endpoint", required_argument, NULL, 'e' },
 		{ "name", required_argument, NULL, 'N' },
+		{ "metrics-listen", required_argument, NULL, 'Q' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "log-format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },

@@ -20,6 +20,7 @@ struct relay_opts {
 	uint64_t rate_pps, rate_bytes;
 	uint32_t max_bindings, max_per_ip;
 	const char *control_url, *public_endpoint, *name;
+	const char *metrics_listen; /* --metrics-listen ADDR:PORT; NULL: none */
 	const char *control_pin; /* "sha256/BASE64", NULL: system CA store */
 	bool control_insecure; /* allow ws:// */
 	/* The relay secret, from --relay-secret-file or LANRAGE_RELAY_SECRET

@@ -146,6 +146,16 @@ void prom_hist_render(struct strbuf *sb, const char *name, const char *labels,
 	prom_sample_u64(sb, metric, labels, h->count);
 }
 
+void prom_build_info(struct strbuf *sb)
+{
+	char lb[PROM_LABELS_MAX] = "";
+
+	prom_family(sb, "lanrage_build_info", PROM_GAUGE,
+		    "Always 1; the version label says which LANrage this is.");
+	prom_label(lb, sizeof(lb), "version", LANRAGE_VERSION);
+	prom_sample_u64(sb, "lanrage_build_info", lb, 1);
+}
+
 /* /proc/self/stat fields 14, 15 (utime, stime in ticks) and 22 (start time
  * in ticks since boot), after the command name's closing parenthesis. */
 static int prom_proc_stat(double *cpu_s, double *start_ticks)

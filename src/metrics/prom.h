@@ -53,6 +53,10 @@ void prom_hist_observe(struct prom_hist *h, double v);
 void prom_hist_render(struct strbuf *sb, const char *name, const char *labels,
 		      const struct prom_hist *h);
 
+/* lanrage_build_info{version="LANRAGE_VERSION"} 1, the family every program
+ * exports so a dashboard can tell versions apart. */
+void prom_build_info(struct strbuf *sb);
+
 /* The process_* families client libraries export (resident and virtual
  * memory, CPU seconds, open and max fds, start time), from /proc/self.
  * Families whose source cannot be read are left out. */
