@@ -4,16 +4,19 @@
  * Any local process, and any web page through the user's browser, can send
  * these bytes. The input is a request as lines:
  *
- *   METHOD \n PATH \n HOST \n ORIGIN \n AUTHORIZATION \n BODY...
+ *   METHOD \n PATH \n HOST \n ORIGIN \n AUTHORIZATION \n COOKIE \n CSRF \n BODY...
  *
  * where an empty header line means "header absent" and the body is the rest,
  * NULs included. Checked, beyond memory safety:
  * - api_host_ok, api_origin_ok and api_token_ok agree with models written
  *   here from docs/API.md (a loopback name with our port; no Origin or our own
  *   http origin; "Bearer " then exactly the token);
- * - a request accepted by api_request_check passed all three, named a known
- *   route for its method, and left every string within its field with no
- *   NUL inside, a ping count within 1..API_MAX_PING_COUNT;
+ * - a request accepted by api_request_check passed the Host and Origin
+ *   checks and either named one of the web UI's files or /login, or carried
+ *   the token, or the cookie of the one live web UI session (with its CSRF
+ *   value when it changes state; never for /metrics or a login code); it
+ *   named a known route for its method, and left every string within its
+ *   field with no NUL inside, a ping count within 1..API_MAX_PING_COUNT;
  * - a refused one has one of the documented statuses, a code and a message;
  * - the path as a listen address: an accepted one is a loopback address.
  */
@@ -25,6 +28,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/api_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,14 +82,57 @@ static bool model_token(const char *a)
 	return a && !strncasecmp(a, "Bearer ", 7) && !strcmp(a + 7, token);
 }
 
+static struct api_sessions sessions;
+static char session_id[API_SECRET_HEX + 1], session_csrf[API_SECRET_HEX + 1];
+
+/* Whether the Cookie header names the live session: a "lanrage_session="
+ * pair whose value is exactly its ID. */
+static bool model_cookie(const char *c)
+{
+	static const char name[] = "lanrage_session=";
+	const char *p = c;
+
+	while (p && (p = strstr(p, name))) {
+		bool start = p == c || p[-1] == ' ' || p[-1] == ';';
+		const char *v = p + strlen(name);
+		size_t n = strcspn(v, ";");
+
+		while (n && v[n - 1] == ' ')
+			n--;
+		if (start && n == API_SECRET_HEX && !strncmp(v, session_id, n))
+			return true;
+		p = v;
+	}
+	return false;
+}
+
+/* Who the model lets in: 0 nobody, 1 the token, 2 the session. */
+static int model_auth(const struct api_http *h, bool is_get)
+{
+	if (model_token(h->authorization))
+		return 1;
+	if (model_cookie(h->cookie) && (is_get || (h->csrf && !strcmp(h->csrf, session_csrf))))
+		return 2;
+	return 0;
+}
+
 static void check_accepted(const struct api_http *h, const struct api_request *req)
 {
 	static const char *const get[] = { "/v1/status", "/v1/peers", "/v1/netcheck",
 					   "/v1/settings", "/v1/games" };
 	bool is_get = !strcmp(h->method, "GET"), known = false;
+	int who = model_auth(h, is_get);
 
-	if (!model_hostport(h->host) || (!is_get && !model_origin(h->origin)) ||
-	    !model_token(h->authorization))
+	if (!model_hostport(h->host) || (!is_get && !model_origin(h->origin)))
+		abort();
+	if (req->route == API_ASSET || req->route == API_LOGIN) {
+		if (!is_get || strncmp(h->path, "/", 1) || !strncmp(h->path, "/v1/", 4))
+			abort();
+		return;
+	}
+	if (!who || (who == 2) != (req->session != NULL) ||
+	    (who == 2 && (req->route == API_METRICS || req->route == API_UI_CODE)) ||
+	    (who == 1 && (req->route == API_UI_SESSION || req->route == API_UI_LOGOUT)))
 		abort();
 	if (strnlen(req->arg, sizeof(req->arg)) == sizeof(req->arg) ||
 	    strnlen(req->value, sizeof(req->value)) == sizeof(req->value))
@@ -114,6 +161,19 @@ static void check_accepted(const struct api_http *h, const struct api_request *r
 		break;
 	case API_SETTINGS_RESET_ALL:
 		known = !strcmp(h->method, "DELETE") && !strcmp(h->path, "/v1/settings");
+		break;
+	case API_UI_SESSION:
+		known = is_get && !strcmp(h->path, "/v1/ui/session");
+		break;
+	case API_METRICS:
+		known = is_get && !strcmp(h->path, "/metrics");
+		break;
+	case API_UI_CODE:
+	case API_UI_LOGOUT:
+		known = !strcmp(h->method, "POST") && !strncmp(h->path, "/v1/ui/", 7);
+		break;
+	case API_ASSET:
+	case API_LOGIN:
 		break;
 	case API_PARTY_CREATE:
 	case API_PARTY_JOIN:
@@ -167,13 +227,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data, *end = data + size;
 	char *method = next_line(&p, end), *path = next_line(&p, end);
 	char *host = next_line(&p, end), *origin = next_line(&p, end);
-	char *auth = next_line(&p, end);
+	char *auth = next_line(&p, end), *cookie = next_line(&p, end);
+	char *csrf = next_line(&p, end);
+	struct api_auth a = { .token = token, .port = PORT, .sessions = &sessions, .now_ms = 1 };
 	struct api_http h = {
 		.method = method,
 		.path = path,
 		.host = host[0] ? host : NULL,
 		.origin = origin[0] ? origin : NULL,
 		.authorization = auth[0] ? auth : NULL,
+		.cookie = cookie[0] ? cookie : NULL,
+		.csrf = csrf[0] ? csrf : NULL,
 		.body = (const char *)p,
 		.body_len = (size_t)(end - p),
 	};
@@ -184,7 +248,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    api_origin_ok(h.origin, PORT) != model_origin(h.origin) ||
 	    api_token_ok(h.authorization, token) != model_token(h.authorization))
 		abort();
-	if (api_request_check(&h, token, PORT, &req, &err))
+	if (!session_id[0]) { /* one live session, made once */
+		char code[API_SECRET_HEX + 1];
+		const struct api_session *s;
+
+		api_code_new(&sessions, 0, code);
+		s = api_code_redeem(&sessions, code, 0);
+		if (!s)
+			abort();
+		/* known values, in the dictionary, so the fuzzer reaches the
+		 * session paths (real ones are random) */
+		memset(session_id, 'a', API_SECRET_HEX);
+		memset(session_csrf, 'b', API_SECRET_HEX);
+		memcpy(((struct api_session *)s)->id, session_id, sizeof(session_id));
+		memcpy(((struct api_session *)s)->csrf, session_csrf, sizeof(session_csrf));
+	}
+	if (api_request_check(&h, &a, &req, &err))
 		check_refused(&err);
 	else
 		check_accepted(&h, &req);
@@ -194,5 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(host);
 	free(origin);
 	free(auth);
+	free(cookie);
+	free(csrf);
 	return 0;
 }

@@ -13,6 +13,9 @@ pkgs=(
 	faketime conntrack
 	# real game software for the LAN discovery tests (tests/disco) and the demo
 	openarena-server openttd openttd-opengfx openjdk-17-jdk-headless
+	# the web UI's browser tests (tests/webui: chromium driven by @playwright/test
+	# from npm) and the metrics tests (tests/metrics: prometheus, promtool)
+	chromium nodejs prometheus
 )
 
 missing=()

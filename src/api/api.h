@@ -3,11 +3,14 @@
  * HTTP server, bound to a loopback address only (default 127.0.0.1:8666).
  *
  * Every request passes, in this order: a Host header naming a loopback
- * host with our port (else 403: DNS rebinding), for POST no Origin or our
- * own origin (else 403: cross-origin mutation), `Authorization: Bearer
- * TOKEN` with the token of STATE_DIR/api.token (else 401), a known route
- * and method (404/405), a valid JSON body (400). Errors are
- * {"error":"code","message":"one clear line"}.
+ * host with our port (else 403: DNS rebinding), for POST/DELETE no Origin
+ * or our own origin (else 403: cross-origin mutation), then, unless it is
+ * one of the web UI's static files or its login link: `Authorization:
+ * Bearer TOKEN` with the token of STATE_DIR/api.token, or the web UI's
+ * session cookie plus, for a change, its CSRF header (else 401/403); a
+ * known route and method (404/405), a valid JSON body (400). Errors are
+ * {"error":"code","message":"one clear line"}. docs/WEBUI.md has the
+ * session model, docs/METRICS.md the /metrics route.
  *
  * Threading: the server runs lws on a thread of its own; requests call
  * into the PartyManager, which serialises them with its lock. The request
@@ -49,19 +52,28 @@ enum api_route {
 	API_SETTINGS_RESET_ALL, /* DELETE /v1/settings: every setting */
 	API_DOWN,            /* POST /v1/down */
 	API_GAMES,           /* GET  /v1/games */
+	API_ASSET,           /* GET  / and the web UI's files: no auth */
+	API_LOGIN,           /* GET  /login?code=...: no auth, sets the session */
+	API_UI_CODE,         /* POST /v1/ui/login: a one-time login URL (token only) */
+	API_UI_SESSION,      /* GET  /v1/ui/session: the session's CSRF value */
+	API_UI_LOGOUT,       /* POST /v1/ui/logout */
+	API_METRICS,         /* GET  /metrics: Prometheus text (token only) */
 };
 
 /* What arrived, as the server read it. NULL headers are absent. */
 struct api_http {
 	const char *method;  /* "GET", "POST", ... */
 	const char *path;    /* without the query string */
+	const char *code;    /* /login's code= argument */
 	const char *host, *origin, *authorization;
+	const char *cookie, *csrf; /* Cookie and X-LANrage-CSRF */
 	const char *body;
 	size_t body_len;
 };
 
 struct api_request {
 	enum api_route route;
+	struct api_session *session;  /* when the web UI's cookie authenticated it */
 	char arg[CONFIG_VALUE_MAX];   /* name, party_id, peer or settings key */
 	char value[CONFIG_VALUE_MAX]; /* settings value */
 	unsigned count;               /* ping */
@@ -80,8 +92,16 @@ bool api_host_ok(const char *host, uint16_t port);
 bool api_origin_ok(const char *origin, uint16_t port);
 /* "Bearer TOKEN", compared in constant time. */
 bool api_token_ok(const char *authorization, const char *token);
+/* What a request is checked against. */
+struct api_sessions;
+struct api_auth {
+	const char *token;
+	uint16_t port;
+	struct api_sessions *sessions; /* NULL: no web UI sessions */
+	uint64_t now_ms;               /* monotonic, for session expiry */
+};
 /* Runs every check and parses the body. 0, or -1 with *err filled. */
-int api_request_check(const struct api_http *h, const char *token, uint16_t port,
+int api_request_check(const struct api_http *h, const struct api_auth *auth,
 		      struct api_request *req, struct api_error *err);
 
 /* A party share code as a player typed it (docs/API.md: any case, dashes and
@@ -114,6 +134,9 @@ void api_stop(struct api *a);
 
 /* Handles a checked request: HTTP status and a JSON body (caller frees). */
 int api_handle(struct party *p, const struct api_request *req, char **body);
+/* GET /metrics: 200 and the Prometheus text (docs/METRICS.md), or 404 and
+ * a JSON error while the setting `metrics` is off. Caller frees *body. */
+int api_metrics(struct party *p, char **body);
 
 /* JSON of the party's state (docs/API.md); caller json_decref's. */
 struct json_t;

@@ -4,8 +4,10 @@
  *
  * Invariant: a request reaches the PartyManager only when its Host is a
  * loopback name with our port, a POST carries no foreign Origin, the bearer
- * token matches and the body is a JSON object with exactly the fields the
- * route takes, each of the right type and size.
+ * token matches (or a live web UI session's cookie does, with its CSRF
+ * value on a change) and the body is a JSON object with exactly the fields
+ * the route takes, each of the right type and size. The web UI's static
+ * files and its login link pass the Host check only: they hold no secret.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/api_internal.h"
 #include "control/ctl_ids.h"
 #include "crypto/crypto.h"
 #include "util/hostport.h"
@@ -90,23 +93,29 @@ struct api_route_def {
 	enum api_route route;
 	const char *field, *field2; /* string fields of the body, required */
 	bool prefix;                /* path is a prefix followed by one segment */
+	enum { AUTH_ANY, AUTH_TOKEN, AUTH_SESSION, AUTH_NONE } auth;
 };
 
 static const struct api_route_def api_routes[] = {
-	{ "GET", "/v1/status", API_STATUS, NULL, NULL, false },
-	{ "GET", "/v1/peers", API_PEERS, NULL, NULL, false },
-	{ "POST", "/v1/party/create", API_PARTY_CREATE, "name", NULL, false },
-	{ "POST", "/v1/party/join", API_PARTY_JOIN, "party_id", NULL, false },
-	{ "POST", "/v1/party/leave", API_PARTY_LEAVE, NULL, NULL, false },
-	{ "GET", "/v1/netcheck", API_NETCHECK, NULL, NULL, false },
-	{ "POST", "/v1/ping", API_PING, "peer", NULL, false },
-	{ "GET", "/v1/settings", API_SETTINGS_LIST, NULL, NULL, false },
-	{ "GET", "/v1/settings/", API_SETTINGS_GET, NULL, NULL, true },
-	{ "POST", "/v1/settings", API_SETTINGS_SET, "key", "value", false },
-	{ "DELETE", "/v1/settings/", API_SETTINGS_RESET, NULL, NULL, true },
-	{ "DELETE", "/v1/settings", API_SETTINGS_RESET_ALL, NULL, NULL, false },
-	{ "POST", "/v1/down", API_DOWN, NULL, NULL, false },
-	{ "GET", "/v1/games", API_GAMES, NULL, NULL, false },
+	{ "GET", "/v1/status", API_STATUS, NULL, NULL, false, AUTH_ANY },
+	{ "GET", "/v1/peers", API_PEERS, NULL, NULL, false, AUTH_ANY },
+	{ "POST", "/v1/party/create", API_PARTY_CREATE, "name", NULL, false, AUTH_ANY },
+	{ "POST", "/v1/party/join", API_PARTY_JOIN, "party_id", NULL, false, AUTH_ANY },
+	{ "POST", "/v1/party/leave", API_PARTY_LEAVE, NULL, NULL, false, AUTH_ANY },
+	{ "GET", "/v1/netcheck", API_NETCHECK, NULL, NULL, false, AUTH_ANY },
+	{ "POST", "/v1/ping", API_PING, "peer", NULL, false, AUTH_ANY },
+	{ "GET", "/v1/settings", API_SETTINGS_LIST, NULL, NULL, false, AUTH_ANY },
+	{ "GET", "/v1/settings/", API_SETTINGS_GET, NULL, NULL, true, AUTH_ANY },
+	{ "POST", "/v1/settings", API_SETTINGS_SET, "key", "value", false, AUTH_ANY },
+	{ "DELETE", "/v1/settings/", API_SETTINGS_RESET, NULL, NULL, true, AUTH_ANY },
+	{ "DELETE", "/v1/settings", API_SETTINGS_RESET_ALL, NULL, NULL, false, AUTH_ANY },
+	{ "POST", "/v1/down", API_DOWN, NULL, NULL, false, AUTH_ANY },
+	{ "GET", "/v1/games", API_GAMES, NULL, NULL, false, AUTH_ANY },
+	{ "GET", "/login", API_LOGIN, NULL, NULL, false, AUTH_NONE },
+	{ "POST", "/v1/ui/login", API_UI_CODE, NULL, NULL, false, AUTH_TOKEN },
+	{ "GET", "/v1/ui/session", API_UI_SESSION, NULL, NULL, false, AUTH_SESSION },
+	{ "POST", "/v1/ui/logout", API_UI_LOGOUT, NULL, NULL, false, AUTH_SESSION },
+	{ "GET", "/metrics", API_METRICS, NULL, NULL, false, AUTH_TOKEN },
 };
 
 static const struct api_route_def *api_route_find(const char *method, const char *path,
@@ -201,10 +210,55 @@ out:
 	return r;
 }
 
-int api_request_check(const struct api_http *h, const char *token, uint16_t port,
+/* The web UI's static files: GET of a path outside /v1/ and /metrics. */
+static bool api_is_asset(const struct api_http *h, struct api_request *req)
+{
+	if (strcmp(h->method, "GET") || !strncmp(h->path, "/v1/", 4) || !strcmp(h->path, "/v1") ||
+	    !strcmp(h->path, "/metrics") || !strcmp(h->path, "/login") ||
+	    !api_asset_find(h->path))
+		return false;
+	req->route = API_ASSET;
+	snprintf(req->arg, sizeof(req->arg), "%s", h->path);
+	return true;
+}
+
+/* Who may call d: the token, the session (with its CSRF value on a change),
+ * either, or anyone. 0, or -1 with *err filled. */
+static int api_authenticate(const struct api_http *h, const struct api_auth *auth,
+			    const struct api_route_def *d, struct api_request *req,
+			    struct api_error *err)
+{
+	bool token = api_token_ok(h->authorization, auth->token);
+	struct api_session *s = NULL;
+
+	if (d && d->auth == AUTH_NONE)
+		return 0;
+	if (!token && auth->sessions)
+		s = api_session_find(auth->sessions, h->cookie, auth->now_ms);
+	if (d && d->auth == AUTH_TOKEN && !token)
+		return api_fail(err, 401, "unauthorized",
+				"this needs the API token (Authorization: Bearer <STATE_DIR/%s>)",
+				API_TOKEN_FILE);
+	if (!token && !s)
+		return api_fail(err, 401, "unauthorized",
+				"missing or wrong token (Authorization: Bearer <STATE_DIR/%s>), "
+				"or no web UI session (run: lanrage ui)", API_TOKEN_FILE);
+	if (d && d->auth == AUTH_SESSION && !s)
+		return api_fail(err, 401, "unauthorized", "no web UI session (run: lanrage ui)");
+	/* A change by cookie needs the value only the page's own script read. */
+	if (s && strcmp(h->method, "GET") &&
+	    (!h->csrf || strlen(h->csrf) != API_SECRET_HEX ||
+	     !crypto_equal(h->csrf, s->csrf, API_SECRET_HEX)))
+		return api_fail(err, 403, "csrf", "missing or wrong X-LANrage-CSRF header");
+	req->session = s;
+	return 0;
+}
+
+int api_request_check(const struct api_http *h, const struct api_auth *auth,
 		      struct api_request *req, struct api_error *err)
 {
 	const struct api_route_def *d;
+	uint16_t port = auth->port;
 	bool known;
 
 	memset(req, 0, sizeof(*req));
@@ -214,11 +268,11 @@ int api_request_check(const struct api_http *h, const char *token, uint16_t port
 				"Host must be localhost, 127.0.0.1 or [::1] with port %u", port);
 	if (strcmp(h->method, "GET") && !api_origin_ok(h->origin, port))
 		return api_fail(err, 403, "forbidden", "cross-origin requests may not change state");
-	if (!api_token_ok(h->authorization, token))
-		return api_fail(err, 401, "unauthorized",
-				"missing or wrong token (Authorization: Bearer <STATE_DIR/%s>)",
-				API_TOKEN_FILE);
+	if (api_is_asset(h, req))
+		return 0;
 	d = api_route_find(h->method, h->path, &known);
+	if (api_authenticate(h, auth, d, req, err))
+		return -1;
 	if (!d && known)
 		return api_fail(err, 405, "method_not_allowed", "%s is not allowed on %s",
 				h->method, h->path);
@@ -226,6 +280,8 @@ int api_request_check(const struct api_http *h, const char *token, uint16_t port
 		return api_fail(err, 404, "not_found", "no such endpoint: %s", h->path);
 	req->route = d->route;
 	req->count = 4;
+	if (d->route == API_LOGIN)
+		snprintf(req->arg, sizeof(req->arg), "%s", h->code ? h->code : "");
 	if (d->prefix)
 		snprintf(req->arg, sizeof(req->arg), "%s", h->path + strlen(d->path));
 	if (h->body_len > API_MAX_BODY)

@@ -26,14 +26,18 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/api_internal.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "metrics/prom.h"
 #include "util/hostport.h"
+#include "util/time.h"
 
 #define API_TAG "api"
 enum {
 	API_CHUNK = 4096,
 	API_HDR_MAX = 512,
+	API_COOKIE_MAX = 4096,  /* other programs on localhost set cookies too */
 	API_MAX_JOBS = 16,      /* waiting requests at once; more get 503 */
 	API_JOB_TIMEOUT_S = 120, /* the longest wait: a 20-round ping, a join */
 };
@@ -64,6 +68,8 @@ struct api {
 	volatile int stop;
 	char *state_dir;
 	char token[API_TOKEN_LEN + 1]; /* secret */
+	struct api_sessions sessions;  /* the web UI's; secret */
+	char listen[64];
 	uint16_t port;
 	struct party *party;
 	void (*on_down)(void *arg);
@@ -74,15 +80,24 @@ struct api_conn {
 	char method[8];
 	char path[256];
 	char host[API_HDR_MAX], origin[API_HDR_MAX], authz[API_HDR_MAX];
-	bool has_origin, has_authz;
+	char cookie[API_COOKIE_MAX], csrf[API_HDR_MAX], code[API_HDR_MAX];
+	bool has_origin, has_authz, has_cookie, has_csrf, has_code;
 	char *body;
 	size_t body_len, body_total;
 	char *out;
 	size_t out_len, out_off;
+	const char *content_type;  /* NULL: JSON */
+	char set_cookie[256];      /* secret while it holds a session ID */
+	char location[64];
 	int status;
 	bool headers_sent, down_after;
 	struct api_job *job;   /* the request being handled on a job thread */
 };
+
+static uint64_t api_now_ms(void)
+{
+	return time_mono_ns() / 1000000;
+}
 
 static void api_conn_reset(struct api_conn *c)
 {
@@ -90,8 +105,7 @@ static void api_conn_reset(struct api_conn *c)
 		c->job->conn = NULL;
 	free(c->body);
 	free(c->out);
-	crypto_wipe(c->authz, sizeof(c->authz));
-	memset(c, 0, sizeof(*c));
+	crypto_wipe(c, sizeof(*c));
 }
 
 static bool api_copy_hdr(struct lws *wsi, enum lws_token_indexes t, char *dst, size_t cap)
@@ -106,6 +120,8 @@ static bool api_copy_hdr(struct lws *wsi, enum lws_token_indexes t, char *dst, s
 
 static int api_begin(struct lws *wsi, struct api_conn *c, const char *uri)
 {
+	const char *code;
+
 	api_conn_reset(c);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
 		strcpy(c->method, "GET");
@@ -120,6 +136,13 @@ static int api_begin(struct lws *wsi, struct api_conn *c, const char *uri)
 	c->has_origin = api_copy_hdr(wsi, WSI_TOKEN_ORIGIN, c->origin, sizeof(c->origin)) ||
 			lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
 	c->has_authz = api_copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, c->authz, sizeof(c->authz));
+	c->has_cookie = api_copy_hdr(wsi, WSI_TOKEN_HTTP_COOKIE, c->cookie, sizeof(c->cookie));
+	c->has_csrf = lws_hdr_custom_copy(wsi, c->csrf, sizeof(c->csrf), API_CSRF_HEADER,
+					  (int)strlen(API_CSRF_HEADER)) > 0;
+	code = lws_get_urlarg_by_name(wsi, "code=", c->code, sizeof(c->code));
+	c->has_code = code != NULL;
+	if (code) /* lws leaves "code=" in front */
+		memmove(c->code, code, strlen(code) + 1);
 	return 0;
 }
 
@@ -242,18 +265,131 @@ static void api_jobs_join(struct api *a)
 
 /* ---- Answering ------------------------------------------------------------- */
 
+/* ---- The web UI's files, login and session ---------------------------------- */
+
+static void api_asset_answer(struct api_conn *c, const char *path)
+{
+	const struct api_asset *f = api_asset_find(path);
+
+	c->out = f ? malloc(f->len + 1) : NULL;
+	if (!c->out)
+		return;
+	memcpy(c->out, f->data, f->len);
+	c->out[f->len] = '\0';
+	c->out_len = f->len;
+	c->content_type = f->content_type;
+	c->status = 200;
+}
+
+static void api_html_error(struct api_conn *c, int status, const char *text)
+{
+	static const char fmt[] =
+		"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<title>LANrage</title></head><body><h1>LANrage</h1><p>%s</p></body></html>\n";
+	size_t n = sizeof(fmt) + strlen(text);
+
+	c->out = malloc(n);
+	if (!c->out)
+		return;
+	snprintf(c->out, n, fmt, text);
+	c->content_type = "text/html; charset=utf-8";
+	c->status = status;
+}
+
+/* GET /login?code=: the code, once, for a session cookie and a redirect
+ * to / (so the code leaves the address bar). */
+static void api_login(struct api *a, struct api_conn *c, const struct api_request *req)
+{
+	const struct api_session *s = api_code_redeem(&a->sessions, req->arg, api_now_ms());
+
+	if (!s) {
+		log_kv(LOG_WARN, API_TAG, "web UI login refused: the code is wrong, used or expired");
+		api_html_error(c, 403, "This login link was already used, has expired or is wrong. "
+				       "Run <code>lanrage ui</code> again for a new one.");
+		return;
+	}
+	snprintf(c->set_cookie, sizeof(c->set_cookie),
+		 "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d", API_SESSION_COOKIE, s->id,
+		 API_SESSION_TTL_S);
+	snprintf(c->location, sizeof(c->location), "/");
+	log_info(API_TAG, "web UI: a browser logged in");
+	api_html_error(c, 303, "Logged in: <a href=\"/\">open LANrage</a>.");
+}
+
+/* The web UI's own routes, answered on the lws thread. */
+static void api_ui_answer(struct api *a, struct api_conn *c, const struct api_request *req)
+{
+	char code[API_SECRET_HEX + 1];
+	json_t *j = NULL;
+	uint64_t now = api_now_ms();
+
+	switch (req->route) {
+	case API_UI_CODE:
+		api_code_new(&a->sessions, now, code);
+		j = json_pack("{s:s+++, s:i}", "url", "http://", a->listen, "/login?code=", code,
+			      "expires_in_s", API_CODE_TTL_MS / 1000);
+		crypto_wipe(code, sizeof(code));
+		break;
+	case API_UI_SESSION:
+		j = json_pack("{s:s, s:I}", "csrf", req->session->csrf, "expires_in_s",
+			      (json_int_t)((req->session->expires_ms - now) / 1000));
+		break;
+	default: /* API_UI_LOGOUT */
+		api_session_drop(req->session);
+		snprintf(c->set_cookie, sizeof(c->set_cookie),
+			 "%s=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", API_SESSION_COOKIE);
+		j = json_pack("{s:s}", "state", "logged_out");
+		break;
+	}
+	c->status = 200;
+	c->out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j); /* the strings it held were copies: json_dumps made ours */
+}
+
+static void api_answer_now(struct api *a, struct api_conn *c, const struct api_request *req)
+{
+	switch (req->route) {
+	case API_ASSET:
+		api_asset_answer(c, req->arg);
+		break;
+	case API_LOGIN:
+		api_login(a, c, req);
+		break;
+	case API_UI_CODE:
+	case API_UI_SESSION:
+	case API_UI_LOGOUT:
+		api_ui_answer(a, c, req);
+		break;
+	case API_METRICS:
+		c->status = api_metrics(a->party, &c->out);
+		if (c->status == 200)
+			c->content_type = PROM_CONTENT_TYPE;
+		break;
+	default:
+		c->status = api_handle(a->party, req, &c->out);
+		c->down_after = req->route == API_DOWN;
+		break;
+	}
+	log_kv(LOG_DEBUG, API_TAG, "request", LOG_STR("method", c->method),
+	       LOG_STR("path", c->path), LOG_INT("status", c->status));
+}
+
 static int api_respond(struct lws *wsi, struct api *a, struct api_conn *c)
 {
 	struct api_http h = {
 		.method = c->method, .path = c->path, .host = c->host[0] ? c->host : NULL,
 		.origin = c->has_origin ? c->origin : NULL,
 		.authorization = c->has_authz ? c->authz : NULL,
+		.cookie = c->has_cookie ? c->cookie : NULL, .csrf = c->has_csrf ? c->csrf : NULL,
+		.code = c->has_code ? c->code : NULL,
 		.body = c->body, .body_len = c->body_total,
 	};
+	struct api_auth auth = { .token = a->token, .port = a->port, .sessions = &a->sessions,
+				 .now_ms = api_now_ms() };
 	struct api_request req;
 	struct api_error err;
 
-	if (api_request_check(&h, a->token, a->port, &req, &err)) {
+	if (api_request_check(&h, &auth, &req, &err)) {
 		api_error_body(c, err.status, err.error, err.message);
 		if (err.status == 403 || err.status == 401)
 			log_kv(LOG_WARN, API_TAG, "request refused", LOG_INT("status", err.status),
@@ -264,15 +400,51 @@ static int api_respond(struct lws *wsi, struct api *a, struct api_conn *c)
 		if (!api_job_start(wsi, a, c, &req))
 			return 0;
 	} else {
-		c->status = api_handle(a->party, &req, &c->out);
-		c->down_after = req.route == API_DOWN;
-		log_kv(LOG_DEBUG, API_TAG, "request", LOG_STR("method", c->method),
-		       LOG_STR("path", c->path), LOG_INT("status", c->status));
+		api_answer_now(a, c, &req);
 	}
 	if (!c->out)
 		return -1;
-	c->out_len = strlen(c->out);
+	if (!c->out_len)
+		c->out_len = strlen(c->out);
 	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* Every answer, JSON or the web UI's, forbids framing, sniffing, referrers
+ * and any script or style not from the daemon itself (docs/WEBUI.md). */
+static const struct {
+	const char *name, *value;
+} api_security_headers[] = {
+	{ "content-security-policy:",
+	  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+	  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" },
+	{ "x-content-type-options:", "nosniff" },
+	{ "referrer-policy:", "no-referrer" },
+	{ "x-frame-options:", "DENY" },
+	{ "cache-control:", "no-store" },
+};
+
+static int api_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+		      unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+					   (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+static int api_headers(struct lws *wsi, struct api_conn *c, unsigned char **p, unsigned char *end)
+{
+	const char *type = c->content_type ? c->content_type : "application/json";
+
+	if (lws_add_http_common_headers(wsi, (unsigned)c->status, type, c->out_len, p, end))
+		return -1;
+	for (size_t i = 0; i < sizeof(api_security_headers) / sizeof(api_security_headers[0]); i++)
+		if (api_header(wsi, api_security_headers[i].name, api_security_headers[i].value, p,
+			       end))
+			return -1;
+	if (c->set_cookie[0] && api_header(wsi, "set-cookie:", c->set_cookie, p, end))
+		return -1;
+	if (c->location[0] && api_header(wsi, "location:", c->location, p, end))
+		return -1;
 	return 0;
 }
 
@@ -286,11 +458,7 @@ static int api_write(struct lws *wsi, struct api *a, struct api_conn *c)
 	if (!c->out)
 		return 0;
 	if (!c->headers_sent) {
-		if (lws_add_http_common_headers(wsi, (unsigned)c->status, "application/json",
-						c->out_len, &p, end) ||
-		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-						 (const unsigned char *)"no-store", 8, &p, end) ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
+		if (api_headers(wsi, c, &p, end) || lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		c->headers_sent = true;
 		lws_callback_on_writable(wsi);
@@ -418,6 +586,7 @@ int api_start(const struct api_config *cfg, struct api **out)
 		r = -ENOMEM;
 		goto err;
 	}
+	snprintf(a->listen, sizeof(a->listen), "%s", listen);
 	if (api_listen_parse(listen, addr, sizeof(addr), &a->port)) {
 		log_error(API_TAG, "the API listens on loopback only; refusing '%s'", listen);
 		r = -EINVAL;
@@ -482,6 +651,7 @@ void api_stop(struct api *a)
 		unlink(path);
 	}
 	crypto_wipe(a->token, sizeof(a->token));
+	api_sessions_wipe(&a->sessions);
 	free(a->state_dir);
 	pthread_mutex_destroy(&a->jobs_mu);
 	free(a);

@@ -30,6 +30,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_COUNT,
 	OPT_ALL,
+	OPT_NO_OPEN,
 	OPT_LINES = 'n',
 	OPT_FOLLOW = 'f',
 };
@@ -39,7 +40,8 @@ enum {
 #define V_SETTINGS (V(CLI_SETTINGS_LIST) | V(CLI_SETTINGS_GET) | V(CLI_SETTINGS_SET) | \
 		    V(CLI_SETTINGS_RESET))
 #define V_CLIENT (V(CLI_PARTY_CREATE) | V(CLI_PARTY_JOIN) | V(CLI_PARTY_LEAVE) | V(CLI_STATUS) | \
-		  V(CLI_PEERS) | V(CLI_PING) | V_SETTINGS | V(CLI_DOWN) | V(CLI_GAMES))
+		  V(CLI_PEERS) | V(CLI_PING) | V_SETTINGS | V(CLI_DOWN) | V(CLI_GAMES) | \
+		  V(CLI_UI))
 
 static const struct {
 	int opt;
@@ -62,6 +64,7 @@ static const struct {
 	{ OPT_ALL, V(CLI_SETTINGS_RESET) },
 	{ OPT_LINES, V(CLI_LOGS) },
 	{ OPT_FOLLOW, V(CLI_LOGS) },
+	{ OPT_NO_OPEN, V(CLI_UI) },
 };
 
 static const struct option cli_opts[] = {
@@ -82,6 +85,7 @@ static const struct option cli_opts[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "lines", required_argument, NULL, OPT_LINES },
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "no-open", no_argument, NULL, OPT_NO_OPEN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -113,6 +117,9 @@ static const struct cli_help {
 	  "seconds, default 30).", true },
 	{ "peers", "peers [--json]", "The party's members.", true },
 	{ "games", "games [--json]", "LAN games found across the party.", true },
+	{ "ui", "ui [--no-open] [--json]",
+	  "Prints a one-time link that logs a browser into the web UI (valid 2\n"
+	  "minutes, once) and opens it in a browser when a desktop is available.", true },
 	{ "netcheck",
 	  "netcheck [--stun HOST[:PORT]]... [--port N] [--timeout S] [--no-hairpin]\n"
 	  "         [--state-dir DIR] [--json]",
@@ -126,7 +133,7 @@ static const struct cli_help {
 	{ "settings get", "settings get KEY [--json]", "One setting's value.", true },
 	{ "settings set", "settings set KEY VALUE [--json]",
 	  "Changes a setting after checking it; says whether it applied now\n"
-	  "(lan_discovery*), applies when the daemon next starts, or was unchanged.", true },
+	  "(metrics, lan_discovery*), applies when the daemon next starts, or was unchanged.", true },
 	{ "settings reset", "settings reset KEY | --all [--json]",
 	  "Puts one setting, or all of them, back to the default.", true },
 	{ "logs", "logs [-n N] [-f|--follow] [--state-dir DIR]",
@@ -244,6 +251,7 @@ static int cli_verb(char **pos, size_t npos, struct cli_args *a, size_t *used, c
 		{ "status", NULL, CLI_STATUS, 0, 0 },
 		{ "peers", NULL, CLI_PEERS, 0, 0 },
 		{ "games", NULL, CLI_GAMES, 0, 0 },
+		{ "ui", NULL, CLI_UI, 0, 0 },
 		{ "ping", NULL, CLI_PING, 1, 0 },
 		{ "settings", "get", CLI_SETTINGS_GET, 1, 0 },
 		{ "settings", "set", CLI_SETTINGS_SET, 2, 0 },
@@ -355,6 +363,9 @@ static int cli_option(int c, struct cli_args *a, char *err, size_t errlen)
 		break;
 	case OPT_FOLLOW:
 		a->follow = true;
+		break;
+	case OPT_NO_OPEN:
+		a->no_open = true;
 		break;
 	}
 	return 0;

@@ -40,6 +40,7 @@ enum cli_verb {
 	CLI_SETTINGS_RESET,
 	CLI_LOGS,
 	CLI_VERSION,
+	CLI_UI,
 };
 
 struct cli_args {
@@ -66,6 +67,8 @@ struct cli_args {
 	/* logs */
 	unsigned lines;            /* 50 */
 	bool follow;
+	/* ui */
+	bool no_open;
 	/* party join: its arguments joined by spaces (arg points here) */
 	char code_text[64];
 	/* the command line, to repeat it in advice ("sudo lanrage ...") */

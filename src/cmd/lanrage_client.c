@@ -525,6 +525,54 @@ static int cli_down(struct cli_conn *c, const struct cli_args *a)
 	return CLI_EXIT_FAIL;
 }
 
+/* Starts xdg-open on url without waiting for it: true when it could start.
+ * Only on a desktop session, and never as root through sudo (the browser
+ * would run as root). */
+static bool cli_open_browser(const char *url)
+{
+	pid_t pid;
+
+	if ((!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) || getenv("SUDO_USER") ||
+	    access("/usr/bin/xdg-open", X_OK))
+		return false;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		setsid();
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execl("/usr/bin/xdg-open", "xdg-open", url, (char *)NULL);
+		_exit(127);
+	}
+	return pid > 0;
+}
+
+/* `lanrage ui`: a one-time login link for the web UI (docs/WEBUI.md). */
+static int cli_ui(struct cli_conn *c, const struct cli_args *a)
+{
+	json_t *out;
+	const char *url;
+	int r = cli_call(c, "POST", "/v1/ui/login", NULL, &out);
+
+	if (r)
+		return r;
+	url = json_string_value(json_object_get(out, "url"));
+	if (a->json) {
+		cli_print_json(out);
+	} else if (url) {
+		printf("Open this link in a browser on this machine (it works once, for %lld s):\n"
+		       "  %s\n", (long long)json_integer_value(json_object_get(out, "expires_in_s")),
+		       url);
+		if (!a->no_open && cli_open_browser(url))
+			printf("(opening it in your browser)\n");
+	}
+	json_decref(out);
+	return url ? 0 : CLI_EXIT_FAIL;
+}
+
 /* GET path: the JSON, or the array under key printed as a table. */
 static int cli_list(struct cli_conn *c, const struct cli_args *a, const char *path,
 		    const char *key, int (*print)(const json_t *list))
@@ -593,6 +641,9 @@ int cli_client(const struct cli_args *args)
 		break;
 	case CLI_PEERS:
 		r = cli_list(&c, a, "/v1/peers", "peers", cli_print_members);
+		break;
+	case CLI_UI:
+		r = cli_ui(&c, a);
 		break;
 	case CLI_GAMES:
 		r = cli_list(&c, a, "/v1/games", "games", cli_print_games);

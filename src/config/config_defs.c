@@ -46,6 +46,10 @@ const struct config_def config_defs[] = {
 	  .max = 65535, .flags = CONFIG_F_LOOPBACK,
 	  .allowed = "loopback IP:PORT (127.0.0.0/8 or [::1])",
 	  .description = "Address of the local HTTP API and web UI" },
+	{ .key = "metrics", .type = CONFIG_BOOL, .def = "false", .flags = CONFIG_F_LIVE,
+	  .allowed = "true|false",
+	  .description = "Serve Prometheus metrics at /metrics on the API address (the API "
+			 "token is needed to read them)" },
 	{ .key = "control_server", .type = CONFIG_URL, .def = "", .flags = CONFIG_F_EMPTY_OK,
 	  .allowed = "empty, or a wss:// URL (ws:// needs control_insecure)",
 	  .description = "Control server URL; empty = embedded local mode" },

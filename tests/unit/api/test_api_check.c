@@ -28,7 +28,9 @@ static int check(const char *method, const char *path, const char *host, const c
 			      .authorization = authz, .body = body,
 			      .body_len = body ? strlen(body) : 0 };
 
-	return api_request_check(&h, TOKEN, 8666, req, err);
+	struct api_auth auth = { .token = TOKEN, .port = 8666 };
+
+	return api_request_check(&h, &auth, req, err);
 }
 
 /* The status of a request that fails, 0 for one that passes. */

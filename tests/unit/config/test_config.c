@@ -515,7 +515,8 @@ static void test_live_flag(void **state)
 
 	for (size_t i = 0; i < config_ndefs; i++) {
 		assert_int_equal(config_describe(NULL, config_defs[i].key, &info), 0);
-		assert_int_equal(info.live, !strncmp(info.key, "lan_discovery", 13));
+		assert_int_equal(info.live, !strncmp(info.key, "lan_discovery", 13) ||
+						    !strcmp(info.key, "metrics"));
 	}
 }
 
