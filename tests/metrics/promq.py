@@ -5,6 +5,9 @@
                                      prints each (job, url, health, error)
     promq.py URL value QUERY         instant query: one line per series,
                                      "metric{labels} value"; exit 1 when empty
+    promq.py URL dashboard FILE      every query of a Grafana dashboard
+                                     ($__rate_interval as 10s, $member as .*)
+                                     must be accepted and return a series
     promq.py URL rtt VIP SECONDS CLI...
         runs CLI (`lanrage status --json`) every 0.2 s for SECONDS, then reads
         the raw samples of lanrage_peer_rtt_seconds{virtual_ip=VIP} that
@@ -66,6 +69,38 @@ def cmd_value(base, query):
     return 0 if res else 1
 
 
+def dashboard_exprs(dash):
+    """(panel title, expr) of every query in a Grafana dashboard."""
+    for p in dash.get("panels", []):
+        for sub in [p] + p.get("panels", []):
+            for t in sub.get("targets", []):
+                yield sub.get("title", "?"), t["expr"]
+    for v in dash.get("templating", {}).get("list", []):
+        q = v.get("query")
+        if isinstance(q, dict) and q.get("query", "").startswith("label_values("):
+            # label_values(METRIC, LABEL): the series Grafana reads the values from
+            yield "variable " + v["name"], q["query"][len("label_values("):].split(",")[0]
+
+
+def cmd_dashboard(base, path):
+    with open(path) as f:
+        dash = json.load(f)
+    bad = n = 0
+    for title, expr in dashboard_exprs(dash):
+        q = expr.replace("$__rate_interval", "10s").replace("$member", ".*")
+        n += 1
+        try:
+            res = api(base, "/api/v1/query", query=q)["result"]
+            err = "" if res else "no series"
+        except (OSError, RuntimeError) as e:
+            res, err = [], str(e)
+        if err:
+            bad += 1
+            print("%s: %s: %s" % (title, q, err))
+    print("%d queries, %d without an answer" % (n, bad))
+    return 0 if n and not bad else 1
+
+
 def member_rtt(cli, vip):
     out = subprocess.run(cli, capture_output=True, text=True, timeout=10).stdout
     for m in json.loads(out).get("members", []):
@@ -115,6 +150,8 @@ def main():
         return cmd_targets(base, *args)
     if cmd == "value":
         return cmd_value(base, *args)
+    if cmd == "dashboard":
+        return cmd_dashboard(base, *args)
     if cmd == "rtt":
         return cmd_rtt(base, args[0], args[1], args[2:])
     print(__doc__, file=sys.stderr)

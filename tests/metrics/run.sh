@@ -24,7 +24,8 @@
 #     three: every target up; lanrage_peer_path says direct for a and relay
 #     for c as `lanrage status` does; lanrage_peer_rtt_seconds equals
 #     `lanrage status --json` members[].rtt_ms / 1000 (tests/metrics/promq.py
-#     says why the comparison is exact within a 1 s window);
+#     says why the comparison is exact within a 1 s window); every query of
+#     the Grafana dashboard docs/grafana/lanrage.json answers with a series;
 #   - after 2 MiB over TCP through the relay and c's leaving (no relayed pair
 #     left), lanrage_relay_forwarded_bytes_total in Prometheus equals exactly
 #     the forwarded_bytes of the relay's own statistics line (SIGUSR1).
@@ -228,6 +229,12 @@ for m in a c; do
 		sed 's/^/  /' <<<"$out"
 	fi
 done
+if out=$(promq dashboard "$E2E_ROOT/docs/grafana/lanrage.json" 2>&1); then
+	pass "Prometheus: every query of docs/grafana/lanrage.json answers ($(tail -1 <<<"$out"))"
+else
+	fail "Prometheus: queries of docs/grafana/lanrage.json"
+	sed 's/^/  /' <<<"$out"
+fi
 up=$(promq value 'lanrage_control_parties' 2>/dev/null | awk '{print $2}')
 check "Prometheus: the control server counts 1 party ($up)" test "$up" = 1
 
