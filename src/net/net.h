@@ -91,7 +91,12 @@ struct net_peer_status {
 	size_t n_allowed_ips;
 	uint64_t last_handshake_sec; /* wall-clock; 0 = never */
 	uint32_t last_handshake_nsec;
-	uint64_t rx_bytes, tx_bytes;
+	uint64_t rx_bytes, tx_bytes; /* every datagram, handshakes included */
+	/* IP packets carried each way (keepalives not counted) and handshakes
+	 * completed; has_packet_counters is false when the device does not give
+	 * them (wireguard-go, kernel WireGuard): they are 0 then. */
+	bool has_packet_counters;
+	uint64_t rx_packets, tx_packets, handshakes;
 	uint16_t keepalive;
 };
 

@@ -227,6 +227,23 @@ static int parse_device_line(struct net_status *st, const char *k, const char *v
 	return 0;
 }
 
+/* Keys only our device writes (src/wg/config.c); it writes all three. */
+static int parse_packet_counter(struct net_peer_status *p, const char *k, const char *v)
+{
+	uint64_t *dst = NULL;
+
+	if (!strcmp(k, "rx_packets"))
+		dst = &p->rx_packets;
+	else if (!strcmp(k, "tx_packets"))
+		dst = &p->tx_packets;
+	else if (!strcmp(k, "handshakes"))
+		dst = &p->handshakes;
+	if (!dst)
+		return 0; /* preshared_key, protocol_version and keys we do not know */
+	p->has_packet_counters = true;
+	return parse_u64(v, UINT64_MAX, dst);
+}
+
 static int parse_peer_line(struct net_peer_status *p, const char *k, const char *v)
 {
 	uint64_t n = 0; /* parse_u64 leaves it alone on error */
@@ -250,8 +267,10 @@ static int parse_peer_line(struct net_peer_status *p, const char *k, const char 
 		ret = parse_u64(v, UINT64_MAX, &p->rx_bytes);
 	} else if (!strcmp(k, "tx_bytes")) {
 		ret = parse_u64(v, UINT64_MAX, &p->tx_bytes);
+	} else {
+		return parse_packet_counter(p, k, v);
 	}
-	return ret; /* preshared_key, protocol_version and keys we do not know: skipped */
+	return ret;
 }
 
 static int parse_line(struct net_status *st, char *line)

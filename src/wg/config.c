@@ -167,6 +167,11 @@ static void put_peer(struct strbuf *sb, struct wg_peer *p)
 		      "\npersistent_keepalive_interval=%u\n",
 		      p->last_handshake_sec, p->last_handshake_nsec, p->tx_bytes, p->rx_bytes,
 		      p->persistent_keepalive);
+	/* Ours, not in the UAPI spec: `wg` skips keys it does not know
+	 * (wireguard-tools src/ipc-uapi.h), net_uapi reads them. */
+	strbuf_printf(sb,
+		      "tx_packets=%" PRIu64 "\nrx_packets=%" PRIu64 "\nhandshakes=%" PRIu64 "\n",
+		      p->tx_packets, p->rx_packets, p->handshakes);
 	wg_allowedips_walk_owner(&p->dev->aip, p, put_aip, sb);
 }
 

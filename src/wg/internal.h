@@ -110,7 +110,9 @@ struct wg_peer {
 	uint64_t last_sent_handshake; /* mono ns, 0 = never */
 	uint64_t last_handshake_sec;  /* wall clock of the last completed handshake */
 	uint32_t last_handshake_nsec;
-	uint64_t rx_bytes, tx_bytes;
+	uint64_t rx_bytes, tx_bytes; /* every datagram of the peer, as wireguard-go */
+	uint64_t rx_packets, tx_packets; /* IP packets carried (no keepalives) */
+	uint64_t handshakes; /* completed: each session confirmed, either side */
 	struct wg_staged staged;
 };
 

@@ -183,6 +183,7 @@ static void receive_data(struct wg_device *dev, uint8_t *buf, size_t len,
 		return;
 	if (dev->io && dev->io->tun_write)
 		dev->io->tun_write(dev->io_ctx, pkt, ilen);
+	peer->rx_packets++;
 	wg_timers_data_received(peer);
 }
 

@@ -99,17 +99,18 @@ static size_t padded_len(size_t len, unsigned mtu)
 /* Hands a data message to the driver. A packet in the caller's buffer may be
  * queued (dev->udp_queue: the driver sends it, batched, before it reuses the buffer);
  * staged packets and keepalives live in buffers freed or reused right after,
- * so they go out at once. */
-static void send_data(struct wg_peer *peer, const uint8_t *buf, size_t len, bool queue)
+ * so they go out at once. True when the socket (or the queue) took it. */
+static bool send_data(struct wg_peer *peer, const uint8_t *buf, size_t len, bool queue)
 {
 	struct wg_device *dev = peer->dev;
 
 	if (queue && peer->has_endpoint && dev->udp_queue) {
-		if (!dev->udp_queue(dev->io_ctx, &peer->endpoint, buf, len))
-			peer->tx_bytes += len;
-		return;
+		if (dev->udp_queue(dev->io_ctx, &peer->endpoint, buf, len))
+			return false;
+		peer->tx_bytes += len;
+		return true;
 	}
-	wg_peer_send_datagram(peer, buf, len);
+	return !wg_peer_send_datagram(peer, buf, len);
 }
 
 /* Encrypts the packet at pkt (headroom and tailroom as for wg_device_tx_packet)
@@ -128,7 +129,10 @@ static void encrypt_and_send(struct wg_peer *peer, struct wg_keypair *kp, uint8_
 	crypto_aead_encrypt(pkt, pkt, plen, NULL, 0, counter, kp->send_key);
 	wg_timers_any_authenticated_packet_traversal(peer);
 	wg_timers_any_authenticated_packet_sent(peer);
-	send_data(peer, (const uint8_t *)hdr, sizeof(*hdr) + plen + WG_TAG_LEN, queue);
+	/* Counted where tx_bytes is: a packet the socket (or its queue) took. */
+	if (send_data(peer, (const uint8_t *)hdr, sizeof(*hdr) + plen + WG_TAG_LEN, queue) &&
+	    len)
+		peer->tx_packets++;
 	if (len)
 		wg_timers_data_sent(peer);
 }

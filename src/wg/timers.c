@@ -77,6 +77,7 @@ void wg_timers_handshake_complete(struct wg_peer *peer)
 	time_wall(&sec, &nsec);
 	peer->last_handshake_sec = sec;
 	peer->last_handshake_nsec = nsec;
+	peer->handshakes++;
 }
 
 void wg_timers_session_derived(struct wg_peer *peer)

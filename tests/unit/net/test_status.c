@@ -38,6 +38,9 @@ static const char reply_full[] =
 	"tx_bytes=1000\n"
 	"rx_bytes=2000\n"
 	"persistent_keepalive_interval=25\n"
+	"tx_packets=10\n"
+	"rx_packets=20\n"
+	"handshakes=3\n"
 	"allowed_ip=10.66.0.2/32\n"
 	"allowed_ip=fd66::2/128\n"
 	"public_key=" KEY_C "\n"
@@ -80,6 +83,10 @@ static void test_parse_full(void **state)
 	assert_int_equal(st.peers[0].tx_bytes, 1000);
 	assert_int_equal(st.peers[0].rx_bytes, 2000);
 	assert_int_equal(st.peers[0].keepalive, 25);
+	assert_true(st.peers[0].has_packet_counters);
+	assert_int_equal(st.peers[0].tx_packets, 10);
+	assert_int_equal(st.peers[0].rx_packets, 20);
+	assert_int_equal(st.peers[0].handshakes, 3);
 	assert_int_equal(st.peers[0].n_allowed_ips, 2);
 	net_allowed_ip_format(&st.peers[0].allowed_ips[0], text, sizeof(text));
 	assert_string_equal(text, "10.66.0.2/32");
@@ -93,6 +100,8 @@ static void test_parse_full(void **state)
 	assert_int_equal(st.peers[1].last_handshake_sec, 0);
 	assert_int_equal(st.peers[1].n_allowed_ips, 0);
 	assert_int_equal(st.peers[1].keepalive, 0);
+	/* No packet counters in its section, as wireguard-go writes it. */
+	assert_false(st.peers[1].has_packet_counters);
 	net_status_free(&st);
 	assert_null(st.peers);
 }
@@ -125,6 +134,7 @@ static void test_parse_refused(void **state)
 		"public_key=" KEY_B "\nlast_handshake_time_nsec=1000000000\nerrno=0\n\n",
 		"public_key=" KEY_B "\npersistent_keepalive_interval=65536\nerrno=0\n\n",
 		"public_key=" KEY_B "\ntx_bytes=18446744073709551616\nerrno=0\n\n",
+		"public_key=" KEY_B "\nrx_packets=12a\nerrno=0\n\n",
 		"a line without equals\nerrno=0\n\n",
 		"listen_port=1\n\n", /* no errno at all */
 	};
@@ -234,6 +244,10 @@ static void test_round_trip(void **state)
 	wgp_send_ip(&net, 0, 1, "hello", 5);
 	assert_true(wgp_deliver(&net) > 0);
 	assert_true(wgp_tun_has(&net.nodes[1], "hello", 5));
+	wgp_send_ip(&net, 1, 0, "back", 4);
+	wgp_send_ip(&net, 1, 0, "again", 5);
+	assert_true(wgp_deliver(&net) > 0);
+	assert_true(wgp_tun_has(&net.nodes[0], "again", 5));
 
 	assert_int_equal(wgp_uapi(&net, 0, "get=1\n\n", &reply), 0);
 	assert_int_equal(net_uapi_parse_status(reply, &st), 0);
@@ -245,6 +259,10 @@ static void test_round_trip(void **state)
 	assert_true(st.peers[0].tx_bytes > 0);
 	assert_true(st.peers[0].rx_bytes > 0);
 	assert_int_equal(st.peers[0].keepalive, 25);
+	assert_true(st.peers[0].has_packet_counters);
+	assert_int_equal(st.peers[0].tx_packets, 1);
+	assert_int_equal(st.peers[0].rx_packets, 2);
+	assert_int_equal(st.peers[0].handshakes, 1);
 	assert_int_equal(st.peers[0].n_allowed_ips, 1);
 	net_status_free(&st);
 

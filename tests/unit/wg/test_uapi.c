@@ -3,7 +3,8 @@
  * and read back, each kind of bad input answered with the right errno and
  * leaving the device exactly as it was (a get dump is compared before and
  * after), peer flags, the bind failure path, and counters after a real
- * handshake between two engines.
+ * handshake between two engines (bytes, exact packets each way, and
+ * handshakes again after a rekey).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,10 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
+#include "util/time.h"
+#include "wg/messages.h"
 #include "wg/wg.h"
 #include "wgpair.h"
 
@@ -150,11 +154,13 @@ static void test_round_trip(void **state)
 		 "public_key=%s\npreshared_key=%s\nprotocol_version=1\n"
 		 "endpoint=192.0.2.7:51821\nlast_handshake_time_sec=0\n"
 		 "last_handshake_time_nsec=0\ntx_bytes=148\nrx_bytes=0\n"
-		 "persistent_keepalive_interval=25\nallowed_ip=10.0.0.0/24\nallowed_ip=fd00::/64\n"
+		 "persistent_keepalive_interval=25\ntx_packets=0\nrx_packets=0\nhandshakes=0\n"
+		 "allowed_ip=10.0.0.0/24\nallowed_ip=fd00::/64\n"
 		 "public_key=%s\npreshared_key=%064d\nprotocol_version=1\n"
 		 "endpoint=[2001:db8::5]:7000\nlast_handshake_time_sec=0\n"
 		 "last_handshake_time_nsec=0\ntx_bytes=0\nrx_bytes=0\n"
-		 "persistent_keepalive_interval=0\nallowed_ip=10.9.0.0/16\nerrno=0\n\n",
+		 "persistent_keepalive_interval=0\ntx_packets=0\nrx_packets=0\nhandshakes=0\n"
+		 "allowed_ip=10.9.0.0/16\nerrno=0\n\n",
 		 K1, P1, PSK, P2, 0);
 	assert_string_equal(got, want);
 	free(got);
@@ -316,28 +322,66 @@ static void test_own_key_ignored_and_zero_key_clears(void **state)
 	free(g);
 }
 
-/* Counters and the handshake time after a real handshake between two engines. */
+static uint64_t peer_u64(struct wgp_net *net, int a, int b, const char *key)
+{
+	char v[64];
+
+	assert_true(wgp_get_peer_value(net, a, b, key, v, sizeof(v)));
+	return strtoull(v, NULL, 10);
+}
+
+/* Each side's packet and handshake counters for its peer. */
+static void assert_counts(struct wgp_net *net, uint64_t tx0, uint64_t rx0, uint64_t hs)
+{
+	assert_int_equal(peer_u64(net, 0, 1, "tx_packets"), tx0);
+	assert_int_equal(peer_u64(net, 0, 1, "rx_packets"), rx0);
+	assert_int_equal(peer_u64(net, 1, 0, "tx_packets"), rx0);
+	assert_int_equal(peer_u64(net, 1, 0, "rx_packets"), tx0);
+	assert_int_equal(peer_u64(net, 0, 1, "handshakes"), hs);
+	assert_int_equal(peer_u64(net, 1, 0, "handshakes"), hs);
+}
+
+/* Counters and the handshake time after a real handshake between two
+ * engines; packets counted one per IP packet (not the keepalive that
+ * confirms a session), handshakes once per session on each side. */
 static void test_stats_after_handshake(void **state)
 {
+	enum { N = 5 };
 	struct wgp_net net;
 	char v[64];
 
+	time_fake_set(1000 * TIME_NS_PER_SEC);
 	wgp_init(&net, 2);
 	wgp_link(&net, 0, 1, NULL);
 	assert_true(wgp_get_peer_value(&net, 0, 1, "last_handshake_time_sec", v, sizeof(v)));
 	assert_string_equal(v, "0");
+	assert_counts(&net, 0, 0, 0);
 	wgp_send_ip(&net, 0, 1, "hello", 5);
 	wgp_deliver(&net);
 	assert_true(wgp_tun_has(&net.nodes[1], "hello", 5));
-	assert_true(wgp_get_peer_value(&net, 0, 1, "last_handshake_time_sec", v, sizeof(v)));
-	assert_true(strtoull(v, NULL, 10) > 1600000000ULL);
-	assert_true(wgp_get_peer_value(&net, 0, 1, "tx_bytes", v, sizeof(v)));
-	assert_true(strtoull(v, NULL, 10) > 0);
-	assert_true(wgp_get_peer_value(&net, 1, 0, "rx_bytes", v, sizeof(v)));
-	assert_true(strtoull(v, NULL, 10) > 0);
+	assert_true(peer_u64(&net, 0, 1, "last_handshake_time_sec") > 1600000000ULL);
+	assert_true(peer_u64(&net, 0, 1, "tx_bytes") > 0);
+	assert_true(peer_u64(&net, 1, 0, "rx_bytes") > 0);
 	assert_true(wgp_get_peer_value(&net, 1, 0, "endpoint", v, sizeof(v)));
 	assert_string_equal(v, "192.0.2.1:51820");
+	for (int i = 1; i < N; i++)
+		wgp_send_ip(&net, 0, 1, "more", 4);
+	for (int i = 0; i < N; i++)
+		wgp_send_ip(&net, 1, 0, "back", 4);
+	wgp_deliver(&net);
+	assert_counts(&net, N, N, 1);
+
+	/* Keys past REKEY_AFTER_TIME: the initiator's next packet still
+	 * leaves under them and starts a new handshake. */
+	time_fake_advance(WG_REKEY_AFTER_TIME + TIME_NS_PER_SEC);
+	usleep(20000); /* a newer (coarsened, wall-clock) TAI64N for the initiation */
+	wgp_send_ip(&net, 0, 1, "rekey", 5);
+	assert_int_equal(wgp_count_type(&net, WG_MSG_INITIATION), 1);
+	wgp_deliver(&net);
+	assert_true(wgp_tun_has(&net.nodes[1], "rekey", 5));
+	assert_counts(&net, N + 1, N, 2);
 	wgp_free(&net);
+	time_fake_set(0);
 }
 
 int main(void)
