@@ -1258,15 +1258,40 @@ static void member_detail(const struct conn *c, const struct conn_member *m, cha
 	}
 }
 
+void conn_counters_fill(struct conn_peer_status *out, const uint8_t public_key[32],
+			const struct net_status *st)
+{
+	for (size_t j = 0; j < st->n_peers; j++) {
+		const struct net_peer_status *p = &st->peers[j];
+
+		if (memcmp(p->public_key, public_key, 32))
+			continue;
+		out->has_counters = true;
+		out->rx_bytes = p->rx_bytes;
+		out->tx_bytes = p->tx_bytes;
+		out->last_handshake_sec = p->last_handshake_sec;
+		out->has_packet_counters = p->has_packet_counters;
+		out->rx_packets = p->rx_packets;
+		out->tx_packets = p->tx_packets;
+		out->handshakes = p->handshakes;
+		return;
+	}
+}
+
 int conn_status(const struct conn *c, struct conn_peer_status **out, size_t *n)
 {
 	struct conn_peer_status *st = calloc(c->n_members ? c->n_members : 1, sizeof(*st));
 	uint64_t now = time_mono_ns();
+	struct net_status ns = { 0 };
+	bool have_ns;
 
 	*out = NULL;
 	*n = 0;
 	if (!st)
 		return -ENOMEM;
+	/* One device query for all members (the web UI asks every second); the
+	 * rest of the status stands without it. */
+	have_ns = c->n_members && !net_status(c->cfg.net, &ns);
 	for (size_t i = 0; i < c->n_members; i++) {
 		const struct conn_member *m = c->members[i];
 		struct conn_peer_status *s = &st[i];
@@ -1292,7 +1317,11 @@ int conn_status(const struct conn *c, struct conn_peer_status **out, size_t *n)
 		s->since_ms = (now - m->since_ns) / MS;
 		s->mtu = m->route_mtu ? m->route_mtu : net_mtu(c->cfg.net);
 		member_detail(c, m, s->detail, sizeof(s->detail));
+		if (have_ns)
+			conn_counters_fill(s, m->peer.public_key, &ns);
 	}
+	if (have_ns)
+		net_status_free(&ns);
 	*out = st;
 	*n = c->n_members;
 	return 0;

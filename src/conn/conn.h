@@ -77,6 +77,15 @@ struct conn_peer_status {
 	uint64_t since_ms;                /* time on the current path */
 	unsigned mtu;                     /* largest IP packet sent to it (its route) */
 	char detail[96];                  /* what it is doing, for `lanrage status` */
+	/* Its WireGuard peer's counters (net_peer_status), from one net_status
+	 * per conn_status call; has_counters is false when that failed or the
+	 * peer is not on the device. The packet counters and handshakes are
+	 * valid only with has_packet_counters as well (0 otherwise). */
+	bool has_counters, has_packet_counters;
+	uint64_t rx_bytes, tx_bytes;      /* every datagram, handshakes included */
+	uint64_t rx_packets, tx_packets;  /* IP packets carried, keepalives not */
+	uint64_t handshakes;              /* completed since the peer was added */
+	uint64_t last_handshake_sec;      /* wall clock, 0 = never */
 };
 
 /* This node's own picture, published to the party by conn itself. */

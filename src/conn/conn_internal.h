@@ -7,7 +7,8 @@
  *     the probing state machine (conn_pmtu.c);
  *   - candidate lists (parse, merge, dedup, LAN classification) and the
  *     filter every member-supplied candidate passes before it is probed;
- *   - the relay shim's wrapping (SEND) and unwrapping (DELIVER).
+ *   - the relay shim's wrapping (SEND) and unwrapping (DELIVER);
+ *   - a member's WireGuard counters picked from a net_status.
  * Invariants: a pair key is wiped by whoever holds it; parsing checks every
  * length before reading; MACs are compared in constant time.
  */
@@ -346,6 +347,15 @@ const char *cand_verdict_name(enum cand_verdict v);
  * were refused. */
 size_t cand_select(struct cand_list *out, const struct cand_list *in, const struct cand_filter *f,
 		   const char *who);
+
+/* ---- Status counters ------------------------------------------------------ */
+
+struct conn_peer_status;
+struct net_status;
+/* Copies the counters of the peer with public_key in st (net_status) into
+ * out, has_counters set; leaves out untouched when st has no such peer. */
+void conn_counters_fill(struct conn_peer_status *out, const uint8_t public_key[32],
+			const struct net_status *st);
 
 /* ---- Relay shim ---------------------------------------------------------- */
 
