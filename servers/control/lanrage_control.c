@@ -6,6 +6,7 @@
  *   lanrage-control [--listen ADDR:PORT] [--db PATH] [--peer-timeout S]
  *                   [--relay-timeout S] [--relay-secret-file F] [--log-level L]
  *                   [--tls-cert F --tls-key F | --insecure] [--print-pin]
+ *                   [--metrics-listen ADDR:PORT]
  *                   [limits: --auth-timeout S --ping-interval S --idle-timeout S
  *                    --ip-sessions N --ip-register-rate N --ip-register-burst N
  *                    --peer-gc S --signal-rate KIB --signal-burst KIB]
@@ -52,9 +53,12 @@
 #include "control/ctl_wsq.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
+#include "metrics/metrics_http.h"
+#include "metrics/prom.h"
 #include "util/hostport.h"
 #include "util/mem.h"
 #include "util/secret_file.h"
+#include "util/strbuf.h"
 #include "util/time.h"
 
 #include "srv_setup.h"
@@ -96,6 +100,10 @@ struct srv {
 	struct lws_context *ctx;
 	lws_sorted_usec_list_t tick;
 	uint64_t tick_due_ns;
+	struct metrics_http *metrics; /* NULL without --metrics-listen */
+	uv_timer_t metrics_timer;
+	/* Refusals the transport makes itself (lanrage_control_rejected_total). */
+	uint64_t http_method, http_body, slow_readers;
 };
 
 static struct srv srv;
@@ -145,6 +153,7 @@ static void conn_send(void *arg, const char *msg, size_t len)
 	    ctl_wsq_push(&c->out, msg, len)) {
 		log_warn(SRV_TAG, "client does not read (%zu bytes queued): dropping it",
 			 c->out.bytes);
+		srv.slow_readers++;
 		ctl_wsq_clear(&c->out);
 		c->dropped = c->closing = true;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
@@ -286,14 +295,18 @@ static int http_check(struct srv_conn *c)
 {
 	char te[8];
 
-	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
+	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0) {
+		srv.http_method++;
 		return http_refuse(c, 405, "{\"code\":\"bad_request\",\"message\":\"only GET is "
 				   "served\"}");
+	}
 	if ((lws_hdr_copy(c->wsi, te, sizeof(te), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	     strcmp(te, "0")) ||
-	    lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+	    lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		srv.http_body++;
 		return http_refuse(c, 400, "{\"code\":\"bad_request\",\"message\":\"a request "
 				   "body is not accepted\"}");
+	}
 	return 0;
 }
 
@@ -493,6 +506,9 @@ static void usage(FILE *f)
 		"                           pair beside the database, made on first start\n"
 		"  --insecure               serve plain ws:// and http:// (loopback, labs)\n"
 		"  --print-pin              print the TLS key pin clients use, then exit\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus metrics at\n"
+		"                           http://ADDR:PORT/metrics (plain HTTP; [::]:PORT for\n"
+		"                           IPv6; off by default; see docs/METRICS.md)\n"
 		"limits (0 turns one off; see docs/CONTROL.md \"Limits\"):\n"
 		"  --auth-timeout SECONDS   close sessions not authenticated by then (default 10)\n"
 		"  --ping-interval SECONDS  WebSocket PING after this long idle (default 30)\n"
@@ -520,6 +536,55 @@ static void raise_nofile(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl))
 			log_warn(SRV_TAG, "cannot raise the open file limit: %s", strerror(errno));
 	}
+}
+
+/* Renders the metrics on the service thread, which owns the core, and
+ * hands the text to the metrics thread. */
+static void srv_publish_metrics(uv_timer_t *t)
+{
+	const struct ctl_metrics_extra extra[] = {
+		{ "http_method", srv.http_method },
+		{ "http_body", srv.http_body },
+		{ "slow_reader", srv.slow_readers },
+	};
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	prom_build_info(&sb);
+	ctl_core_metrics(srv.core, &sb, extra, sizeof(extra) / sizeof(extra[0]));
+	prom_process(&sb);
+	metrics_http_publish(srv.metrics, strbuf_take(&sb));
+}
+
+/* Takes --metrics-listen before the database is touched, as --listen is.
+ * 0, or 1 (the exit status) with the reason printed. */
+static int srv_metrics_start(const char *listen)
+{
+	int r;
+
+	if (!listen)
+		return 0;
+	r = metrics_http_start(listen, &srv.metrics);
+	if (r)
+		fprintf(stderr, "lanrage-control: cannot listen for metrics on %s: %s (%spick "
+				"another with --metrics-listen ADDR:PORT)\n", listen, strerror(-r),
+			r == -EADDRINUSE ? "another lanrage-control running? " : "");
+	else
+		log_info(SRV_TAG, "metrics on http://%s/metrics", listen);
+	return r ? 1 : 0;
+}
+
+static void srv_metrics_timer(bool start)
+{
+	if (!srv.metrics)
+		return;
+	if (start) {
+		uv_timer_init(&srv_loop, &srv.metrics_timer);
+		uv_timer_start(&srv.metrics_timer, srv_publish_metrics, 0, 1000);
+		return;
+	}
+	uv_timer_stop(&srv.metrics_timer);
+	uv_close((uv_handle_t *)&srv.metrics_timer, NULL);
 }
 
 /* On a foreign loop, lws's teardown is two calls around running the loop so
@@ -584,9 +649,11 @@ static int srv_run(const char *addr, int port, const struct srv_tls *tls)
 		 (unsigned long long)rl.rlim_cur);
 	srv.tick.cb = srv_tick;
 	srv_tick_at(0);
+	srv_metrics_timer(true);
 	uv_run(&srv_loop, UV_RUN_DEFAULT);
 	log_info(SRV_TAG, "stopping");
 	lws_sul_cancel(&srv.tick);
+	srv_metrics_timer(false);
 	uv_close((uv_handle_t *)&srv_sigint, NULL);
 	uv_close((uv_handle_t *)&srv_sigterm, NULL);
 	srv_ctx_destroy();
@@ -624,6 +691,7 @@ enum {
 	OPT_PEER_GC,
 	OPT_SIGNAL_RATE,
 	OPT_SIGNAL_BURST,
+	OPT_METRICS,
 	OPT_VERSION,
 };
 
@@ -650,6 +718,7 @@ int main(int argc, char **argv)
 		{ "peer-gc", required_argument, NULL, OPT_PEER_GC },
 		{ "signal-rate", required_argument, NULL, OPT_SIGNAL_RATE },
 		{ "signal-burst", required_argument, NULL, OPT_SIGNAL_BURST },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -658,7 +727,7 @@ int main(int argc, char **argv)
 	int port = SRV_DEFAULT_PORT, opt, idx = 0, r;
 	uint64_t v;
 	enum log_level level = LOG_INFO;
-	const char *secret_path = NULL, *tls_cert = NULL, *tls_key = NULL;
+	const char *secret_path = NULL, *tls_cert = NULL, *tls_key = NULL, *metrics = NULL;
 	struct srv_tls tls = { 0 };
 	char *secret = NULL;
 	bool print_pin = false;
@@ -749,6 +818,11 @@ int main(int argc, char **argv)
 				goto bad;
 			srv.opts.signal_burst = (uint32_t)(v * 1024);
 			break;
+		case OPT_METRICS:
+			if (metrics_http_check(optarg))
+				goto bad;
+			metrics = optarg;
+			break;
 		case 'v':
 			if (log_level_parse(optarg, &level))
 				goto bad;
@@ -795,6 +869,8 @@ int main(int argc, char **argv)
 	log_lws_setup();
 	raise_nofile();
 	r = srv_probe_listen(addr, port);
+	if (!r)
+		r = srv_metrics_start(metrics);
 	if (r)
 		goto out_tls;
 	r = ctl_core_open(&srv.opts, &srv.core);
@@ -807,6 +883,7 @@ int main(int argc, char **argv)
 	r = srv_run(addr, port, &tls) ? 1 : 0;
 	ctl_core_close(srv.core);
 out_tls:
+	metrics_http_stop(srv.metrics);
 	if (secret) {
 		crypto_wipe(secret, strlen(secret));
 		free(secret);

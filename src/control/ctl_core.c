@@ -417,6 +417,7 @@ int ctl_core_open(const struct ctl_core_opts *o, struct ctl_core **out)
 	ctl_list_init(&c->sessions);
 	ctl_list_init(&c->gc_peers);
 	ctl_list_init(&c->auth_pending);
+	ctl_metrics_init(&c->metrics);
 	if (!c->db_path || !c->relay_secret || !c->server_name) {
 		ret = -ENOMEM;
 		goto err;
@@ -494,6 +495,20 @@ void ctl_core_close(struct ctl_core *c)
 	free(c->relay_secret);
 	free(c->server_name);
 	free(c);
+}
+
+/* Commits the open batch, counted and timed (its fsync is the store's cost). */
+static int ctl_core_commit(struct ctl_core *c)
+{
+	uint64_t start = time_mono_ns();
+	int ret = ctl_store_commit(c->store);
+
+	if (!ret) {
+		c->stats.commits++;
+		prom_hist_observe(&c->metrics.store_commit,
+				  (double)(time_mono_ns() - start) / 1e9);
+	}
+	return ret;
 }
 
 static uint64_t ctl_ms_until(uint64_t deadline_ns, uint64_t now)
@@ -617,8 +632,7 @@ uint64_t ctl_core_tick(struct ctl_core *c)
 		uint64_t start = ctl_store_batch_start(c->store);
 
 		if (now - start >= window) {
-			if (!ctl_store_commit(c->store))
-				c->stats.commits++;
+			ctl_core_commit(c);
 		} else {
 			uint64_t ms = ctl_ms_until(start + window, now);
 
@@ -630,12 +644,7 @@ uint64_t ctl_core_tick(struct ctl_core *c)
 
 int ctl_core_flush(struct ctl_core *c)
 {
-	bool pending = ctl_store_pending(c->store);
-	int ret = ctl_store_commit(c->store);
-
-	if (pending && !ret)
-		c->stats.commits++;
-	return ret;
+	return ctl_store_pending(c->store) ? ctl_core_commit(c) : ctl_store_commit(c->store);
 }
 
 void ctl_core_stats(const struct ctl_core *c, struct ctl_core_stats *out)
@@ -792,12 +801,34 @@ static void ctl_session_error(struct ctl_session *s, int64_t id, enum ctl_err co
 	ctl_core_send(s->core, s, ctl_msg_error(id, code, message));
 }
 
+/* Answers a parsed message (parsed 0) or the error that parsing found;
+ * returns the result, for the metrics. */
+static enum ctl_err ctl_session_answer(struct ctl_session *s, int parsed, struct ctl_req *req,
+				       struct ctl_perr *err)
+{
+	json_t *data = NULL;
+
+	if (!ctl_session_rate_ok(s)) {
+		s->core->metrics.rate_limited++;
+		err->code = CTL_E_RATE_LIMITED;
+		ctl_session_error(s, req->id, err->code, "over the session's message rate");
+		return err->code;
+	}
+	if (parsed || ctl_handle_request(s, req, &data, err)) {
+		ctl_session_error(s, req->id, err->code, err->message);
+		return err->code;
+	}
+	ctl_core_send(s->core, s, ctl_msg_result(req->id, data));
+	return CTL_OK;
+}
+
 int ctl_session_input(struct ctl_session *s, const char *msg, size_t len)
 {
 	struct ctl_core *c = s->core;
+	uint64_t start = time_mono_ns();
 	struct ctl_req req;
 	struct ctl_perr err;
-	json_t *data = NULL;
+	enum ctl_err result;
 	int parsed;
 
 	if (s->dead)
@@ -806,25 +837,16 @@ int ctl_session_input(struct ctl_session *s, const char *msg, size_t len)
 	if (s->peer)
 		ctl_core_touch(c, s->peer);
 	if (len > CTL_MAX_MESSAGE) {
+		c->metrics.too_large++;
 		ctl_session_error(s, 0, CTL_E_TOO_LARGE, "message over 16384 bytes");
+		ctl_metrics_request(&c->metrics, CTL_MT_INVALID, CTL_E_TOO_LARGE, start);
 		return -EMSGSIZE;
 	}
 	/* Parsed before the rate check so a refusal can echo the request's id
 	 * (a client waits for that id); parsing is bounded by the size limit. */
 	parsed = ctl_proto_parse(msg, len, &req, &err);
-	if (!ctl_session_rate_ok(s)) {
-		ctl_session_error(s, req.id, CTL_E_RATE_LIMITED, "over the session's message rate");
-		goto out;
-	}
-	if (parsed) {
-		ctl_session_error(s, req.id, err.code, err.message);
-		goto out;
-	}
-	if (ctl_handle_request(s, &req, &data, &err))
-		ctl_session_error(s, req.id, err.code, err.message);
-	else
-		ctl_core_send(c, s, ctl_msg_result(req.id, data));
-out:
+	result = ctl_session_answer(s, parsed, &req, &err);
+	ctl_metrics_request(&c->metrics, parsed ? CTL_MT_INVALID : req.type, result, start);
 	ctl_req_free(&req);
 	return 0;
 }

@@ -110,6 +110,18 @@ int ctl_session_input(struct ctl_session *s, const char *msg, size_t len);
 /* Forgets the session. A member stays in its party until its timeout. */
 void ctl_session_close(struct ctl_session *s);
 
+/* A count the transport adds to lanrage_control_rejected_total. */
+struct ctl_metrics_extra {
+	const char *reason;
+	uint64_t count;
+};
+
+struct strbuf;
+/* Appends the core's Prometheus families (docs/METRICS.md "lanrage-control")
+ * to sb, with the transport's own refusals in the rejected family. */
+void ctl_core_metrics(const struct ctl_core *c, struct strbuf *sb,
+		      const struct ctl_metrics_extra *extra, size_t n_extra);
+
 /* A read-only REST query (docs/CONTROL.md "REST"). path is the request path,
  * authorization the Authorization header or NULL. Returns the HTTP status and
  * hands a JSON body to *body (caller frees), or a negative errno with *body

@@ -11,16 +11,24 @@
 #include "control/ctl_handlers.h"
 #include "control/ctl_proto.h"
 #include "control/ctl_state.h"
+#include "util/time.h"
 
-static int ctl_rest_answer(json_t *body, int status, char **out)
+/* An answer's body and, for the metrics, its error code (CTL_OK). */
+struct ctl_rest_out {
+	char *body;
+	enum ctl_err code;
+};
+
+static int ctl_rest_answer(json_t *body, int status, struct ctl_rest_out *out)
 {
-	*out = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	out->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	return *out ? status : -ENOMEM;
+	return out->body ? status : -ENOMEM;
 }
 
-static int ctl_rest_error(enum ctl_err code, const char *message, char **out)
+static int ctl_rest_error(enum ctl_err code, const char *message, struct ctl_rest_out *out)
 {
+	out->code = code;
 	return ctl_rest_answer(json_pack("{s:s, s:s}", "code", ctl_err_name(code), "message",
 					 message),
 			       ctl_err_http(code), out);
@@ -36,7 +44,7 @@ static const char *ctl_rest_after(const char *path, const char *prefix)
 }
 
 static int ctl_rest_party(struct ctl_core *c, const char *rest, struct ctl_peer_rec *me,
-			  char **body)
+			  struct ctl_rest_out *body)
 {
 	const char *slash = strchr(rest, '/');
 	size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
@@ -66,7 +74,7 @@ static int ctl_rest_party(struct ctl_core *c, const char *rest, struct ctl_peer_
 }
 
 static int ctl_rest_peer(struct ctl_core *c, const char *rest, struct ctl_peer_rec *me,
-			 char **body)
+			 struct ctl_rest_out *body)
 {
 	char id[CTL_HEXID_LEN + 1];
 	struct ctl_peer_rec *p;
@@ -81,14 +89,14 @@ static int ctl_rest_peer(struct ctl_core *c, const char *rest, struct ctl_peer_r
 	return ctl_rest_answer(ctl_json_peer(p), 200, body);
 }
 
-int ctl_core_rest(struct ctl_core *c, const char *path, const char *authorization, char **body)
+static int ctl_rest_route(struct ctl_core *c, const char *path, const char *authorization,
+			  struct ctl_rest_out *body)
 {
 	char clean[256];
 	const char *rest;
 	struct ctl_peer_rec *me;
 	size_t n;
 
-	*body = NULL;
 	/* The query string is ignored; no route takes parameters. */
 	n = strcspn(path, "?");
 	if (n >= sizeof(clean))
@@ -112,4 +120,16 @@ int ctl_core_rest(struct ctl_core *c, const char *path, const char *authorizatio
 	if (rest)
 		return ctl_rest_party(c, rest, me, body);
 	return ctl_rest_peer(c, ctl_rest_after(clean, "/v1/peers/"), me, body);
+}
+
+int ctl_core_rest(struct ctl_core *c, const char *path, const char *authorization, char **body)
+{
+	struct ctl_rest_out out = { NULL, CTL_OK };
+	uint64_t start = time_mono_ns();
+	int status = ctl_rest_route(c, path, authorization, &out);
+
+	if (status >= 0)
+		ctl_metrics_request(&c->metrics, ctl_metrics_rest_type(path), out.code, start);
+	*body = out.body;
+	return status;
 }

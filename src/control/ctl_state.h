@@ -34,6 +34,7 @@
 #include "control/ctl_ipam.h"
 #include "control/ctl_limit.h"
 #include "control/ctl_map.h"
+#include "control/ctl_metrics.h"
 #include "nat/relay_ticket.h"
 
 struct ctl_store;
@@ -155,6 +156,7 @@ struct ctl_core {
 	uint8_t ticket_sk[RELAY_TICKET_SK_LEN]; /* secret */
 	uint8_t ticket_pk[RELAY_TICKET_PK_LEN];
 	struct ctl_core_stats stats;
+	struct ctl_metrics metrics;
 };
 
 /* ctl_core.c */

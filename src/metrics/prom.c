@@ -1,15 +1,18 @@
 /*
  * prom: the Prometheus text exposition format (prom.h).
  *
- * Values are printed with %.17g so a float survives a round trip, except
- * whole numbers below 2^53, which print without an exponent (counters read
- * as integers). /proc/self is read with plain stdio: these are small files
- * the kernel writes at once.
+ * Values are printed with %.15g, or %.17g when that does not read back as
+ * the same double, so a float survives a round trip and a bucket bound
+ * reads as written (le="0.005", not 0.0050000000000000001); whole numbers
+ * below 2^53 print without an exponent (counters read as integers).
+ * /proc/self is read with plain stdio: these are small files the kernel
+ * writes at once. Nothing here needs libm (the programs do not link it).
  */
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
+#include <math.h> /* isnan, isinf: macros */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -49,9 +52,9 @@ static void prom_value(char *out, size_t cap, double v)
 		snprintf(out, cap, "NaN");
 	else if (isinf(v))
 		snprintf(out, cap, "%s", v > 0 ? "+Inf" : "-Inf");
-	else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+	else if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(int64_t)v)
 		snprintf(out, cap, "%.0f", v);
-	else
+	else if (snprintf(out, cap, "%.15g", v) > 0 && strtod(out, NULL) != v)
 		snprintf(out, cap, "%.17g", v);
 }
 
