@@ -94,6 +94,42 @@ static bool api_f_since(const struct conn_peer_status *m, double *v)
 	return true;
 }
 
+static bool api_f_rx_bytes(const struct conn_peer_status *m, double *v)
+{
+	*v = (double)m->rx_bytes;
+	return m->has_counters;
+}
+
+static bool api_f_tx_bytes(const struct conn_peer_status *m, double *v)
+{
+	*v = (double)m->tx_bytes;
+	return m->has_counters;
+}
+
+static bool api_f_rx_packets(const struct conn_peer_status *m, double *v)
+{
+	*v = (double)m->rx_packets;
+	return m->has_counters && m->has_packet_counters;
+}
+
+static bool api_f_tx_packets(const struct conn_peer_status *m, double *v)
+{
+	*v = (double)m->tx_packets;
+	return m->has_counters && m->has_packet_counters;
+}
+
+static bool api_f_handshakes(const struct conn_peer_status *m, double *v)
+{
+	*v = (double)m->handshakes;
+	return m->has_counters && m->has_packet_counters;
+}
+
+static bool api_f_last_handshake(const struct conn_peer_status *m, double *v)
+{
+	*v = (double)m->last_handshake_sec;
+	return m->has_counters && m->last_handshake_sec;
+}
+
 /* lanrage_peer_path: one series per member, 1, its path and relay as labels. */
 static void api_metric_paths(struct strbuf *sb, const struct party_status *st)
 {
@@ -126,6 +162,22 @@ static void api_metric_peers(struct strbuf *sb, const struct party_status *st)
 			   "Largest IP packet sent to the member on its current path.", api_f_mtu);
 	api_metric_members(sb, st, "lanrage_peer_path_age_seconds", PROM_GAUGE,
 			   "Time the member has been on its current path.", api_f_since);
+	api_metric_members(sb, st, "lanrage_peer_receive_bytes_total", PROM_COUNTER,
+			   "Bytes of WireGuard datagrams received from the member (any path).",
+			   api_f_rx_bytes);
+	api_metric_members(sb, st, "lanrage_peer_transmit_bytes_total", PROM_COUNTER,
+			   "Bytes of WireGuard datagrams sent to the member (any path).",
+			   api_f_tx_bytes);
+	api_metric_members(sb, st, "lanrage_peer_receive_packets_total", PROM_COUNTER,
+			   "IP packets received from the member through the tunnel.",
+			   api_f_rx_packets);
+	api_metric_members(sb, st, "lanrage_peer_transmit_packets_total", PROM_COUNTER,
+			   "IP packets sent to the member through the tunnel.", api_f_tx_packets);
+	api_metric_members(sb, st, "lanrage_peer_handshakes_total", PROM_COUNTER,
+			   "WireGuard handshakes completed with the member.", api_f_handshakes);
+	api_metric_members(sb, st, "lanrage_peer_last_handshake_timestamp_seconds", PROM_GAUGE,
+			   "Unix time of the last completed handshake with the member.",
+			   api_f_last_handshake);
 	api_metric_paths(sb, st);
 }
 
