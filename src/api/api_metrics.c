@@ -36,6 +36,12 @@ static void api_metric_states(struct strbuf *sb, const struct party_status *st)
 	prom_family(sb, "lanrage_daemon_udp_blocked", PROM_GAUGE,
 		    "1 when no STUN server and no relay answered over UDP.");
 	prom_sample(sb, "lanrage_daemon_udp_blocked", NULL, st->self.udp_blocked);
+	prom_family(sb, "lanrage_daemon_relays_bound", PROM_GAUGE,
+		    "Relays holding a binding for this node now.");
+	prom_sample(sb, "lanrage_daemon_relays_bound", NULL, st->self.relays_bound);
+	prom_family(sb, "lanrage_daemon_relay_binds_total", PROM_COUNTER,
+		    "Relay BINDs accepted (first binds and renewals) since the party came up.");
+	prom_sample_u64(sb, "lanrage_daemon_relay_binds_total", NULL, st->self.relay_binds);
 }
 
 static void api_member_labels(char *lb, size_t cap, const struct conn_peer_status *m)

@@ -1220,6 +1220,10 @@ void conn_free(struct conn *c)
 void conn_self_status(const struct conn *c, struct conn_self_status *out)
 {
 	*out = c->self;
+	out->relays_bound = 0;
+	for (size_t i = 0; i < c->n_relays; i++)
+		out->relays_bound += c->relays[i].bound;
+	out->relay_binds = c->relay_binds;
 }
 
 static void member_detail(const struct conn *c, const struct conn_member *m, char *d, size_t n)

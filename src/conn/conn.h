@@ -98,6 +98,8 @@ struct conn_self_status {
 	size_t n_public;
 	char home_relay[CTL_ID_LEN + 1];
 	bool udp_blocked;                 /* no STUN answer and no relay reachable */
+	unsigned relays_bound;            /* relays holding a binding for us now */
+	uint64_t relay_binds;             /* BINDs relays accepted (first and renewals) */
 };
 
 struct conn;

@@ -157,6 +157,7 @@ struct conn {
 	struct cand_list self_cands;
 	struct conn_relay relays[CONN_MAX_RELAYS];
 	size_t n_relays;
+	uint64_t relay_binds;      /* BOUNDs that verified: conn_self_status */
 	int home; /* index in relays, -1 when none */
 	bool no_ticket_logged; /* "no relay ticket yet" said once */
 	uint64_t relays_list_next_ns, relays_list_asked_ns;

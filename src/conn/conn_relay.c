@@ -534,6 +534,7 @@ static void relay_frame(struct conn *c, struct conn_relay *r, const struct relay
 		if (!r->bound)
 			log_info(CONN_TAG, "bound on relay %s (%s)", r->id, r->endpoint);
 		r->bound = true;
+		c->relay_binds++;
 		r->unbound_logged = false;
 		r->accepted_ts_ms = r->bind_ts_ms;
 		r->last_refused = 0;
