@@ -248,7 +248,12 @@
 		if (busy) setText('party-busy-text', busy.text);
 		show('party-idle', !busy && state === 'idle');
 		show('party-active', !busy && state === 'active');
-		if (state !== 'active') return;
+		if (state !== 'active') {
+			// nothing of a party left behind, even hidden
+			$('members').replaceChildren();
+			$('share-code').value = '';
+			return;
+		}
 		setText('party-name', st.party_name || 'Party');
 		setText('party-state', state);
 		const self = st.self || {};
@@ -317,20 +322,25 @@
 		}
 	}
 
-	// A line of the member's RTT over the last HISTORY_MS, with the colour
-	// thresholds as dashed lines when they are in range. Gaps where nothing
-	// was measured stay gaps.
+	// A line of the member's RTT over the time the page has watched it (at
+	// least 30 s, at most HISTORY_MS), with the colour thresholds as dashed
+	// lines when they are in range. Gaps where nothing was measured stay gaps.
 	function chart(m, h) {
 		const W = 300, H = 70, PAD = 2;
 		const vals = h.filter((p) => p.rtt !== null).map((p) => p.rtt);
-		const max = Math.max(10, ...vals) * 1.2;
+		const top = Math.max(2, ...vals);
+		const max = top * 1.25;
 		const now = Date.now();
-		const x = (t) => PAD + (W - 2 * PAD) * (1 - (now - t) / HISTORY_MS);
+		const span = Math.min(HISTORY_MS, Math.max(30_000, h.length ? now - h[0].t : 0));
+		const x = (t) => PAD + (W - 2 * PAD) * (1 - (now - t) / span);
 		const y = (v) => H - PAD - (H - 2 * PAD) * (v / max);
+		const who = m.name || m.peer_id;
+		const secs = Math.round(span / 1000);
+		const spanText = secs >= 120 ? Math.round(secs / 60) + ' minutes' : secs + ' s';
 		const label = vals.length
-			? 'RTT to ' + (m.name || m.peer_id) + ' over the last 5 minutes: ' + vals.length +
-				' samples, lowest ' + fmtMs(Math.min(...vals)) + ', highest ' + fmtMs(Math.max(...vals))
-			: 'RTT to ' + (m.name || m.peer_id) + ': not measured yet';
+			? 'RTT to ' + who + ' over the last ' + spanText + ': ' + vals.length + ' samples, lowest ' +
+				fmtMs(Math.min(...vals)) + ', highest ' + fmtMs(Math.max(...vals))
+			: 'RTT to ' + who + ': not measured yet';
 		const s = svg('svg', { class: 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': label,
 			preserveAspectRatio: 'none' });
 		const title = svg('title');
@@ -351,9 +361,8 @@
 			pen = true;
 		}
 		if (d) s.append(svg('path', { class: 'chart-line', d: d.trim() }));
-		const last = vals.length ? vals[vals.length - 1] : null;
 		const txt = svg('text', { class: 'chart-label', x: W - 4, y: 12, 'text-anchor': 'end' });
-		txt.textContent = 'max ' + Math.round(max / 1.2) + ' ms' + (last !== null ? ' · now ' + fmtMs(last) : '');
+		txt.textContent = 'last ' + spanText + (vals.length ? ' · top ' + fmtMs(top) : '');
 		s.append(txt);
 		return s;
 	}
@@ -479,7 +488,7 @@
 			['Error', c.error],
 		]);
 		kv($('node-nat'), [
-			['NAT type', nat.type],
+			['NAT type', !nat.type || nat.type === 'unknown' ? 'unknown until a party starts (or run the check below)' : nat.type],
 			['Mapping', nat.mapping],
 			['Filtering', nat.filtering],
 			['UDP blocked', self.udp_blocked === undefined ? '' : self.udp_blocked ? 'yes' : 'no'],
