@@ -28,7 +28,9 @@
 #     the Grafana dashboard docs/grafana/lanrage.json answers with a series;
 #   - after 2 MiB over TCP through the relay and c's leaving (no relayed pair
 #     left), lanrage_relay_forwarded_bytes_total in Prometheus equals exactly
-#     the forwarded_bytes of the relay's own statistics line (SIGUSR1).
+#     the forwarded_bytes of the relay's own statistics line (SIGUSR1);
+#   - b's daemon restarted writes a new token, and Prometheus scrapes it
+#     again without a reload (credentials_file is read at every scrape).
 # Prints PASS/FAIL per check and "metrics: N passed, M failed"; exit 1 on any
 # failure. Prometheus is killed by PID and the lab torn down on every exit
 # path (EXIT trap). BUILD=DIR for other binaries; KEEP=1 keeps the files.
@@ -94,17 +96,20 @@ RELAY_PID[r1]=${NL_PIDS[-1]}
 e2e_relay_registered r1 || { echo "metrics: relay did not register: $(tail -3 "$E2E_DIR/r1.log")" >&2; exit 1; }
 
 declare -A NAME=([a]=a [b]=b [c]=$C_NAME)
-for node in a b c; do
-	mkdir -p "$E2E_DIR/$node"
-	nl_spawn "$node" "$E2E_DIR/$node.log" "$LANRAGE" daemon --control "$CTL_URL" \
-		--control-pin "$CTL_PIN" --state-dir "$E2E_DIR/$node" --interface "lrm$node" \
-		--name "${NAME[$node]}" >/dev/null
-	DPID[$node]=${NL_PIDS[-1]}
-done
-for node in a b c; do
-	for _ in $(seq 150); do lr "$node" status >/dev/null 2>&1 && break; sleep 0.1; done
-	lr "$node" status >/dev/null 2>&1 || { echo "metrics: daemon $node did not answer" >&2; exit 1; }
-done
+mt_daemon() { # NODE: starts its daemon (e2e_daemon's, but named NAME[NODE])
+	mkdir -p "$E2E_DIR/$1"
+	nl_spawn "$1" "$E2E_DIR/$1.log.$RANDOM" "$LANRAGE" daemon --control "$CTL_URL" \
+		--control-pin "$CTL_PIN" --state-dir "$E2E_DIR/$1" --interface "lrm$1" \
+		--name "${NAME[$1]}" >/dev/null
+	DPID[$1]=${NL_PIDS[-1]}
+}
+mt_api_wait() { # NODE
+	for _ in $(seq 150); do lr "$1" status >/dev/null 2>&1 && return 0; sleep 0.1; done
+	echo "metrics: daemon $1 did not answer" >&2
+	exit 1
+}
+for node in a b c; do mt_daemon "$node"; done
+for node in a b c; do mt_api_wait "$node"; done
 id=$(party_create a) && party_join b "$id" && party_join c "$id" ||
 	{ echo "metrics: party create/join failed" >&2; exit 1; }
 VA=$(vip a) VB=$(vip b) VC=$(vip c)
@@ -265,5 +270,17 @@ v=$(fwd)
 check "relay: Prometheus $v = SIGUSR1 statistics $stat forwarded bytes" test -n "$stat" -a "$v" = "$stat"
 check "relay: the relayed TCP is in it (>= 2 MiB)" test "${stat:-0}" -ge $((2 * 1024 * 1024))
 
-echo "metrics: $PASSES passed, $FAILS failed"
+# ---- a restarted daemon has a new token: Prometheus reads it again --------
+
+kill -TERM "${DPID[b]}"
+for _ in $(seq 100); do kill -0 "${DPID[b]}" 2>/dev/null || break; sleep 0.1; done
+mt_daemon b
+mt_api_wait b
+NEW_TOKEN=$(cat "$E2E_DIR/b/api.token")
+check "b restarted with a new token" test "$NEW_TOKEN" != "$TOKEN"
+sleep 2.5 # the latest scrape is one of the new daemon
+up=$(promq value 'up{job="lanrage"}' 2>/dev/null | awk '{print $2}')
+check "Prometheus: b's new daemon scraped with the new token, no reload (up $up)" test "$up" = 1
+
+echo "metrics: $PASSES passed, $FAILS failed ($SECONDS s)"
 [ "$FAILS" -eq 0 ]
