@@ -148,16 +148,31 @@ static void relay_rx(struct relay *r)
 	} while (n == BATCH);
 }
 
+/* Hands the metrics text to the HTTP thread, at most once a second: the
+ * counters are this thread's, so it renders them itself. */
+static void publish_metrics(struct relay *r, uint64_t now_ns)
+{
+	if (!r->metrics || (r->metrics_ns && now_ns - r->metrics_ns < TICK_MS * TIME_NS_PER_MS))
+		return;
+	r->metrics_ns = now_ns;
+	metrics_http_publish(r->metrics, relay_metrics_render(&r->core, &r->stun));
+}
+
 /* true when the loop must stop. */
 static bool on_signal(struct relay *r)
 {
 	struct signalfd_siginfo si;
 
 	while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1)
+		if (si.ssi_signo == SIGUSR1) {
 			relay_core_log_stats(&r->core, "statistics");
-		else
+			/* now, not within the second: a scrape right after
+			 * the line reads the same counters */
+			r->metrics_ns = 0;
+			publish_metrics(r, time_mono_ns());
+		} else {
 			return true;
+		}
 	}
 	return false;
 }
@@ -211,16 +226,6 @@ static int open_signals(struct relay *r)
 	if (r->sfd < 0 || epoll_ctl(r->ep, EPOLL_CTL_ADD, r->sfd, &ev))
 		return -1;
 	return 0;
-}
-
-/* Hands the metrics text to the HTTP thread, at most once a second: the
- * counters are this thread's, so it renders them itself. */
-static void publish_metrics(struct relay *r, uint64_t now_ns)
-{
-	if (!r->metrics || (r->metrics_ns && now_ns - r->metrics_ns < TICK_MS * TIME_NS_PER_MS))
-		return;
-	r->metrics_ns = now_ns;
-	metrics_http_publish(r->metrics, relay_metrics_render(&r->core, &r->stun));
 }
 
 static int start_metrics(struct relay *r, const char *listen)
