@@ -326,14 +326,14 @@
 	// least 30 s, at most HISTORY_MS), with the colour thresholds as dashed
 	// lines when they are in range. Gaps where nothing was measured stay gaps.
 	function chart(m, h) {
-		const W = 300, H = 70, PAD = 2;
+		const W = 300, H = 70, PAD = 2, LABEL = 16; // the label's band stays clear of the line
 		const vals = h.filter((p) => p.rtt !== null).map((p) => p.rtt);
 		const top = Math.max(2, ...vals);
 		const max = top * 1.25;
 		const now = Date.now();
 		const span = Math.min(HISTORY_MS, Math.max(30_000, h.length ? now - h[0].t : 0));
 		const x = (t) => PAD + (W - 2 * PAD) * (1 - (now - t) / span);
-		const y = (v) => H - PAD - (H - 2 * PAD) * (v / max);
+		const y = (v) => H - PAD - (H - PAD - LABEL) * (v / max);
 		const who = m.name || m.peer_id;
 		const secs = Math.round(span / 1000);
 		const spanText = secs >= 120 ? Math.round(secs / 60) + ' minutes' : secs + ' s';
