@@ -4,8 +4,8 @@
 # real Prometheus (Debian's) scraping all three in natlab (run as root, ~1 min).
 #
 # Lab (tests/e2e/lib.sh): lanrage-control on 203.0.113.30 with
-# --metrics-listen 203.0.113.30:9101, lanrage-relay r1 on 203.0.113.22 with
-# --metrics-listen 203.0.113.22:9102, and three players:
+# --metrics-listen 203.0.113.30:9667, lanrage-relay r1 on 203.0.113.22 with
+# --metrics-listen 203.0.113.22:9821, and three players:
 #
 #     a --[full-cone]--\
 #     b --[symmetric]---- internet -- ctl, r1
@@ -26,9 +26,11 @@
 #     `lanrage status --json` members[].rtt_ms / 1000 (tests/metrics/promq.py
 #     says why the comparison is exact within a 1 s window); every query of
 #     the Grafana dashboard docs/grafana/lanrage.json answers with a series;
-#   - after 2 MiB over TCP through the relay and c's leaving (no relayed pair
-#     left), lanrage_relay_forwarded_bytes_total in Prometheus equals exactly
-#     the forwarded_bytes of the relay's own statistics line (SIGUSR1);
+#   - after 2 MiB over TCP b -> c through the relay, b's
+#     lanrage_peer_transmit_bytes_total for c holds them; once c left (no
+#     relayed pair left), lanrage_relay_forwarded_bytes_total in Prometheus
+#     equals exactly the forwarded_bytes of the relay's own statistics line
+#     (SIGUSR1);
 #   - b's daemon restarted writes a new token, and Prometheus scrapes it
 #     again without a reload (credentials_file is read at every scrape).
 # Prints PASS/FAIL per check and "metrics: N passed, M failed"; exit 1 on any
@@ -39,8 +41,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../e2e/lib.sh"
 PROMCHECK=$E2E_ROOT/tests/tools/promcheck.py
 PROMQ=$HERE/promq.py
-CTL_METRICS=203.0.113.30:9101
-RELAY_METRICS=203.0.113.22:9102
+CTL_METRICS=203.0.113.30:9667
+RELAY_METRICS=203.0.113.22:9821
 PROM=http://127.0.0.1:9090
 PROM_PID=
 C_NAME='c "q" \ z'
@@ -196,8 +198,8 @@ check "daemon: c's name escaped in its labels" \
 mkdir -p "$E2E_DIR/prom"
 sed -e 's/scrape_interval: .*/scrape_interval: 1s/' -e 's/scrape_timeout: .*/scrape_timeout: 1s/' \
 	-e "s|/var/lib/lanrage/api.token|$E2E_DIR/b/api.token|" \
-	-e "s|\"control.example.net:9101\"|\"$CTL_METRICS\"|" \
-	-e "s|\\[\"relay1.example.net:9102\", \"relay2.example.net:9102\"\\]|[\"$RELAY_METRICS\"]|" \
+	-e "s|\"control.example.net:9667\"|\"$CTL_METRICS\"|" \
+	-e "s|\\[\"relay1.example.net:9821\", \"relay2.example.net:9821\"\\]|[\"$RELAY_METRICS\"]|" \
 	"$E2E_ROOT/docs/prometheus.yml" >"$E2E_DIR/prom/prometheus.yml"
 if out=$(promtool check config "$E2E_DIR/prom/prometheus.yml" 2>&1); then
 	pass "promtool check config: docs/prometheus.yml with the lab's addresses"
@@ -240,14 +242,19 @@ else
 	fail "Prometheus: queries of docs/grafana/lanrage.json"
 	sed 's/^/  /' <<<"$out"
 fi
-up=$(promq value 'lanrage_control_parties' 2>/dev/null | awk '{print $2}')
+up=$(promq value 'lanrage_control_parties' 2>/dev/null | awk '{print $NF}')
 check "Prometheus: the control server counts 1 party ($up)" test "$up" = 1
 
 # ---- relayed bytes: Prometheus against the relay's own statistics --------
 
 check "2 MiB over TCP b -> c through the relay" tcp_ok b c
+sleep 1.5 # a scrape after the transfer
+tx=$(promq value "lanrage_peer_transmit_bytes_total{job=\"lanrage\",virtual_ip=\"$VC\"}" 2>/dev/null |
+	awk '{print $NF}')
+check "Prometheus: b's transmit bytes to c hold the 2 MiB ($tx)" \
+	awk -v v="${tx:-0}" 'BEGIN { exit !(v >= 2 * 1024 * 1024) }'
 lr c party leave >/dev/null
-fwd() { promq value lanrage_relay_forwarded_bytes_total 2>/dev/null | awk '{print $2}'; }
+fwd() { promq value lanrage_relay_forwarded_bytes_total 2>/dev/null | awk '{print $NF}'; }
 # Nothing is relayed once c is gone; wait until three scrapes agree.
 last= same=0
 for _ in $(seq 40); do
@@ -279,7 +286,7 @@ mt_api_wait b
 NEW_TOKEN=$(cat "$E2E_DIR/b/api.token")
 check "b restarted with a new token" test "$NEW_TOKEN" != "$TOKEN"
 sleep 2.5 # the latest scrape is one of the new daemon
-up=$(promq value 'up{job="lanrage"}' 2>/dev/null | awk '{print $2}')
+up=$(promq value 'up{job="lanrage"}' 2>/dev/null | awk '{print $NF}')
 check "Prometheus: b's new daemon scraped with the new token, no reload (up $up)" test "$up" = 1
 
 echo "metrics: $PASSES passed, $FAILS failed ($SECONDS s)"
