@@ -177,6 +177,11 @@ static void test_check_public(void **state)
 	assert_int_equal(r, API_LOGIN);
 	assert_int_equal(req_status("GET", "/login", NULL, NULL, NULL, "evil.test:8666", NULL), 403);
 	assert_int_equal(req_status("POST", "/login", NULL, NULL, NULL, HOST, NULL), 401);
+	/* the page and its script, style and icon are embedded */
+	assert_non_null(api_asset_find("/"));
+	assert_non_null(api_asset_find("/app.js"));
+	assert_non_null(api_asset_find("/app.css"));
+	assert_true(api_n_assets >= 3);
 	/* every embedded file is served without authentication, nothing else is */
 	for (size_t i = 0; i < api_n_assets; i++) {
 		assert_int_equal(req_status("GET", api_assets[i].path, NULL, NULL, NULL, HOST, &r), 0);
