@@ -361,6 +361,8 @@
 			pen = true;
 		}
 		if (d) s.append(svg('path', { class: 'chart-line', d: d.trim() }));
+		const last = [...h].reverse().find((p) => p.rtt !== null);
+		if (last) s.append(svg('circle', { class: 'chart-dot', cx: x(last.t), cy: y(last.rtt), r: 2.5 }));
 		const txt = svg('text', { class: 'chart-label', x: W - 4, y: 12, 'text-anchor': 'end' });
 		txt.textContent = 'last ' + spanText + (vals.length ? ' · top ' + fmtMs(top) : '');
 		s.append(txt);
