@@ -15,7 +15,8 @@
 # RTTs updating, c joins by the CLI and shows as text (relayed from b); the
 # settings and games screens; the security checks (headers, one-time login,
 # no session, no CSRF header, DNS rebinding, another origin's fetch and form);
-# b leaves; c's daemon stops and comes back.
+# b leaves; c's daemon stops and comes back; the control server stops (the
+# banner, and a create refused with the daemon's message).
 #
 # Prints "webui: N passed, M failed"; exits 0 only when nothing failed.
 # Screenshots go to $WEBUI_OUT/screens (default tests/webui/out);
@@ -77,10 +78,10 @@ done
 nl_spawn a "$E2E_DIR/evil.log" python3 -m http.server 8700 --bind 127.0.0.1 --directory "$HERE/evil" >/dev/null
 for _ in $(seq 50); do nl_exec a ss -ltnH | grep -q '127.0.0.1:8700 ' && break; sleep 0.1; done
 
-python3 - "$OUT/lab.json" "$E2E_DIR" "$LANRAGE" "$XSS_NAME" "$(nl_ns a)" "$(nl_ns b)" "$(nl_ns c)" \
+python3 - "$OUT/lab.json" "$E2E_DIR" "$LANRAGE" "$XSS_NAME" "$CTL_PID" "$(nl_ns a)" "$(nl_ns b)" "$(nl_ns c)" \
 	"${c_daemon[@]}" <<'EOF'
 import json, sys
-out, d, lanrage, xss, *rest = sys.argv[1:]
+out, d, lanrage, xss, ctl_pid, *rest = sys.argv[1:]
 ns, daemon = dict(zip("abc", rest[:3])), rest[3:]
 players = {}
 for n in "abc":
@@ -89,7 +90,8 @@ for n in "abc":
                   "state_dir": f"{d}/{n}", "cli": ex + [lanrage],
                   "login": ex + [lanrage, "ui", "--no-open", "--state-dir", f"{d}/{n}"]}
 players["c"]["daemon"] = ["ip", "netns", "exec", ns["c"]] + daemon
-json.dump({"players": players, "xss_name": xss, "evil": "http://127.0.0.1:8700/"}, open(out, "w"), indent=1)
+json.dump({"players": players, "xss_name": xss, "evil": "http://127.0.0.1:8700/",
+           "ctl_pid": int(ctl_pid), "ctl_url": "wss://203.0.113.30:8667"}, open(out, "w"), indent=1)
 EOF
 
 echo "  lab up in $((SECONDS - T0)) s"
