@@ -19,8 +19,10 @@ test('A creates a party in the page and copies its share code', async ({ browser
 	const { page, errors } = await browsers.login('a');
 	await expect(page.locator('#party-idle')).toBeVisible();
 	await shot(page, 'party-idle.png');
-	await page.fill('#create-name', 'webui night');
-	await page.click('#create-btn');
+	// keyboard only: the name, then Enter
+	await page.focus('#create-name');
+	await page.keyboard.type('webui night');
+	await page.keyboard.press('Enter');
 	await expect(page.locator('#party-active')).toBeVisible({ timeout: 30_000 });
 	await expect(page.locator('#party-name')).toHaveText('webui night');
 	const code = await page.inputValue('#share-code');
@@ -34,7 +36,13 @@ test('A creates a party in the page and copies its share code', async ({ browser
 
 test('B runs netcheck while idle: progress, then the report', async ({ browsers }) => {
 	const { page, errors } = await browsers.login('b');
-	await page.click('#tab-node');
+	// keyboard only: Tab from the first screen's link to the next, Enter;
+	// the focus is visible
+	await page.focus('#tab-party');
+	await page.keyboard.press('Tab');
+	await expect(page.locator('#tab-node')).toBeFocused();
+	expect(await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle)).not.toBe('none');
+	await page.keyboard.press('Enter');
 	await expect(page.locator('#screen-node')).toBeVisible();
 	await expect(page.locator('#node-control')).toContainText('connected');
 	await expect(page.locator('#node-control')).toContainText('wss://203.0.113.30:8667');

@@ -49,6 +49,18 @@ test('a login URL works once', async ({ browsers }) => {
 	expectNoErrors(errors);
 });
 
+test('Log out ends the session', async ({ browsers }) => {
+	const { page, errors } = await browsers.login('a');
+	await page.getByRole('button', { name: 'Log out' }).click();
+	await expect(page.locator('#screen-login')).toBeVisible();
+	const cookies = await page.context().cookies();
+	expect(cookies.find((c) => c.name === 'lanrage_session'), 'the cookie is gone').toBeFalsy();
+	await page.reload();
+	await expect(page.locator('#screen-login')).toBeVisible();
+	expect(await page.evaluate(async () => (await fetch('/v1/status')).status)).toBe(401);
+	expectNoErrors(errors, [/status of 401/]);
+});
+
 test('no session: 401 and the not-logged-in screen', async ({ browsers }) => {
 	const party = partyOf('a');
 	const b = await browsers.browser('a');
