@@ -144,5 +144,12 @@ test('a member named <img src=x onerror=...> is shown as text; B reaches it by r
 	expect(width, 'nothing wider than a 360 px screen').toBeLessThanOrEqual(360);
 	expect(await small.page.evaluate(() => window.__xss)).toBeUndefined();
 	await shot(small.page, 'party-360.png');
+	for (const screen of ['node', 'games', 'settings']) {
+		await small.page.click('#tab-' + screen);
+		await expect(small.page.locator('#screen-' + screen)).toBeVisible();
+		if (screen === 'settings') await expect(small.page.locator('#set-mtu')).toBeVisible();
+		const w = await small.page.evaluate(() => document.documentElement.scrollWidth);
+		expect(w, screen + ': nothing wider than a 360 px screen').toBeLessThanOrEqual(360);
+	}
 	expectNoErrors(small.errors);
 });
