@@ -86,7 +86,7 @@ ns, daemon = dict(zip("abc", rest[:3])), rest[3:]
 players = {}
 for n in "abc":
     ex = ["ip", "netns", "exec", ns[n]]
-    players[n] = {"base": "http://127.0.0.1:8666", "chromium": f"{d}/chromium-{n}",
+    players[n] = {"base": "http://127.0.0.1:8666", "chromium": f"{d}/chromium-{n}", "ns": ns[n],
                   "state_dir": f"{d}/{n}", "cli": ex + [lanrage],
                   "login": ex + [lanrage, "ui", "--no-open", "--state-dir", f"{d}/{n}"]}
 players["c"]["daemon"] = ["ip", "netns", "exec", ns["c"]] + daemon
