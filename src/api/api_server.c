@@ -490,7 +490,9 @@ static int api_body(struct api_conn *c, const void *in, size_t len)
 	char *n;
 
 	c->body_total += len;
-	if (c->body_len >= API_MAX_BODY)
+	/* a browser's fetch POST with no body still says Content-Length: 0,
+	 * and lws then passes an empty chunk with no buffer */
+	if (!len || c->body_len >= API_MAX_BODY)
 		return 0;
 	keep = len < API_MAX_BODY - c->body_len ? len : API_MAX_BODY - c->body_len;
 	n = realloc(c->body, c->body_len + keep + 1);
