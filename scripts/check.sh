@@ -25,6 +25,12 @@
 #      (tests/e2e/loss.sh, 5 minutes, plain build only). It is mostly waiting,
 #      so it runs in the background from the start of stage 4, in its own
 #      lab, and its result is collected at the end.
+#  11. root-only: the web UI in Debian's chromium driven by @playwright/test
+#      against daemons in natlab (tests/webui, the daemons under ASan+UBSan),
+#      and the Prometheus endpoints checked by promtool and scraped by a real
+#      Prometheus (tests/metrics). Each has a lab of its own; they run in the
+#      background beside the fuzz smoke run (which keeps one core busy and
+#      asserts no timing) and their results are collected after it.
 # Prints one line per stage and a final "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
@@ -66,7 +72,6 @@ stage "control tests" control_tests build
 stage "control tests (ASan+UBSan)" control_tests build-asan
 stage "build (clang, -Werror)" make --no-print-directory clang
 stage "build (clang, libFuzzer)" make --no-print-directory fuzz-build
-stage "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-20}" scripts/fuzz.sh
 # Runs a test command with the sanitizers writing any report to files (the
 # daemons' stderr is not the test's); any report file fails the stage.
 sanitized() {
@@ -94,6 +99,19 @@ bg_result() {
 }
 
 if [ "$(id -u)" -eq 0 ]; then
+	webui_log=$(mktemp /tmp/lr-webui.XXXXXX)
+	sanitized env BUILD="$PWD/build-asan" tests/webui/run.sh >"$webui_log" 2>&1 &
+	webui_pid=$!
+	metrics_log=$(mktemp /tmp/lr-metrics.XXXXXX)
+	env BUILD="$PWD/build" tests/metrics/run.sh >"$metrics_log" 2>&1 &
+	metrics_pid=$!
+fi
+stage "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-20}" scripts/fuzz.sh
+if [ "$(id -u)" -eq 0 ]; then
+	stage "web UI in chromium (tests/webui, daemons under ASan+UBSan, background)" \
+		bg_result "$webui_pid" "$webui_log"
+	stage "metrics and Prometheus (tests/metrics, background)" \
+		bg_result "$metrics_pid" "$metrics_log"
 	loss_log=$(mktemp /tmp/lr-loss.XXXXXX)
 	env BUILD="$PWD/build" tests/e2e/loss.sh >"$loss_log" 2>&1 &
 	loss_pid=$!

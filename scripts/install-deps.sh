@@ -18,6 +18,12 @@ pkgs=(
 	chromium nodejs prometheus
 )
 
+# This machine's nodejs (NodeSource, Node 20) carries npm; Debian's own
+# nodejs (18) needs the npm package beside it.
+if ! command -v npm >/dev/null; then
+	pkgs+=(npm)
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
