@@ -56,6 +56,7 @@
 #include "metrics/metrics_http.h"
 #include "metrics/prom.h"
 #include "util/hostport.h"
+#include "util/http_body.h"
 #include "util/mem.h"
 #include "util/secret_file.h"
 #include "util/strbuf.h"
@@ -72,7 +73,7 @@ enum {
 	 * (CTL_MAX_SERVER_MESSAGE, a whole party) never trips it alone. */
 	SRV_MAX_QUEUED = 512 * 1024,
 	SRV_TICK_MAX_MS = 1000,
-	SRV_HTTP_CHUNK = 16384,
+	SRV_HTTP_HDR_BUF = 1024,
 	SRV_RX_KEEP = 4096, /* a bigger receive buffer is freed after each message */
 };
 
@@ -333,10 +334,9 @@ static int http_request(struct srv_conn *c, const char *path)
 
 static int http_writeable(struct srv_conn *c)
 {
-	unsigned char buf[LWS_PRE + SRV_HTTP_CHUNK];
+	unsigned char buf[LWS_PRE + SRV_HTTP_HDR_BUF];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
-	size_t n;
-	bool final;
+	int r;
 
 	if (!c->body)
 		return 0;
@@ -351,18 +351,9 @@ static int http_writeable(struct srv_conn *c)
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	n = c->body_len - c->body_off;
-	if (n > SRV_HTTP_CHUNK)
-		n = SRV_HTTP_CHUNK;
-	final = c->body_off + n == c->body_len;
-	memcpy(start, c->body + c->body_off, n);
-	if (lws_write(c->wsi, start, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
-		return -1;
-	c->body_off += n;
-	if (!final) {
-		lws_callback_on_writable(c->wsi);
-		return 0;
-	}
+	r = http_body_write(c->wsi, c->body, c->body_len, &c->body_off);
+	if (r <= 0)
+		return r;
 	http_reset(c);
 	return lws_http_transaction_completed(c->wsi) ? -1 : 0;
 }

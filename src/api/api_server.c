@@ -31,11 +31,12 @@
 #include "log/log.h"
 #include "metrics/prom.h"
 #include "util/hostport.h"
+#include "util/http_body.h"
 #include "util/time.h"
 
 #define API_TAG "api"
 enum {
-	API_CHUNK = 4096,
+	API_HDR_BUF = 4096,     /* the answer's headers */
 	API_HDR_MAX = 512,
 	API_COOKIE_MAX = 4096,  /* other programs on localhost set cookies too */
 	API_MAX_JOBS = 16,      /* waiting requests at once; more get 503 */
@@ -450,10 +451,9 @@ static int api_headers(struct lws *wsi, struct api_conn *c, unsigned char **p, u
 
 static int api_write(struct lws *wsi, struct api *a, struct api_conn *c)
 {
-	unsigned char buf[LWS_PRE + API_CHUNK];
+	unsigned char buf[LWS_PRE + API_HDR_BUF];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
-	size_t n;
-	bool final;
+	int r;
 
 	if (!c->out)
 		return 0;
@@ -464,18 +464,9 @@ static int api_write(struct lws *wsi, struct api *a, struct api_conn *c)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	n = c->out_len - c->out_off;
-	if (n > API_CHUNK)
-		n = API_CHUNK;
-	final = c->out_off + n == c->out_len;
-	memcpy(start, c->out + c->out_off, n);
-	if (lws_write(wsi, start, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
-		return -1;
-	c->out_off += n;
-	if (!final) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
+	r = http_body_write(wsi, c->out, c->out_len, &c->out_off);
+	if (r <= 0)
+		return r;
 	if (c->down_after && a->on_down) {
 		log_info(API_TAG, "stop requested through the API");
 		a->on_down(a->arg);

@@ -19,8 +19,9 @@
 #include "metrics/metrics_http.h"
 #include "metrics/prom.h"
 #include "util/hostport.h"
+#include "util/http_body.h"
 
-enum { MH_CHUNK = 16384 };
+enum { MH_HDR_BUF = 1024 };
 
 struct metrics_http {
 	struct lws_context *ctx;
@@ -110,10 +111,9 @@ static int mh_request(struct metrics_http *mh, struct mh_conn *c, struct lws *ws
 
 static int mh_writeable(struct mh_conn *c, struct lws *wsi)
 {
-	unsigned char buf[LWS_PRE + MH_CHUNK];
+	unsigned char buf[LWS_PRE + MH_HDR_BUF];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf);
-	size_t n;
-	bool final;
+	int r;
 
 	if (!c->body)
 		return 0;
@@ -127,16 +127,9 @@ static int mh_writeable(struct mh_conn *c, struct lws *wsi)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	n = c->len - c->off < MH_CHUNK ? c->len - c->off : MH_CHUNK;
-	final = c->off + n == c->len;
-	memcpy(start, c->body + c->off, n);
-	if (lws_write(wsi, start, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
-		return -1;
-	c->off += n;
-	if (!final) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
+	r = http_body_write(wsi, c->body, c->len, &c->off);
+	if (r <= 0)
+		return r;
 	mh_conn_reset(c);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
