@@ -210,12 +210,11 @@ out:
 	return r;
 }
 
-/* The web UI's static files: GET of a path outside /v1/ and /metrics. */
+/* The web UI's static files: a GET of one of their paths ("/" or
+ * "/NAME.EXT", scripts/embed_web.py: never a route's). */
 static bool api_is_asset(const struct api_http *h, struct api_request *req)
 {
-	if (strcmp(h->method, "GET") || !strncmp(h->path, "/v1/", 4) || !strcmp(h->path, "/v1") ||
-	    !strcmp(h->path, "/metrics") || !strcmp(h->path, "/login") ||
-	    !api_asset_find(h->path))
+	if (strcmp(h->method, "GET") || !api_asset_find(h->path))
 		return false;
 	req->route = API_ASSET;
 	snprintf(req->arg, sizeof(req->arg), "%s", h->path);

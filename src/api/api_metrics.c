@@ -52,88 +52,86 @@ static void api_member_labels(char *lb, size_t cap, const struct conn_peer_statu
 	prom_label(lb, cap, "virtual_ip", m->virtual_ip);
 }
 
-/* One gauge family over the members: field picks the value, valid whether
- * the member has one. */
-static void api_metric_members(struct strbuf *sb, const struct party_status *st,
-			       const char *name, enum prom_type type, const char *help,
-			       bool (*field)(const struct conn_peer_status *m, double *v))
-{
-	char lb[PROM_LABELS_MAX];
-	double v;
+/* The per-member families: one value each, from struct conn_peer_status. */
+enum api_member_field {
+	AF_RTT, AF_JITTER, AF_LOSS, AF_MTU, AF_SINCE, AF_RX_BYTES, AF_TX_BYTES,
+	AF_RX_PACKETS, AF_TX_PACKETS, AF_HANDSHAKES, AF_LAST_HANDSHAKE,
+};
 
-	prom_family(sb, name, type, help);
-	for (size_t i = 0; i < st->n_members; i++) {
-		if (!field(&st->members[i], &v))
-			continue;
-		api_member_labels(lb, sizeof(lb), &st->members[i]);
-		prom_sample(sb, name, lb, v);
+static const struct {
+	const char *name;
+	enum prom_type type;
+	const char *help;
+	enum api_member_field field;
+} api_member_families[] = {
+	{ "lanrage_peer_rtt_seconds", PROM_GAUGE,
+	  "Round trip to the member through the tunnel, smoothed (as lanrage status shows it).",
+	  AF_RTT },
+	{ "lanrage_peer_jitter_seconds", PROM_GAUGE, "Variation of the round trip to the member.",
+	  AF_JITTER },
+	{ "lanrage_peer_loss_ratio", PROM_GAUGE,
+	  "Share of recent in-tunnel echoes to the member that got no answer.", AF_LOSS },
+	{ "lanrage_peer_path_mtu_bytes", PROM_GAUGE,
+	  "Largest IP packet sent to the member on its current path.", AF_MTU },
+	{ "lanrage_peer_path_age_seconds", PROM_GAUGE,
+	  "Time the member has been on its current path.", AF_SINCE },
+	{ "lanrage_peer_receive_bytes_total", PROM_COUNTER,
+	  "Bytes of WireGuard datagrams received from the member (any path).", AF_RX_BYTES },
+	{ "lanrage_peer_transmit_bytes_total", PROM_COUNTER,
+	  "Bytes of WireGuard datagrams sent to the member (any path).", AF_TX_BYTES },
+	{ "lanrage_peer_receive_packets_total", PROM_COUNTER,
+	  "IP packets received from the member through the tunnel.", AF_RX_PACKETS },
+	{ "lanrage_peer_transmit_packets_total", PROM_COUNTER,
+	  "IP packets sent to the member through the tunnel.", AF_TX_PACKETS },
+	{ "lanrage_peer_handshakes_total", PROM_COUNTER,
+	  "WireGuard handshakes completed with the member.", AF_HANDSHAKES },
+	{ "lanrage_peer_last_handshake_timestamp_seconds", PROM_GAUGE,
+	  "Unix time of the last completed handshake with the member.", AF_LAST_HANDSHAKE },
+};
+
+/* The member's value of f in *v, and whether it has one: RTT, jitter and
+ * loss once measured, counters once read (packets and handshakes only from
+ * a backend that counts them). */
+static bool api_member_value(const struct conn_peer_status *m, enum api_member_field f,
+			     double *v)
+{
+	bool packets = m->has_counters && m->has_packet_counters;
+
+	switch (f) {
+	case AF_RTT:
+		*v = m->rtt_ms / 1000.0;
+		return m->rtt_valid;
+	case AF_JITTER:
+		*v = m->jitter_ms / 1000.0;
+		return m->rtt_valid;
+	case AF_LOSS:
+		*v = m->loss_pct / 100.0;
+		return m->rtt_valid;
+	case AF_MTU:
+		*v = m->mtu;
+		return m->mtu > 0;
+	case AF_SINCE:
+		*v = (double)m->since_ms / 1000.0;
+		return true;
+	case AF_RX_BYTES:
+		*v = (double)m->rx_bytes;
+		return m->has_counters;
+	case AF_TX_BYTES:
+		*v = (double)m->tx_bytes;
+		return m->has_counters;
+	case AF_RX_PACKETS:
+		*v = (double)m->rx_packets;
+		return packets;
+	case AF_TX_PACKETS:
+		*v = (double)m->tx_packets;
+		return packets;
+	case AF_HANDSHAKES:
+		*v = (double)m->handshakes;
+		return packets;
+	default: /* AF_LAST_HANDSHAKE */
+		*v = (double)m->last_handshake_sec;
+		return m->has_counters && m->last_handshake_sec;
 	}
-}
-
-static bool api_f_rtt(const struct conn_peer_status *m, double *v)
-{
-	*v = m->rtt_ms / 1000.0;
-	return m->rtt_valid;
-}
-
-static bool api_f_jitter(const struct conn_peer_status *m, double *v)
-{
-	*v = m->jitter_ms / 1000.0;
-	return m->rtt_valid;
-}
-
-static bool api_f_loss(const struct conn_peer_status *m, double *v)
-{
-	*v = m->loss_pct / 100.0;
-	return m->rtt_valid;
-}
-
-static bool api_f_mtu(const struct conn_peer_status *m, double *v)
-{
-	*v = m->mtu;
-	return m->mtu > 0;
-}
-
-static bool api_f_since(const struct conn_peer_status *m, double *v)
-{
-	*v = (double)m->since_ms / 1000.0;
-	return true;
-}
-
-static bool api_f_rx_bytes(const struct conn_peer_status *m, double *v)
-{
-	*v = (double)m->rx_bytes;
-	return m->has_counters;
-}
-
-static bool api_f_tx_bytes(const struct conn_peer_status *m, double *v)
-{
-	*v = (double)m->tx_bytes;
-	return m->has_counters;
-}
-
-static bool api_f_rx_packets(const struct conn_peer_status *m, double *v)
-{
-	*v = (double)m->rx_packets;
-	return m->has_counters && m->has_packet_counters;
-}
-
-static bool api_f_tx_packets(const struct conn_peer_status *m, double *v)
-{
-	*v = (double)m->tx_packets;
-	return m->has_counters && m->has_packet_counters;
-}
-
-static bool api_f_handshakes(const struct conn_peer_status *m, double *v)
-{
-	*v = (double)m->handshakes;
-	return m->has_counters && m->has_packet_counters;
-}
-
-static bool api_f_last_handshake(const struct conn_peer_status *m, double *v)
-{
-	*v = (double)m->last_handshake_sec;
-	return m->has_counters && m->last_handshake_sec;
 }
 
 /* lanrage_peer_path: one series per member, 1, its path and relay as labels. */
@@ -156,34 +154,19 @@ static void api_metric_paths(struct strbuf *sb, const struct party_status *st)
 
 static void api_metric_peers(struct strbuf *sb, const struct party_status *st)
 {
-	api_metric_members(sb, st, "lanrage_peer_rtt_seconds", PROM_GAUGE,
-			   "Round trip to the member through the tunnel, smoothed (as lanrage "
-			   "status shows it).", api_f_rtt);
-	api_metric_members(sb, st, "lanrage_peer_jitter_seconds", PROM_GAUGE,
-			   "Variation of the round trip to the member.", api_f_jitter);
-	api_metric_members(sb, st, "lanrage_peer_loss_ratio", PROM_GAUGE,
-			   "Share of recent in-tunnel echoes to the member that got no answer.",
-			   api_f_loss);
-	api_metric_members(sb, st, "lanrage_peer_path_mtu_bytes", PROM_GAUGE,
-			   "Largest IP packet sent to the member on its current path.", api_f_mtu);
-	api_metric_members(sb, st, "lanrage_peer_path_age_seconds", PROM_GAUGE,
-			   "Time the member has been on its current path.", api_f_since);
-	api_metric_members(sb, st, "lanrage_peer_receive_bytes_total", PROM_COUNTER,
-			   "Bytes of WireGuard datagrams received from the member (any path).",
-			   api_f_rx_bytes);
-	api_metric_members(sb, st, "lanrage_peer_transmit_bytes_total", PROM_COUNTER,
-			   "Bytes of WireGuard datagrams sent to the member (any path).",
-			   api_f_tx_bytes);
-	api_metric_members(sb, st, "lanrage_peer_receive_packets_total", PROM_COUNTER,
-			   "IP packets received from the member through the tunnel.",
-			   api_f_rx_packets);
-	api_metric_members(sb, st, "lanrage_peer_transmit_packets_total", PROM_COUNTER,
-			   "IP packets sent to the member through the tunnel.", api_f_tx_packets);
-	api_metric_members(sb, st, "lanrage_peer_handshakes_total", PROM_COUNTER,
-			   "WireGuard handshakes completed with the member.", api_f_handshakes);
-	api_metric_members(sb, st, "lanrage_peer_last_handshake_timestamp_seconds", PROM_GAUGE,
-			   "Unix time of the last completed handshake with the member.",
-			   api_f_last_handshake);
+	char lb[PROM_LABELS_MAX];
+	double v;
+
+	for (size_t f = 0; f < sizeof(api_member_families) / sizeof(api_member_families[0]); f++) {
+		prom_family(sb, api_member_families[f].name, api_member_families[f].type,
+			    api_member_families[f].help);
+		for (size_t i = 0; i < st->n_members; i++) {
+			if (!api_member_value(&st->members[i], api_member_families[f].field, &v))
+				continue;
+			api_member_labels(lb, sizeof(lb), &st->members[i]);
+			prom_sample(sb, api_member_families[f].name, lb, v);
+		}
+	}
 	api_metric_paths(sb, st);
 }
 
